@@ -1,0 +1,127 @@
+//! A [`Corpus`]: every official image of one dataset in one shared buffer, with the
+//! official parts (train, val, test) as index ranges. Splits index into a corpus, so one
+//! index list can mix official parts (the study pools PneumoniaMNIST's parts before
+//! splitting) and one checksum identifies the data a split belongs to.
+
+use std::ops::Range;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::dataset::{Dataset, ImageSet, Subset};
+
+/// One official part of a corpus, e.g. GTSRB's `train` (0..39,209).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Official name: `train`, `val` or `test`.
+    pub name: String,
+    /// Its items in the corpus.
+    pub range: Range<usize>,
+}
+
+/// All images of a dataset, its official parts, and (for GTSRB) which physical sign
+/// (track) each image shows.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    name: String,
+    images: ImageSet,
+    parts: Vec<Part>,
+    groups: Option<Vec<u32>>,
+    checksum: String,
+}
+
+impl Corpus {
+    /// Assembles a corpus. `parts` must tile `0..images.len()` in order; `groups`, when
+    /// given, holds one group id per image (images of one group must never be split
+    /// apart by a group-aware split rule).
+    pub fn new(
+        name: impl Into<String>,
+        images: ImageSet,
+        parts: Vec<Part>,
+        groups: Option<Vec<u32>>,
+    ) -> Self {
+        let mut next = 0;
+        for part in &parts {
+            assert_eq!(part.range.start, next, "corpus parts must tile the images");
+            next = part.range.end;
+        }
+        assert_eq!(next, images.len(), "corpus parts must cover every image");
+        if let Some(g) = &groups {
+            assert_eq!(g.len(), images.len(), "one group id per image");
+        }
+        let checksum = checksum(&images);
+        Corpus {
+            name: name.into(),
+            images,
+            parts,
+            groups,
+            checksum,
+        }
+    }
+
+    /// Dataset name (`gtsrb`, `pneumonia`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every image of the corpus.
+    pub fn images(&self) -> &ImageSet {
+        &self.images
+    }
+
+    /// The official parts, in corpus order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// The official part called `name`, if the dataset has one.
+    pub fn part(&self, name: &str) -> Option<&Part> {
+        self.parts.iter().find(|p| p.name == name)
+    }
+
+    /// A view of the official part called `name` (sharing the pixels).
+    pub fn part_view(&self, name: &str) -> Option<Subset<ImageSet>> {
+        let range = self.part(name)?.range.clone();
+        Some(self.images.subset(range.collect::<Vec<_>>()))
+    }
+
+    /// Group (GTSRB: track) id of each image, when the dataset has groups.
+    pub fn groups(&self) -> Option<&[u32]> {
+        self.groups.as_deref()
+    }
+
+    /// A fingerprint of shape, class count, labels and pixels (`xxh3-64:` + hex). Saved
+    /// splits record it so that they cannot be applied to other data by mistake.
+    pub fn checksum(&self) -> &str {
+        &self.checksum
+    }
+
+    /// A short description for messages: name, size and checksum.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({} images, {})",
+            self.name,
+            self.images.len(),
+            self.checksum
+        )
+    }
+}
+
+/// xxh3-64 over everything that defines the data. Fast (≈ 10 GB/s), so it costs a few
+/// milliseconds even for GTSRB; it is a fingerprint, not a security measure (the
+/// manifest's SHA-256 sums are for that).
+fn checksum(images: &ImageSet) -> String {
+    let mut h = Xxh3::new();
+    let s = images.image_shape();
+    for v in [
+        s.channels,
+        s.height,
+        s.width,
+        images.num_classes(),
+        images.len(),
+    ] {
+        h.update(&(v as u64).to_le_bytes());
+    }
+    h.update(images.raw_labels());
+    h.update(images.pixels());
+    format!("xxh3-64:{:016x}", h.digest())
+}

@@ -1,0 +1,62 @@
+//! `cargo xtask data check | fetch | split`.
+
+use anyhow::{bail, Context};
+use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
+
+use crate::flags::DataCommand;
+
+/// Runs one data subcommand.
+pub fn run(command: DataCommand) -> anyhow::Result<()> {
+    match command {
+        DataCommand::Check {
+            dataset,
+            data,
+            no_hash,
+        } => {
+            let manifest = Manifest::builtin(&dataset)?;
+            let dir = data.resolve(&dataset)?;
+            let report = manifest.check(&dir, !no_hash);
+            println!("{report}");
+            if !report.is_ok() {
+                bail!("{} does not match datasets/{dataset}.toml", dir.display());
+            }
+            Ok(())
+        }
+        DataCommand::Fetch { dataset, out } => {
+            let manifest = Manifest::builtin(&dataset)?;
+            crate::fetch::fetch(&manifest, &out)?;
+            println!(
+                "{dataset}: official archives unpacked into {}",
+                out.display()
+            );
+            Ok(())
+        }
+        DataCommand::Split {
+            dataset,
+            data,
+            seed,
+            rule,
+            out,
+        } => {
+            let manifest = Manifest::builtin(&dataset)?;
+            let dir = data.resolve(&dataset)?;
+            let corpus = manifest.load(&dir)?;
+            let config = SplitConfig::study(&dataset, seed).with_rule(rule);
+            let split = Split::make(&corpus, &config)?;
+            split
+                .save(&out)
+                .with_context(|| format!("saving the split to {}", out.display()))?;
+            println!(
+                "{} split of {} (seed {seed}) → {}",
+                config.rule,
+                corpus.describe(),
+                out.display()
+            );
+            for part in SplitPart::ALL {
+                let view = split.view(&corpus, part);
+                println!("  {:<6} {:>6} images", part.name(), view.len());
+            }
+            Ok(())
+        }
+    }
+}
