@@ -19,9 +19,14 @@ pub fn fetch(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
             manifest.name
         );
     }
+    let out_existed = out.exists();
     let staging = out.join(format!(".fetch-{}.partial", manifest.name));
     let result = fetch_into(manifest, &staging).and_then(|()| move_into_place(&staging, out));
     let _ = fs::remove_dir_all(&staging);
+    if result.is_err() && !out_existed {
+        // Only removes the folder we created, and only while it is empty.
+        let _ = fs::remove_dir(out);
+    }
     result
 }
 
@@ -74,7 +79,9 @@ fn download(url: &str, to: &Path) -> anyhow::Result<()> {
     if !output.status.success() {
         let why = String::from_utf8_lossy(&output.stderr);
         let why = why.trim().trim_start_matches("curl: ").replace('\n', " ");
-        bail!("could not download {url} ({why}); the network may be unreachable from this machine, and nothing was written");
+        bail!(
+            "could not download {url}: {why}; the network may be unreachable from this machine, and nothing was written"
+        );
     }
     Ok(())
 }

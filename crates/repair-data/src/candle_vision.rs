@@ -131,7 +131,8 @@ mod tests {
         // candle-datasets reads exactly 10,000 records per file.
         let record = |i: usize| -> Vec<u8> {
             let mut r = vec![(i % 10) as u8];
-            r.extend((0..3072).map(|k| ((k + i) % 256) as u8));
+            // Plane p (R, G, B) holds 80·p + (position mod 61) + image index.
+            r.extend((0..3072).map(|k| ((k / 1024 * 80 + k % 1024 % 61 + i) % 256) as u8));
             r
         };
         let file: Vec<u8> = (0..10_000).flat_map(record).collect();
@@ -148,9 +149,9 @@ mod tests {
         let c = load_cifar10_dir(dir.path()).unwrap();
         assert_eq!(c.images().len(), 60_000);
         assert_eq!(c.images().label(13), 3);
-        // CIFAR stores planes (R plane, G plane, B plane); HWC pixel 0 = (R0, G0, B0).
+        // CIFAR stores planes (R plane, G plane, B plane); we interleave them per pixel.
         let img = c.images().image(1);
-        assert_eq!(&img[..3], &[1, (1024 + 1) as u8, (2048 + 1) % 256]);
+        assert_eq!(&img[..6], &[1, 81, 161, 2, 82, 162]);
     }
 
     #[test]

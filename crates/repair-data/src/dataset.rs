@@ -85,41 +85,30 @@ pub trait Dataset: Send + Sync {
     }
 }
 
-impl<D: Dataset + ?Sized> Dataset for &D {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn num_classes(&self) -> usize {
-        (**self).num_classes()
-    }
-    fn image_shape(&self) -> ImageShape {
-        (**self).image_shape()
-    }
-    fn image(&self, index: usize) -> &[u8] {
-        (**self).image(index)
-    }
-    fn label(&self, index: usize) -> usize {
-        (**self).label(index)
-    }
+/// References and `Arc`s of a dataset are datasets too (forwarding every method).
+macro_rules! forward_dataset {
+    ($($wrapper:ty),*) => {$(
+        impl<D: Dataset + ?Sized> Dataset for $wrapper {
+            fn len(&self) -> usize {
+                (**self).len()
+            }
+            fn num_classes(&self) -> usize {
+                (**self).num_classes()
+            }
+            fn image_shape(&self) -> ImageShape {
+                (**self).image_shape()
+            }
+            fn image(&self, index: usize) -> &[u8] {
+                (**self).image(index)
+            }
+            fn label(&self, index: usize) -> usize {
+                (**self).label(index)
+            }
+        }
+    )*};
 }
 
-impl<D: Dataset + ?Sized> Dataset for Arc<D> {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn num_classes(&self) -> usize {
-        (**self).num_classes()
-    }
-    fn image_shape(&self) -> ImageShape {
-        (**self).image_shape()
-    }
-    fn image(&self, index: usize) -> &[u8] {
-        (**self).image(index)
-    }
-    fn label(&self, index: usize) -> usize {
-        (**self).label(index)
-    }
-}
+forward_dataset!(&D, Arc<D>);
 
 /// Images and labels held in memory. Cloning is cheap (the buffers are shared), so views
 /// and loaders hand out clones freely.

@@ -96,7 +96,7 @@ pub fn load_gtsrb_official(root: &Path, preprocess: &Preprocess) -> Result<Corpu
         pixels.extend_from_slice(&img.pixels);
     }
 
-    let mut groups = track_groups(&train_dir.join("GT-*.csv"), &train_rows, &train_labels)?;
+    let mut groups = track_groups(&train_dir, &train_rows, &train_labels)?;
     add_singleton_groups(&mut groups, test_labels.len());
     let n_total = files.len();
     let labels: Vec<u8> = train_labels.into_iter().chain(test_labels).collect();
