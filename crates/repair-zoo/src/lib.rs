@@ -1,7 +1,38 @@
-//! Model zoo: candle classifiers whose last dense layer can be read and replaced.
+//! Model zoo: candle image classifiers whose last dense layer can be read and replaced.
 //!
-//! Planned (issue 3): a narrow `Classifier` trait (logits, penultimate activations, last
-//! layer W and b, safetensors I/O) and the models `cnn-s`, `cnn-m`, `vgg16` (the study's
-//! head, reference notes §5.3) and `densenet121`. Repair, fault localisation and metrics
-//! will use only that trait.
+//! * [`Classifier`] is the narrow trait repair, fault localisation and metrics use:
+//!   logits, penultimate activations (the input of the last dense layer), the last
+//!   layer's W and b, and safetensors save / load.
+//! * [`build_model`] builds a [`Model`] by name from a [`ModelSpec`]: `cnn-s`, `cnn-m`
+//!   (small CPU CNNs), `vgg16` (the study's GTSRB model, reference notes §5.3) and
+//!   `densenet121` (the study's RSNA model). Initial weights are drawn from the spec's
+//!   seed, independently of candle's unseedable CPU generator.
+//!
+//! ```
+//! use candle_core::{Device, Tensor};
+//! use repair_zoo::{build_model, Classifier, ModelSpec};
+//! # fn main() -> Result<(), repair_zoo::ZooError> {
+//! let spec = ModelSpec { arch: "cnn-s".into(), input: (3, 32, 32), num_classes: 43, seed: 1 };
+//! let model = build_model(&spec, &Device::Cpu)?;
+//! let images = Tensor::zeros((2, 3, 32, 32), candle_core::DType::F32, &Device::Cpu)?;
+//! assert_eq!(model.logits(&images, false)?.dims(), &[2, 43]);
+//! assert_eq!(model.penultimate(&images, false)?.dims(), &[2, 256]);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod classifier;
+mod cnn;
+mod conv;
+mod densenet;
+mod error;
+mod model;
+mod seeded;
+mod vgg;
+
+#[cfg(test)]
+mod tests;
+
+pub use classifier::{Classifier, LastLayer};
+pub use error::{Result, ZooError};
+pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};

@@ -1,0 +1,282 @@
+//! [`Model`]: a backbone (everything up to the penultimate activations) plus a dense
+//! head, with all parameters in one `VarMap`; built by name with [`build_model`].
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor, Var};
+use candle_nn::{Linear, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use crate::classifier::{Classifier, LastLayer};
+use crate::error::{Result, ZooError};
+use crate::seeded::SeededVarMap;
+
+/// Everything up to (and including) the penultimate activations.
+pub(crate) trait Backbone: Send + Sync {
+    /// (N, C, H, W) images → (N, D) penultimate activations.
+    fn features(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor>;
+}
+
+/// The models of the zoo.
+pub const MODEL_NAMES: [&str; 4] = ["cnn-s", "cnn-m", "vgg16", "densenet121"];
+
+/// What to build: architecture, input shape, class count, and the seed of the
+/// initial weights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// One of [`MODEL_NAMES`].
+    pub arch: String,
+    /// Input (channels, height, width).
+    pub input: (usize, usize, usize),
+    /// Number of classes.
+    pub num_classes: usize,
+    /// Seed of the initial weights.
+    pub seed: u64,
+}
+
+/// A zoo model: backbone + last dense layer (`head`), parameters in one `VarMap`.
+pub struct Model {
+    spec: ModelSpec,
+    vars: VarMap,
+    backbone: Box<dyn Backbone>,
+    head: Linear,
+    head_vars: (Var, Var),
+    device: Device,
+}
+
+/// Builds the model `spec.arch` on `device` with seeded initial weights.
+pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
+    let unsupported = |problem: String| ZooError::Unsupported {
+        model: spec.arch.clone(),
+        problem,
+    };
+    if spec.num_classes < 2 {
+        return Err(unsupported(format!(
+            "needs at least 2 classes, got {}",
+            spec.num_classes
+        )));
+    }
+    let (c, h, w) = spec.input;
+    let vars = VarMap::new();
+    let backend = SeededVarMap::new(vars.clone(), spec.seed);
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
+    let (backbone, width): (Box<dyn Backbone>, usize) = match spec.arch.as_str() {
+        "cnn-s" | "cnn-m" => {
+            if h < 8 || w < 8 {
+                return Err(unsupported(format!("input {h}×{w} is smaller than 8×8")));
+            }
+            let widths = if spec.arch == "cnn-s" {
+                crate::cnn::CNN_S
+            } else {
+                crate::cnn::CNN_M
+            };
+            (
+                Box::new(crate::cnn::SmallCnn::new(spec.input, widths, vb.clone())?),
+                widths.dense,
+            )
+        }
+        "vgg16" => {
+            if h < 32 || w < 32 || h % 32 != 0 || w % 32 != 0 {
+                return Err(unsupported(format!(
+                    "input {h}×{w}: sides must be multiples of 32"
+                )));
+            }
+            (
+                Box::new(crate::vgg::Vgg16::new(spec.input, vb.clone())?),
+                4096,
+            )
+        }
+        "densenet121" => {
+            if crate::densenet::final_side(h).is_none() || crate::densenet::final_side(w).is_none()
+            {
+                return Err(unsupported(format!(
+                    "input {h}×{w} is too small; sides must be at least 32"
+                )));
+            }
+            (
+                Box::new(crate::densenet::DenseNet121::new(c, vb.clone())?),
+                1024,
+            )
+        }
+        other => {
+            return Err(ZooError::UnknownModel {
+                name: other.to_string(),
+                known: MODEL_NAMES.join(", "),
+            })
+        }
+    };
+    let head_name = if spec.arch == "densenet121" {
+        "classifier"
+    } else {
+        "head"
+    };
+    let head = candle_nn::linear(width, spec.num_classes, vb.pp(head_name))?;
+    let var = |suffix: &str| -> Var {
+        vars.data().lock().expect("var map lock")[&format!("{head_name}.{suffix}")].clone()
+    };
+    let head_vars = (var("weight"), var("bias"));
+    Ok(Model {
+        spec: spec.clone(),
+        vars,
+        backbone,
+        head,
+        head_vars,
+        device: device.clone(),
+    })
+}
+
+impl Model {
+    /// What this model was built from.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The device its weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// All parameters and batch-norm statistics.
+    pub fn vars(&self) -> &VarMap {
+        &self.vars
+    }
+
+    /// The parameters an optimiser updates (batch-norm running statistics excluded),
+    /// sorted by name so that optimiser state has a stable order.
+    pub fn trainable_vars(&self) -> Vec<(String, Var)> {
+        let data = self.vars.data().lock().expect("var map lock");
+        let mut vars: Vec<(String, Var)> = data
+            .iter()
+            .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
+    }
+
+    /// Number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.trainable_vars()
+            .iter()
+            .map(|(_, v)| v.elem_count())
+            .sum()
+    }
+
+    /// Loads the conv base of an ImageNet VGG16 from safetensors with torchvision's
+    /// names (`features.0.weight` … `features.28.bias`); the dense layers keep their
+    /// seeded initialisation, as in the study's fine-tuning.
+    pub fn load_pretrained_vgg16(&self, path: &Path) -> Result<()> {
+        if self.spec.arch != "vgg16" {
+            return Err(ZooError::Unsupported {
+                model: self.spec.arch.clone(),
+                problem: "only vgg16 loads ImageNet VGG16 weights".into(),
+            });
+        }
+        let file = read_safetensors(path, &self.device)?;
+        let data = self.vars.data().lock().expect("var map lock");
+        for (index, _, _) in crate::vgg::conv_layers(self.spec.input.0) {
+            for suffix in ["weight", "bias"] {
+                let name = format!("features.{index}.{suffix}");
+                set_from(path, &file, &name, &data[&name])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_safetensors(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load(path, device).map_err(|e| ZooError::Weights {
+        path: path.to_path_buf(),
+        problem: format!("not a readable safetensors file: {e}"),
+    })
+}
+
+/// Copies tensor `name` of a loaded file into `var`, checking presence and shape.
+fn set_from(path: &Path, file: &HashMap<String, Tensor>, name: &str, var: &Var) -> Result<()> {
+    let weights_error = |problem: String| ZooError::Weights {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let tensor = file
+        .get(name)
+        .ok_or_else(|| weights_error(format!("tensor `{name}` is missing")))?;
+    if tensor.shape() != var.shape() {
+        return Err(weights_error(format!(
+            "tensor `{name}` has shape {:?}, the model needs {:?}",
+            tensor.dims(),
+            var.dims()
+        )));
+    }
+    var.set(&tensor.to_dtype(var.dtype())?)?;
+    Ok(())
+}
+
+impl Classifier for Model {
+    fn name(&self) -> &str {
+        &self.spec.arch
+    }
+
+    fn num_classes(&self) -> usize {
+        self.spec.num_classes
+    }
+
+    fn logits(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.head.forward(&self.penultimate(images, train)?)?)
+    }
+
+    fn penultimate(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.backbone.features(images, train)?)
+    }
+
+    fn last_layer(&self) -> Result<LastLayer> {
+        Ok(LastLayer {
+            weight: self.head_vars.0.as_tensor().copy()?,
+            bias: self.head_vars.1.as_tensor().copy()?,
+        })
+    }
+
+    fn set_last_layer(&self, layer: &LastLayer) -> Result<()> {
+        for (var, new, what) in [
+            (&self.head_vars.0, &layer.weight, "weight"),
+            (&self.head_vars.1, &layer.bias, "bias"),
+        ] {
+            if var.shape() != new.shape() {
+                return Err(ZooError::Unsupported {
+                    model: self.spec.arch.clone(),
+                    problem: format!(
+                        "last-layer {what} must be {:?}, got {:?}",
+                        var.dims(),
+                        new.dims()
+                    ),
+                });
+            }
+            var.set(new)?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("safetensors.tmp");
+        let io_error = |e: std::io::Error| ZooError::Weights {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_error)?;
+        }
+        self.vars.save(&tmp)?;
+        std::fs::rename(&tmp, path).map_err(io_error)
+    }
+
+    fn load(&self, path: &Path) -> Result<()> {
+        let file = read_safetensors(path, &self.device)?;
+        let data = self.vars.data().lock().expect("var map lock");
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        for name in names {
+            set_from(path, &file, name, &data[name])?;
+        }
+        Ok(())
+    }
+}
