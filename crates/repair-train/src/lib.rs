@@ -1,7 +1,27 @@
 //! Trainer: SGD with momentum 0.9, lr 1e-2 decayed ×0.1 every 10 epochs, batch 128,
-//! early stopping on validation loss (patience 5), checkpoints every 5 epochs and at
-//! convergence, resumable.
+//! early stopping on validation loss (patience 5), checkpoints at epoch 1, every 5
+//! epochs, at convergence (lowest validation loss) and at the last epoch; resumable
+//! after an interruption with the same result as an uninterrupted run.
 //!
-//! Planned (issue 3); the study code's quirks (lr 1e-4, compounding decay, reference
-//! notes §5.4) will be documented options.
+//! The study code's actual settings (lr 1e-4, compounding decay, reference notes §5.4)
+//! are [`TrainConfig::study_code`]. Batch order depends only on (seed, epoch) and the
+//! models have no dropout, so the "RNG position" a resume needs is the epoch number.
 #![deny(missing_docs)]
+
+mod config;
+mod early_stopping;
+mod error;
+mod evaluate;
+mod schedule;
+mod sgd;
+mod state;
+mod trainer;
+
+pub use config::TrainConfig;
+pub use early_stopping::EarlyStopping;
+pub use error::{Result, TrainError};
+pub use evaluate::{evaluate, Evaluation};
+pub use schedule::LrSchedule;
+pub use sgd::{SgdConfig, SgdMomentum};
+pub use state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
+pub use trainer::{train, RunOptions, TrainReport};

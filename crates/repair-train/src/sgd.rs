@@ -1,0 +1,181 @@
+//! SGD with momentum, PyTorch semantics (`torch.optim.SGD`, dampening 0, no Nesterov,
+//! no weight decay):
+//!
+//! ```text
+//! v ← μ·v + g        (v starts at 0, so the first step is v = g)
+//! p ← p − lr·v
+//! ```
+//!
+//! Keras' SGD (the study's framework) keeps `v ← μ·v − lr·g; p ← p + v` instead. The
+//! two agree while the learning rate is constant; when the rate drops, Keras' velocity
+//! still carries steps taken at the old rate for a few iterations, PyTorch's rescales
+//! at once. candle-nn's own `SGD` has no momentum, hence this type.
+
+use std::collections::HashMap;
+
+use candle_core::backprop::GradStore;
+use candle_core::{Tensor, Var};
+use serde::{Deserialize, Serialize};
+
+/// Learning rate and momentum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SgdConfig {
+    /// Learning rate (the paper: 1e-2).
+    pub lr: f64,
+    /// Momentum μ (the paper: 0.9).
+    pub momentum: f64,
+}
+
+/// Momentum SGD over named variables; its velocity can be saved and restored so a
+/// resumed training continues exactly.
+pub struct SgdMomentum {
+    vars: Vec<(String, Var)>,
+    velocity: Vec<Option<Tensor>>,
+    config: SgdConfig,
+}
+
+impl SgdMomentum {
+    /// Optimises `vars` (name, variable); names key the saved velocity.
+    pub fn new(vars: Vec<(String, Var)>, config: SgdConfig) -> Self {
+        let velocity = vec![None; vars.len()];
+        SgdMomentum {
+            vars,
+            velocity,
+            config,
+        }
+    }
+
+    /// One update from the gradients of a backward pass. Variables without a gradient
+    /// are left alone (and keep their velocity).
+    pub fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        for ((_, var), velocity) in self.vars.iter().zip(self.velocity.iter_mut()) {
+            let Some(g) = grads.get(var) else { continue };
+            let v = match velocity.take() {
+                Some(v) if self.config.momentum != 0.0 => ((v * self.config.momentum)? + g)?,
+                _ => g.clone(),
+            };
+            var.set(&(var.as_tensor() - (&v * self.config.lr)?)?)?;
+            *velocity = Some(v);
+        }
+        Ok(())
+    }
+
+    /// `loss.backward()` then [`SgdMomentum::step`].
+    pub fn backward_step(&mut self, loss: &Tensor) -> candle_core::Result<()> {
+        let grads = loss.backward()?;
+        self.step(&grads)
+    }
+
+    /// The current learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    /// Sets the learning rate (the schedule calls this at each epoch start).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    /// The velocity of every variable that has one, by variable name.
+    pub fn velocity(&self) -> HashMap<String, Tensor> {
+        self.vars
+            .iter()
+            .zip(&self.velocity)
+            .filter_map(|((name, _), v)| {
+                v.as_ref().map(|v| (format!("velocity.{name}"), v.clone()))
+            })
+            .collect()
+    }
+
+    /// Restores velocities saved by [`SgdMomentum::velocity`]; variables absent from
+    /// `saved` start again from zero velocity.
+    pub fn set_velocity(&mut self, saved: &HashMap<String, Tensor>) -> candle_core::Result<()> {
+        for ((name, var), velocity) in self.vars.iter().zip(self.velocity.iter_mut()) {
+            *velocity = match saved.get(&format!("velocity.{name}")) {
+                Some(v) if v.shape() == var.shape() => Some(v.to_device(var.device())?),
+                Some(v) => candle_core::bail!(
+                    "saved velocity of `{name}` has shape {:?}, the parameter {:?}",
+                    v.dims(),
+                    var.dims()
+                ),
+                None => None,
+            };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn close(a: &[f32], b: &[f32]) -> bool {
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
+    }
+
+    #[test]
+    fn three_steps_match_the_hand_computed_pytorch_updates() {
+        // loss = Σ p·g has constant gradient g = (0.5, −1).
+        let p = Var::new(&[1f32, 2.], &Device::Cpu).unwrap();
+        let g = Tensor::new(&[0.5f32, -1.], &Device::Cpu).unwrap();
+        let mut sgd = SgdMomentum::new(
+            vec![("p".into(), p.clone())],
+            SgdConfig {
+                lr: 0.1,
+                momentum: 0.9,
+            },
+        );
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let loss = (p.as_tensor() * &g).unwrap().sum_all().unwrap();
+            sgd.backward_step(&loss).unwrap();
+            seen.push(p.to_vec1::<f32>().unwrap());
+        }
+        // v1 = g, v2 = 1.9 g, v3 = 2.71 g; p moves by −0.1·(1, 1.9, 2.71)·g.
+        assert!(close(&seen[0], &[0.95, 2.1]), "{seen:?}");
+        assert!(close(&seen[1], &[0.855, 2.29]), "{seen:?}");
+        assert!(close(&seen[2], &[0.7195, 2.561]), "{seen:?}");
+    }
+
+    #[test]
+    fn a_new_learning_rate_scales_the_whole_velocity() {
+        let p = Var::new(&[0f32], &Device::Cpu).unwrap();
+        let g = Tensor::new(&[1f32], &Device::Cpu).unwrap();
+        let mut sgd = SgdMomentum::new(
+            vec![("p".into(), p.clone())],
+            SgdConfig {
+                lr: 1.0,
+                momentum: 0.5,
+            },
+        );
+        let loss = || (p.as_tensor() * &g).unwrap().sum_all().unwrap();
+        sgd.backward_step(&loss()).unwrap(); // v = 1, p = −1
+        sgd.set_learning_rate(0.1);
+        sgd.backward_step(&loss()).unwrap(); // v = 1.5, p = −1 − 0.15
+        assert!(close(&p.to_vec1::<f32>().unwrap(), &[-1.15]));
+    }
+
+    #[test]
+    fn saved_velocity_resumes_the_same_trajectory() {
+        let run = |split: bool| {
+            let p = Var::new(&[3f32, -1.], &Device::Cpu).unwrap();
+            let cfg = SgdConfig {
+                lr: 0.05,
+                momentum: 0.9,
+            };
+            let mut sgd = SgdMomentum::new(vec![("p".into(), p.clone())], cfg);
+            for step in 0..6 {
+                if split && step == 3 {
+                    let saved = sgd.velocity();
+                    sgd = SgdMomentum::new(vec![("p".into(), p.clone())], cfg);
+                    sgd.set_velocity(&saved).unwrap();
+                }
+                let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+                sgd.backward_step(&loss).unwrap();
+            }
+            p.to_vec1::<f32>().unwrap()
+        };
+        assert_eq!(run(false), run(true));
+    }
+}

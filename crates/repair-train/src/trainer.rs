@@ -1,0 +1,257 @@
+//! The training loop: seeded batches, momentum SGD on the schedule's rate, validation
+//! after every epoch, early stopping, checkpoints, a progress bar, and resume.
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{DType, D};
+use repair_data::{Batcher, Dataset};
+use repair_zoo::{Classifier, Model};
+
+use crate::config::TrainConfig;
+use crate::early_stopping::EarlyStopping;
+use crate::error::{Result, TrainError};
+use crate::evaluate::evaluate;
+use crate::sgd::SgdMomentum;
+use crate::state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Epochs completed in total (including a resumed run's earlier part).
+    pub epochs: usize,
+    /// Epoch of the lowest validation loss.
+    pub converged_epoch: usize,
+    /// True when early stopping ended the run (else `max_epochs` or `stop_after`).
+    pub stopped_early: bool,
+    /// Epochs with a saved checkpoint, ascending.
+    pub checkpoints: Vec<usize>,
+    /// Every epoch's record.
+    pub history: Vec<EpochRecord>,
+}
+
+/// Options that do not change the result (not part of the config hash).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Return after this many epochs in total, as if interrupted (tests, time slices).
+    pub stop_after: Option<usize>,
+    /// Draw a progress bar.
+    pub progress: bool,
+}
+
+/// Trains `model` on `train`, validating on `val`, writing everything under `out`.
+/// If `out` holds the state of an interrupted run with the same config, continues it.
+pub fn train<T: Dataset, V: Dataset>(
+    model: &Model,
+    train: &T,
+    val: &V,
+    config: &TrainConfig,
+    out: &Path,
+    options: &RunOptions,
+) -> Result<TrainReport> {
+    config.validate()?;
+    let run = RunDir::new(out);
+    let device = model.device().clone();
+    let mut sgd = SgdMomentum::new(model.trainable_vars(), config.sgd);
+    let mut early = EarlyStopping::new(config.patience);
+    let mut history = Vec::new();
+    let mut first_epoch = 1;
+    if let Some((state, velocity)) = run.load_state(&device)? {
+        if state.config_hash != config.hash() {
+            return Err(TrainError::ConfigMismatch {
+                path: out.join("state"),
+                expected: config.hash(),
+                found: state.config_hash,
+            });
+        }
+        model.load(&run.state_weights(state.epochs_done))?;
+        sgd.set_velocity(&velocity)?;
+        early = state.early_stopping;
+        history = state.history;
+        first_epoch = state.epochs_done + 1;
+    }
+    let mut batcher = Batcher::new(train, config.batch_size, config.seed).on(device.clone());
+    if let Some(n) = &config.normalisation {
+        batcher = batcher.normalise(n.clone());
+    }
+    let started = Instant::now();
+    let offset_s = history.last().map_or(0.0, |r: &EpochRecord| r.elapsed_s);
+    let mut stopped_early = history.len() >= config.max_epochs;
+    let mut epoch = first_epoch;
+    while epoch <= config.max_epochs && !stopped_early {
+        if options.stop_after.is_some_and(|n| epoch > n) {
+            break;
+        }
+        let lr = config.schedule.lr(config.sgd.lr, epoch - 1);
+        sgd.set_learning_rate(lr);
+        let bar = progress_bar(
+            options.progress,
+            batcher.batches_per_epoch(),
+            epoch,
+            config.max_epochs,
+        );
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        let epoch_start = Instant::now();
+        for (b, batch) in batcher.epoch(epoch as u64 - 1).enumerate() {
+            let batch = batch?;
+            let logits = model.logits(&batch.images, true)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &batch.labels)?;
+            let value = loss.to_scalar::<f32>()?;
+            if !value.is_finite() {
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    batch: b,
+                    loss: value,
+                });
+            }
+            sgd.backward_step(&loss)?;
+            let n = batch.indices.len();
+            loss_sum += f64::from(value) * n as f64;
+            correct += logits
+                .argmax(D::Minus1)?
+                .eq(&batch.labels)?
+                .to_dtype(DType::U32)?
+                .sum_all()?
+                .to_scalar::<u32>()? as usize;
+            seen += n;
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4} acc {:.3} {:.0} img/s",
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64,
+                seen as f64 / epoch_start.elapsed().as_secs_f64()
+            ));
+        }
+        bar.finish_and_clear();
+        let val_eval = evaluate(
+            model,
+            val,
+            config.batch_size.max(256),
+            config.normalisation.as_ref(),
+            &device,
+        )?;
+        let record = EpochRecord {
+            epoch,
+            lr,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            val_loss: val_eval.loss,
+            val_accuracy: val_eval.accuracy,
+            elapsed_s: offset_s + started.elapsed().as_secs_f64(),
+        };
+        stopped_early = early.should_stop(epoch, record.val_loss);
+        if early.best_epoch() == Some(epoch) {
+            model.save(&run.best())?;
+        }
+        let scheduled = epoch == 1 || epoch % config.checkpoint_every == 0;
+        if scheduled {
+            save_checkpoint(model, &run, config, &record, "every")?;
+        }
+        history.push(record);
+        run.write_history(&history)?;
+        model.save(&run.state_weights(epoch))?;
+        let state = ResumeState {
+            config_hash: config.hash(),
+            epochs_done: epoch,
+            early_stopping: early.clone(),
+            history: history.clone(),
+        };
+        run.save_state(&state, &sgd.velocity())?;
+        if options.progress {
+            let r = history.last().expect("pushed above");
+            eprintln!(
+                "epoch {epoch:>3}  lr {:.0e}  train loss {:.4} acc {:.4}  val loss {:.4} acc {:.4}",
+                r.lr, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy
+            );
+        }
+        epoch += 1;
+    }
+    let epochs = history.len();
+    let finished = stopped_early || epochs >= config.max_epochs;
+    let converged_epoch = early.best_epoch().unwrap_or(0);
+    if finished && epochs > 0 {
+        // The converged checkpoint (lowest validation loss) and the last epoch.
+        let best = history[converged_epoch - 1].clone();
+        let best_weights = run.checkpoint(converged_epoch);
+        std::fs::create_dir_all(best_weights.parent().expect("has parent"))
+            .and_then(|()| std::fs::copy(run.best(), &best_weights).map(|_| ()))
+            .map_err(|e| TrainError::File {
+                path: best_weights.clone(),
+                problem: e.to_string(),
+            })?;
+        add_reason(&run, config, &best, "converged")?;
+        let last = history[epochs - 1].clone();
+        if !run.checkpoint(epochs).exists() {
+            save_checkpoint(model, &run, config, &last, "last")?;
+        } else {
+            add_reason(&run, config, &last, "last")?;
+        }
+    }
+    let checkpoints = (1..=epochs)
+        .filter(|&e| run.checkpoint(e).exists())
+        .collect();
+    Ok(TrainReport {
+        epochs,
+        converged_epoch,
+        stopped_early,
+        checkpoints,
+        history,
+    })
+}
+
+fn save_checkpoint(
+    model: &Model,
+    run: &RunDir,
+    config: &TrainConfig,
+    record: &EpochRecord,
+    reason: &str,
+) -> Result<()> {
+    model.save(&run.checkpoint(record.epoch))?;
+    let reason = if record.epoch == 1 && reason == "every" {
+        "first"
+    } else {
+        reason
+    };
+    run.write_info(&CheckpointInfo {
+        record: record.clone(),
+        seed: config.seed,
+        config_hash: config.hash(),
+        reasons: vec![reason.to_string()],
+    })
+}
+
+/// Adds a reason to a checkpoint's sidecar (creating the sidecar if needed).
+fn add_reason(
+    run: &RunDir,
+    config: &TrainConfig,
+    record: &EpochRecord,
+    reason: &str,
+) -> Result<()> {
+    let path = run.checkpoint_info(record.epoch);
+    let mut info = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<CheckpointInfo>(&b).ok())
+        .unwrap_or_else(|| CheckpointInfo {
+            record: record.clone(),
+            seed: config.seed,
+            config_hash: config.hash(),
+            reasons: Vec::new(),
+        });
+    if !info.reasons.iter().any(|r| r == reason) {
+        info.reasons.push(reason.to_string());
+    }
+    run.write_info(&info)
+}
+
+fn progress_bar(show: bool, len: usize, epoch: usize, max: usize) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .expect("valid template"),
+    );
+    bar.set_prefix(format!("{epoch}/{max}"));
+    bar
+}
