@@ -267,7 +267,7 @@ fn a_diverging_run_stops_at_the_first_non_finite_loss_and_saves_nothing() {
         panic!("{err}")
     };
     assert_eq!(epoch, 1);
-    assert!(batch >= 1 && batch < 16, "batch {batch}");
+    assert!((1..16).contains(&batch), "batch {batch}");
     assert!(!loss.is_finite());
     assert!(
         !dir.path().join("state").exists(),
