@@ -1,9 +1,15 @@
 //! Criterion benchmarks. Real data comes from `EARLY_REPAIR_DATA` (the folder holding
-//! `gtsrb/`). Run: `EARLY_REPAIR_DATA=../shared/datasets cargo bench -p repair-benches`.
+//! `gtsrb/`). Run all: `EARLY_REPAIR_DATA=../shared/datasets cargo bench -p repair-benches`.
 
 use criterion::{criterion_group, criterion_main};
 
 mod data;
+mod train;
 
-criterion_group!(benches, data::load_and_split, data::one_batch);
+criterion_group!(
+    benches,
+    data::load_and_split,
+    data::one_batch,
+    train::train_step_bench
+);
 criterion_main!(benches);

@@ -22,6 +22,65 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Train one model on a dataset's study split.
+    Train(TrainArgs),
+    /// Measure speed.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// `cargo xtask train …`
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Dataset name: gtsrb or pneumonia.
+    pub dataset: String,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Model: cnn-s, cnn-m, vgg16, densenet121.
+    #[arg(long, default_value = "cnn-s")]
+    pub model: String,
+    /// Seed of the initial weights and the batch order (the split keeps seed 42).
+    #[arg(long, default_value_t = 1024)]
+    pub seed: u64,
+    /// Output folder (checkpoints, training.csv, resume state).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Upper bound on epochs (default: the paper's 30).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Train on the first N images of the training split only (quick runs).
+    #[arg(long)]
+    pub subset: Option<usize>,
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// ImageNet VGG16 weights (safetensors, torchvision names) for the conv base.
+    #[arg(long)]
+    pub pretrained: Option<PathBuf>,
+}
+
+/// `cargo xtask bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Training steps (forward + backward + SGD) on random 32×32×3 batches; the last
+    /// line is `images/s: <number>`.
+    Train {
+        /// Model name.
+        #[arg(long, default_value = "cnn-s")]
+        model: String,
+        /// Batch size.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Timed steps (after one warm-up step).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// cpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
 }
 
 /// `cargo xtask data …`

@@ -1,9 +1,11 @@
 //! `cargo xtask`: thin wiring of the workspace crates into commands. Logic lives in the
 //! crates; this binary parses flags, calls them, prints, and maps errors to exit codes.
 
+mod bench;
 mod data;
 mod fetch;
 mod flags;
+mod train;
 
 use clap::Parser;
 
@@ -11,6 +13,8 @@ fn main() -> std::process::ExitCode {
     let flags = flags::Xtask::parse();
     let result = match flags.command {
         flags::Command::Data { command } => data::run(command),
+        flags::Command::Train(args) => train::run(args),
+        flags::Command::Bench { command } => bench::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

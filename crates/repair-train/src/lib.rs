@@ -24,4 +24,4 @@ pub use evaluate::{evaluate, Evaluation};
 pub use schedule::LrSchedule;
 pub use sgd::{SgdConfig, SgdMomentum};
 pub use state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
-pub use trainer::{train, RunOptions, TrainReport};
+pub use trainer::{train, train_step, RunOptions, StepResult, TrainReport};

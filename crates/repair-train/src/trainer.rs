@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, D};
+use candle_core::{DType, Tensor, D};
 use repair_data::{Batcher, Dataset};
 use repair_zoo::{Classifier, Model};
 
@@ -196,6 +196,41 @@ pub fn train<T: Dataset, V: Dataset>(
         stopped_early,
         checkpoints,
         history,
+    })
+}
+
+/// Loss and correct predictions of one training step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepResult {
+    /// Mean cross-entropy of the batch (before the update).
+    pub loss: f32,
+    /// Images of the batch classified correctly (before the update).
+    pub correct: usize,
+}
+
+/// One step: forward in training mode, cross-entropy, backward, SGD update. A
+/// non-finite loss is returned without updating the weights.
+pub fn train_step(
+    model: &dyn Classifier,
+    sgd: &mut SgdMomentum,
+    images: &Tensor,
+    labels: &Tensor,
+) -> Result<StepResult> {
+    let logits = model.logits(images, true)?;
+    let loss = candle_nn::loss::cross_entropy(&logits, labels)?;
+    let value = loss.to_scalar::<f32>()?;
+    if value.is_finite() {
+        sgd.backward_step(&loss)?;
+    }
+    let correct = logits
+        .argmax(D::Minus1)?
+        .eq(labels)?
+        .to_dtype(DType::U32)?
+        .sum_all()?
+        .to_scalar::<u32>()?;
+    Ok(StepResult {
+        loss: value,
+        correct: correct as usize,
     })
 }
 

@@ -1,0 +1,42 @@
+//! `repair-train`: one training step (forward + backward + momentum SGD) at batch 128
+//! on 32×32×3, in images/s, for `cnn-s` and `vgg16` — the baseline every CPU speed-up
+//! (issue 8) is measured against.
+
+use std::hint::black_box;
+
+use candle_core::{Device, Tensor};
+use criterion::{Criterion, Throughput};
+use repair_train::{train_step, SgdConfig, SgdMomentum};
+use repair_zoo::{build_model, ModelSpec};
+
+const BATCH: usize = 128;
+
+/// One step per iteration, per model.
+pub fn train_step_bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("train_step");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for arch in ["cnn-s", "vgg16"] {
+        let spec = ModelSpec {
+            arch: arch.into(),
+            input: (3, 32, 32),
+            num_classes: 43,
+            seed: 1,
+        };
+        let model = build_model(&spec, &Device::Cpu).unwrap();
+        let mut sgd = SgdMomentum::new(
+            model.trainable_vars(),
+            SgdConfig {
+                lr: 1e-3,
+                momentum: 0.9,
+            },
+        );
+        let images = Tensor::rand(0f32, 1f32, (BATCH, 3, 32, 32), &Device::Cpu).unwrap();
+        let labels: Vec<u32> = (0..BATCH).map(|i| (i % 43) as u32).collect();
+        let labels = Tensor::from_vec(labels, BATCH, &Device::Cpu).unwrap();
+        group.bench_function(format!("{arch}_batch128"), |b| {
+            b.iter(|| black_box(train_step(&model, &mut sgd, &images, &labels).unwrap()))
+        });
+    }
+    group.finish();
+}

@@ -1,0 +1,89 @@
+//! `cargo xtask train`: one training run on the study split.
+
+use anyhow::Context;
+use candle_core::Device;
+use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_train::{train, RunOptions, TrainConfig};
+use repair_zoo::{build_model, ModelSpec};
+
+use crate::flags::TrainArgs;
+
+/// The device named on the command line.
+pub fn device(name: &str) -> anyhow::Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Device::new_cuda(0)
+            .context("no CUDA device (build with `--features cuda` on a machine with a GPU)"),
+        other => anyhow::bail!("unknown device `{other}` (cpu or cuda)"),
+    }
+}
+
+/// Runs `cargo xtask train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let manifest = Manifest::builtin(&args.dataset)?;
+    let corpus = manifest.load(&args.data.resolve(&args.dataset)?)?;
+    let split_path = args.out.join("split.json");
+    let split = if split_path.exists() {
+        Split::load(&split_path, &corpus)?
+    } else {
+        let split = Split::make(&corpus, &SplitConfig::study(&args.dataset, 42))?;
+        split.save(&split_path)?;
+        split
+    };
+    let mut train_idx = split.train.clone();
+    if let Some(n) = args.subset {
+        train_idx.truncate(n);
+    }
+    let train_set = corpus.images().subset(train_idx);
+    let val_set = split.view(&corpus, SplitPart::Val);
+    let shape = corpus.images().image_shape();
+    let spec = ModelSpec {
+        arch: args.model.clone(),
+        input: (shape.channels, shape.height, shape.width),
+        num_classes: corpus.images().num_classes(),
+        seed: args.seed,
+    };
+    let model = build_model(&spec, &device(&args.device)?)?;
+    if let Some(path) = &args.pretrained {
+        model.load_pretrained_vgg16(path)?;
+    }
+    let mut config = TrainConfig::paper(args.seed);
+    if let Some(e) = args.epochs {
+        config.max_epochs = e;
+    }
+    repair_data::write_atomic(
+        &args.out.join("run.json"),
+        format!(
+            "{{\"model\": {}, \"train\": {}, \"split\": \"split.json\", \"train_images\": {}, \"config_hash\": \"{}\"}}\n",
+            serde_json_string(&spec),
+            serde_json_string(&config),
+            train_set.len(),
+            config.hash()
+        )
+        .as_bytes(),
+    )?;
+    eprintln!(
+        "training {} on {} ({} train / {} val images), seed {}, → {}",
+        spec.arch,
+        corpus.describe(),
+        train_set.len(),
+        val_set.len(),
+        args.seed,
+        args.out.display()
+    );
+    let options = RunOptions {
+        stop_after: None,
+        progress: true,
+    };
+    let report = train(&model, &train_set, &val_set, &config, &args.out, &options)?;
+    let best = &report.history[report.converged_epoch - 1];
+    println!(
+        "done: {} epochs, converged at epoch {} (val loss {:.4}, val accuracy {:.4}), checkpoints {:?}",
+        report.epochs, report.converged_epoch, best.val_loss, best.val_accuracy, report.checkpoints
+    );
+    Ok(())
+}
+
+fn serde_json_string<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialises")
+}
