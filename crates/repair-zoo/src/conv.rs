@@ -22,11 +22,7 @@ impl Conv {
         padding: usize,
         vb: VarBuilder,
     ) -> candle_core::Result<Self> {
-        let cfg = Conv2dConfig {
-            padding,
-            stride,
-            ..Default::default()
-        };
+        let cfg = config(stride, padding);
         Ok(Conv {
             inner: candle_nn::conv2d(in_c, out_c, kernel, cfg, vb)?,
         })
@@ -41,14 +37,18 @@ impl Conv {
         padding: usize,
         vb: VarBuilder,
     ) -> candle_core::Result<Self> {
-        let cfg = Conv2dConfig {
-            padding,
-            stride,
-            ..Default::default()
-        };
+        let cfg = config(stride, padding);
         Ok(Conv {
             inner: candle_nn::conv2d_no_bias(in_c, out_c, kernel, cfg, vb)?,
         })
+    }
+}
+
+fn config(stride: usize, padding: usize) -> Conv2dConfig {
+    Conv2dConfig {
+        padding,
+        stride,
+        ..Default::default()
     }
 }
 
