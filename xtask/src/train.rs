@@ -53,14 +53,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     repair_data::write_atomic(
         &args.out.join("run.json"),
-        format!(
-            "{{\"model\": {}, \"train\": {}, \"split\": \"split.json\", \"train_images\": {}, \"config_hash\": \"{}\"}}\n",
-            serde_json_string(&spec),
-            serde_json_string(&config),
-            train_set.len(),
-            config.hash()
-        )
-        .as_bytes(),
+        &serde_json::to_vec_pretty(&serde_json::json!({
+            "model": spec,
+            "train": config,
+            "split": "split.json",
+            "train_images": train_set.len(),
+            "config_hash": config.hash(),
+        }))?,
     )?;
     eprintln!(
         "training {} on {} ({} train / {} val images), seed {}, → {}",
@@ -82,8 +81,4 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         report.epochs, report.converged_epoch, best.val_loss, best.val_accuracy, report.checkpoints
     );
     Ok(())
-}
-
-fn serde_json_string<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("serialises")
 }

@@ -76,7 +76,10 @@ pub fn train<T: Dataset, V: Dataset>(
     }
     let started = Instant::now();
     let offset_s = history.last().map_or(0.0, |r: &EpochRecord| r.elapsed_s);
-    let mut stopped_early = history.len() >= config.max_epochs;
+    // A resumed run that early stopping had already ended stays ended.
+    let mut stopped_early = early
+        .best_epoch()
+        .is_some_and(|best| history.len() - best >= config.patience);
     let mut epoch = first_epoch;
     while epoch <= config.max_epochs && !stopped_early {
         if options.stop_after.is_some_and(|n| epoch > n) {
