@@ -50,10 +50,14 @@ impl SgdMomentum {
     pub fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
         for ((_, var), velocity) in self.vars.iter().zip(self.velocity.iter_mut()) {
             let Some(g) = grads.get(var) else { continue };
+            // Detached: otherwise each velocity keeps the op graph of the previous one
+            // and of this batch's backward pass alive, and memory grows every step.
+            let g = g.detach();
             let v = match velocity.take() {
                 Some(v) if self.config.momentum != 0.0 => ((v * self.config.momentum)? + g)?,
-                _ => g.clone(),
-            };
+                _ => g,
+            }
+            .detach();
             var.set(&(var.as_tensor() - (&v * self.config.lr)?)?)?;
             *velocity = Some(v);
         }
@@ -136,6 +140,24 @@ mod tests {
         assert!(close(&seen[0], &[0.95, 2.1]), "{seen:?}");
         assert!(close(&seen[1], &[0.855, 2.29]), "{seen:?}");
         assert!(close(&seen[2], &[0.7195, 2.561]), "{seen:?}");
+    }
+
+    #[test]
+    fn velocities_hold_no_graph_so_memory_does_not_grow_with_steps() {
+        let p = Var::new(&[1f32, 2.], &Device::Cpu).unwrap();
+        let mut sgd = SgdMomentum::new(
+            vec![("p".into(), p.clone())],
+            SgdConfig {
+                lr: 0.1,
+                momentum: 0.9,
+            },
+        );
+        for _ in 0..2 {
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            sgd.backward_step(&loss).unwrap();
+        }
+        let v = &sgd.velocity()["velocity.p"];
+        assert!(!v.track_op(), "the velocity still references its op graph");
     }
 
     #[test]
