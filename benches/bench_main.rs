@@ -4,12 +4,15 @@
 use criterion::{criterion_group, criterion_main};
 
 mod data;
+mod pso;
 mod train;
 
 criterion_group!(
     benches,
     data::load_and_split,
     data::one_batch,
+    pso::fitness,
+    pso::search,
     train::train_step_bench
 );
 criterion_main!(benches);

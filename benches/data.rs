@@ -9,7 +9,8 @@ use repair_data::{load_gtsrb, Batcher, Split, SplitConfig, SplitPart};
 
 /// Packed GTSRB (train + test, 159 MB) from disk (page cache) to a study split.
 pub fn load_and_split(c: &mut Criterion) {
-    let dir = data_root().join("gtsrb");
+    let Some(root) = data_root() else { return };
+    let dir = root.join("gtsrb");
     let mut group = c.benchmark_group("gtsrb");
     group.sample_size(10);
     group.throughput(Throughput::Elements(51_839));
@@ -25,7 +26,8 @@ pub fn load_and_split(c: &mut Criterion) {
 
 /// One shuffled 128-image batch of the training split as an `f32` CPU tensor.
 pub fn one_batch(c: &mut Criterion) {
-    let corpus = load_gtsrb(&data_root().join("gtsrb")).unwrap();
+    let Some(root) = data_root() else { return };
+    let corpus = load_gtsrb(&root.join("gtsrb")).unwrap();
     let split = Split::make(&corpus, &SplitConfig::study("gtsrb", 42)).unwrap();
     let train = split.view(&corpus, SplitPart::Train);
     let batcher = Batcher::new(&train, 128, 42);

@@ -1,0 +1,64 @@
+//! `repair-pso`: one Arachne fitness evaluation, incremental against full recompute,
+//! and one whole paper-config search (100 particles × 50 iterations, no early stop:
+//! 5,100 evaluations) on GTSRB-sized problems — 43 classes, 60 negatives, 200
+//! positives, 10 sites, penultimate width 512 (cnn-s-like) and 4096 (the study's VGG16
+//! head). Throughput is in evaluations per second.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput};
+use repair_pso::{run, ArachneFitness, FullFitness, PsoConfig, RepairProblem, SyntheticSpec};
+
+/// A GTSRB-sized problem; `columns` is how many classes the 10 sites touch.
+fn problem(width: usize, columns: usize) -> RepairProblem {
+    RepairProblem::synthetic(SyntheticSpec {
+        width,
+        classes: 43,
+        negatives: 60,
+        positives: 200,
+        sites: 10,
+        columns,
+        seed: 7,
+    })
+}
+
+/// One evaluation, both forms; the site spread (3 columns, the usual Pareto front of a
+/// single-class repair touching the target and one or two confused classes) and the
+/// worst case (10 columns).
+pub fn fitness(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pso_fitness");
+    group.throughput(Throughput::Elements(1));
+    for (width, columns) in [(512, 3), (4096, 3), (4096, 10)] {
+        let p = problem(width, columns);
+        let x = p.current();
+        let fast = ArachneFitness::new(&p).unwrap();
+        group.bench_function(format!("incremental_w{width}_c{columns}"), |b| {
+            b.iter(|| black_box(fast.evaluate(black_box(&x)).unwrap()))
+        });
+        if columns == 3 {
+            let full = FullFitness::new(&p).unwrap();
+            group.bench_function(format!("full_w{width}_c{columns}"), |b| {
+                b.iter(|| black_box(full.evaluate(black_box(&x)).unwrap()))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// One whole search with the `arachne` preset, all 50 iterations.
+pub fn search(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pso_search");
+    group.throughput(Throughput::Elements(100 * 51));
+    for width in [512, 4096] {
+        let p = problem(width, 3);
+        let fitness = ArachneFitness::new(&p).unwrap();
+        let config = PsoConfig {
+            stall: None,
+            ..PsoConfig::arachne(p.current(), p.layer_scale(), 1)
+        };
+        group.bench_function(format!("arachne_100x50_w{width}"), |b| {
+            b.iter(|| black_box(run(config.clone(), &fitness).unwrap()))
+        });
+    }
+    group.finish();
+}

@@ -1,0 +1,58 @@
+//! The fitness by full recompute: patch the kernel, recompute every logit of every
+//! row. O(rows × width × classes) per position — the plain reading of reference notes
+//! §3.4 and the oracle the incremental form is tested against.
+
+use crate::arachne::problem::{FitnessDetail, RepairProblem, Rows};
+use crate::arachne::softmax::{logits, row_outcome};
+use crate::error::ProblemError;
+use crate::objective::Objective;
+
+/// The Arachne fitness, computed from scratch for each position.
+#[derive(Debug, Clone)]
+pub struct FullFitness {
+    problem: RepairProblem,
+}
+
+impl FullFitness {
+    /// Validates and keeps a copy of `problem`.
+    pub fn new(problem: &RepairProblem) -> Result<Self, ProblemError> {
+        problem.validate()?;
+        Ok(FullFitness {
+            problem: problem.clone(),
+        })
+    }
+
+    /// The fitness of `position` (one value per site) and its parts.
+    pub fn evaluate(&self, position: &[f64]) -> Result<FitnessDetail, ProblemError> {
+        let p = &self.problem;
+        let kernel = p.patched_kernel(position)?;
+        let outcome = |rows: &Rows| {
+            let mut z = vec![0.0; p.classes];
+            let (mut loss, mut correct) = (0.0, 0);
+            for (a, &y) in rows.activations.chunks(p.width).zip(&rows.labels) {
+                logits(a, &kernel, &p.bias, &mut z);
+                let (ce, ok) = row_outcome(&z, y as usize);
+                loss += ce;
+                correct += usize::from(ok);
+            }
+            (correct, loss / rows.len() as f64)
+        };
+        let (n_patched, loss_neg) = outcome(&p.negatives);
+        let (n_intact, loss_pos) = outcome(&p.positives);
+        Ok(FitnessDetail::from_parts(
+            n_patched, loss_neg, n_intact, loss_pos,
+        ))
+    }
+}
+
+impl Objective for FullFitness {
+    fn score(&self, position: &[f64]) -> f64 {
+        self.evaluate(position)
+            .expect("the swarm checks the dimension")
+            .fitness
+    }
+
+    fn dimension(&self) -> Option<usize> {
+        Some(self.problem.sites.len())
+    }
+}

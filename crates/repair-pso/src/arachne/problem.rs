@@ -1,0 +1,220 @@
+//! A last-layer repair problem as plain data: what FL hands to the search, and what
+//! `--export-problem` writes so other tools can run the same search.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::LayerScale;
+use crate::error::ProblemError;
+
+/// A weight of the last layer: input (penultimate unit) `i`, output (class) `j`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Site {
+    /// Penultimate index (row of the kernel).
+    pub i: usize,
+    /// Class index (column of the kernel).
+    pub j: usize,
+}
+
+/// Cached penultimate activations of some inputs, row-major, with their true labels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rows {
+    /// `labels.len() × width` values.
+    pub activations: Vec<f32>,
+    /// True class of each row.
+    pub labels: Vec<u32>,
+}
+
+impl Rows {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// The search problem of one Arachne repair.
+///
+/// The kernel uses Keras' layout, `width × classes` row-major (`kernel[i·classes + j]`
+/// = W_ij, the same (i, j) as the study's `weights.csv`); candle's `Linear` weight is
+/// its transpose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairProblem {
+    /// Penultimate width D.
+    pub width: usize,
+    /// Number of classes C.
+    pub classes: usize,
+    /// W, `width × classes`.
+    pub kernel: Vec<f32>,
+    /// b, `classes`.
+    pub bias: Vec<f32>,
+    /// Misclassified inputs of the target class (I_neg).
+    pub negatives: Rows,
+    /// Correctly classified inputs (I_pos).
+    pub positives: Rows,
+    /// The localised weights, one coordinate of a position each, in this order.
+    pub sites: Vec<Site>,
+}
+
+/// The fitness of a position and its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FitnessDetail {
+    /// (N_patched + 1)/(L_neg + 1) + (N_intact + 1)/(L_pos + 1).
+    pub fitness: f64,
+    /// Negatives classified correctly.
+    pub n_patched: usize,
+    /// Positives classified correctly.
+    pub n_intact: usize,
+    /// Mean clipped cross-entropy over the negatives.
+    pub loss_neg: f64,
+    /// Mean clipped cross-entropy over the positives.
+    pub loss_pos: f64,
+}
+
+impl FitnessDetail {
+    /// Combines the parts as the study does (ER arachne.py 764-765).
+    pub fn from_parts(n_patched: usize, loss_neg: f64, n_intact: usize, loss_pos: f64) -> Self {
+        FitnessDetail {
+            fitness: (n_patched as f64 + 1.0) / (loss_neg + 1.0)
+                + (n_intact as f64 + 1.0) / (loss_pos + 1.0),
+            n_patched,
+            n_intact,
+            loss_neg,
+            loss_pos,
+        }
+    }
+}
+
+impl RepairProblem {
+    /// Checks shapes, finiteness, labels and sites.
+    pub fn validate(&self) -> Result<(), ProblemError> {
+        let (d, c) = (self.width, self.classes);
+        if d == 0 || c == 0 {
+            return Err(ProblemError::Empty("the layer has no weights"));
+        }
+        length("kernel", self.kernel.len(), d * c)?;
+        length("bias", self.bias.len(), c)?;
+        finite("kernel", &self.kernel)?;
+        finite("bias", &self.bias)?;
+        for (what, rows) in [
+            ("negatives", &self.negatives),
+            ("positives", &self.positives),
+        ] {
+            length(what, rows.activations.len(), rows.len() * d)?;
+            finite(what, &rows.activations)?;
+            if let Some(row) = rows.labels.iter().position(|&l| l as usize >= c) {
+                return Err(ProblemError::Label {
+                    what,
+                    row,
+                    label: rows.labels[row],
+                    classes: c,
+                });
+            }
+        }
+        if self.negatives.is_empty() {
+            return Err(ProblemError::Empty("no negative inputs: nothing to repair"));
+        }
+        if self.positives.is_empty() {
+            return Err(ProblemError::Empty("no positive inputs"));
+        }
+        if self.sites.is_empty() {
+            return Err(ProblemError::Empty("no weight sites to search"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.sites {
+            let reason = if s.i >= d || s.j >= c {
+                "is outside the layer"
+            } else if !seen.insert(*s) {
+                "is listed twice"
+            } else {
+                continue;
+            };
+            return Err(ProblemError::Site {
+                i: s.i,
+                j: s.j,
+                reason,
+                width: d,
+                classes: c,
+            });
+        }
+        Ok(())
+    }
+
+    /// The current values of the sites: the centre of the study's initial swarm.
+    pub fn current(&self) -> Vec<f64> {
+        self.sites
+            .iter()
+            .map(|s| f64::from(self.kernel[s.i * self.classes + s.j]))
+            .collect()
+    }
+
+    /// Std (population, as numpy's default) and range of all kernel weights.
+    pub fn layer_scale(&self) -> LayerScale {
+        let n = self.kernel.len() as f64;
+        let mean = self.kernel.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
+        let var = self
+            .kernel
+            .iter()
+            .map(|&w| (f64::from(w) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let (lo, hi) = self
+            .kernel
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &w| {
+                (lo.min(w), hi.max(w))
+            });
+        LayerScale {
+            std: var.sqrt(),
+            range: f64::from(hi) - f64::from(lo),
+        }
+    }
+
+    /// The kernel with `position` written into the sites (rounded to `f32`, as when
+    /// the values are written into a model).
+    pub fn patched_kernel(&self, position: &[f64]) -> Result<Vec<f32>, ProblemError> {
+        self.check_position(position)?;
+        let mut kernel = self.kernel.clone();
+        for (s, &x) in self.sites.iter().zip(position) {
+            kernel[s.i * self.classes + s.j] = x as f32;
+        }
+        Ok(kernel)
+    }
+
+    pub(crate) fn check_position(&self, position: &[f64]) -> Result<(), ProblemError> {
+        if position.len() == self.sites.len() {
+            Ok(())
+        } else {
+            Err(ProblemError::Position {
+                found: position.len(),
+                sites: self.sites.len(),
+            })
+        }
+    }
+}
+
+fn length(what: &'static str, found: usize, expected: usize) -> Result<(), ProblemError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(ProblemError::Length {
+            what,
+            found,
+            expected,
+        })
+    }
+}
+
+fn finite(what: &'static str, values: &[f32]) -> Result<(), ProblemError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(ProblemError::NonFinite {
+            what,
+            index,
+            value: values[index],
+        }),
+    }
+}

@@ -1,0 +1,222 @@
+//! The incremental Arachne fitness equals the full recompute: on many random problems,
+//! on GTSRB-sized ones, and exactly (arg-max ties included) on integer data.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use repair_pso::{
+    ArachneFitness, FitnessDetail, FullFitness, RepairProblem, Rows, Site, SyntheticSpec,
+};
+
+fn assert_close(a: FitnessDetail, b: FitnessDetail, what: &str) {
+    let rel = |x: f64, y: f64| (x - y).abs() / x.abs().max(y.abs()).max(1e-12);
+    assert_eq!(
+        (a.n_patched, a.n_intact),
+        (b.n_patched, b.n_intact),
+        "{what}"
+    );
+    for (x, y) in [
+        (a.fitness, b.fitness),
+        (a.loss_neg, b.loss_neg),
+        (a.loss_pos, b.loss_pos),
+    ] {
+        assert!(rel(x, y) < 1e-6, "{what}: {a:?} vs {b:?}");
+    }
+}
+
+/// Positions near the current weights, far from them, and of the sign-flipped kind a
+/// minimum speed produces.
+fn positions(problem: &RepairProblem, rng: &mut ChaCha8Rng, n: usize) -> Vec<Vec<f64>> {
+    let current = problem.current();
+    (0..n)
+        .map(|k| {
+            let scale = [0.01, 0.3, 3.0][k % 3];
+            current
+                .iter()
+                .map(|w| w + scale * (rng.random::<f64>() * 2.0 - 1.0))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn incremental_equals_full_on_many_random_problems() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for case in 0..200 {
+        let classes = rng.random_range(2..12);
+        let width = rng.random_range(1..40);
+        let columns = rng.random_range(1..=classes);
+        let spec = SyntheticSpec {
+            width,
+            classes,
+            negatives: rng.random_range(1..20),
+            positives: rng.random_range(1..30),
+            sites: rng.random_range(1..=(width * columns).min(12)),
+            columns,
+            seed: case,
+        };
+        let problem = RepairProblem::synthetic(spec);
+        let (fast, full) = (
+            ArachneFitness::new(&problem).unwrap(),
+            FullFitness::new(&problem).unwrap(),
+        );
+        for x in positions(&problem, &mut rng, 6) {
+            let what = format!("case {case} {spec:?}");
+            assert_close(
+                fast.evaluate(&x).unwrap(),
+                full.evaluate(&x).unwrap(),
+                &what,
+            );
+        }
+    }
+}
+
+#[test]
+fn incremental_equals_full_on_gtsrb_sized_problems() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for (width, columns) in [(512, 3), (4096, 3), (4096, 10)] {
+        let problem = RepairProblem::synthetic(SyntheticSpec {
+            width,
+            classes: 43,
+            negatives: 60,
+            positives: 200,
+            sites: 10,
+            columns,
+            seed: width as u64,
+        });
+        let (fast, full) = (
+            ArachneFitness::new(&problem).unwrap(),
+            FullFitness::new(&problem).unwrap(),
+        );
+        for x in positions(&problem, &mut rng, 6) {
+            let what = format!("width {width}, {columns} columns");
+            assert_close(
+                fast.evaluate(&x).unwrap(),
+                full.evaluate(&x).unwrap(),
+                &what,
+            );
+        }
+    }
+}
+
+/// Small integers throughout: every logit is exact in f64, so arg-max ties (first index
+/// wins) are frequent and both forms must count exactly the same rows as correct (the
+/// softmax sums still round differently in the last bits).
+#[test]
+fn both_forms_break_arg_max_ties_the_same_way_on_exact_data() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut ties_seen = 0;
+    for case in 0..300 {
+        let (width, classes) = (rng.random_range(1..5), rng.random_range(2..6));
+        let mut int = |lo: i32, hi: i32| rng.random_range(lo..=hi) as f32;
+        let kernel = (0..width * classes).map(|_| int(-1, 1)).collect();
+        let bias = (0..classes).map(|_| int(0, 1)).collect();
+        let mut rows = |n: usize| {
+            let activations = (0..n * width).map(|_| int(0, 2)).collect();
+            let labels = (0..n).map(|_| int(0, classes as i32 - 1) as u32).collect();
+            Rows {
+                activations,
+                labels,
+            }
+        };
+        let (negatives, positives) = (rows(5), rows(8));
+        let sites: Vec<Site> = (0..width * classes)
+            .filter(|_| rng.random_bool(0.4))
+            .map(|k| Site {
+                i: k / classes,
+                j: k % classes,
+            })
+            .collect();
+        if sites.is_empty() {
+            continue;
+        }
+        let problem = RepairProblem {
+            width,
+            classes,
+            kernel,
+            bias,
+            negatives,
+            positives,
+            sites,
+        };
+        let (fast, full) = (
+            ArachneFitness::new(&problem).unwrap(),
+            FullFitness::new(&problem).unwrap(),
+        );
+        for _ in 0..4 {
+            let x: Vec<f64> = (0..problem.sites.len())
+                .map(|_| rng.random_range(-2..=2) as f64)
+                .collect();
+            let (a, b) = (fast.evaluate(&x).unwrap(), full.evaluate(&x).unwrap());
+            assert_eq!(
+                (a.n_patched, a.n_intact),
+                (b.n_patched, b.n_intact),
+                "case {case}"
+            );
+            assert!(
+                (a.fitness - b.fitness).abs() < 1e-12,
+                "case {case}: {a:?} vs {b:?}"
+            );
+            ties_seen += count_ties(&problem, &x);
+        }
+    }
+    assert!(
+        ties_seen > 100,
+        "only {ties_seen} tied rows: the test lost its point"
+    );
+}
+
+/// Rows whose patched logits have a tied maximum.
+fn count_ties(problem: &RepairProblem, x: &[f64]) -> usize {
+    let kernel = problem.patched_kernel(x).unwrap();
+    let c = problem.classes;
+    [&problem.negatives, &problem.positives]
+        .iter()
+        .flat_map(|rows| rows.activations.chunks(problem.width))
+        .filter(|a| {
+            let z: Vec<f32> = (0..c)
+                .map(|j| {
+                    problem.bias[j]
+                        + a.iter()
+                            .enumerate()
+                            .map(|(i, v)| v * kernel[i * c + j])
+                            .sum::<f32>()
+                })
+                .collect();
+            let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            z.iter().filter(|&&v| v == max).count() > 1
+        })
+        .count()
+}
+
+#[test]
+fn the_fitness_formula_matches_a_hand_computed_case() {
+    // One negative (label 1) and one positive (label 0), two classes, width 1.
+    // Logits: z = a·W + b with W = [[0, 0]] → z = (0, 0) for both rows: p = ½ each,
+    // argmax ties → class 0. Negative wrong, positive right; L = ln 2 for both.
+    let problem = RepairProblem {
+        width: 1,
+        classes: 2,
+        kernel: vec![0.0, 0.0],
+        bias: vec![0.0, 0.0],
+        negatives: Rows {
+            activations: vec![1.0],
+            labels: vec![1],
+        },
+        positives: Rows {
+            activations: vec![1.0],
+            labels: vec![0],
+        },
+        sites: vec![Site { i: 0, j: 1 }],
+    };
+    let fast = ArachneFitness::new(&problem).unwrap();
+    let ln2 = std::f64::consts::LN_2;
+    let at_zero = fast.evaluate(&[0.0]).unwrap();
+    assert_eq!((at_zero.n_patched, at_zero.n_intact), (0, 1));
+    assert!((at_zero.fitness - (1.0 / (1.0 + ln2) + 2.0 / (1.0 + ln2))).abs() < 1e-12);
+    // W_01 = 1: z = (0, 1) for both rows; negative right, positive wrong.
+    let at_one = fast.evaluate(&[1.0]).unwrap();
+    let l_right = (1.0 + (-1f64).exp()).ln();
+    let l_wrong = 1.0 + l_right;
+    assert_eq!((at_one.n_patched, at_one.n_intact), (1, 0));
+    assert!((at_one.fitness - (2.0 / (1.0 + l_right) + 1.0 / (1.0 + l_wrong))).abs() < 1e-12);
+}
