@@ -185,6 +185,43 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
 }
 
 #[test]
+fn a_run_that_early_stopping_ended_gains_no_epochs_when_resumed() {
+    let (corpus, split) = gtsrb();
+    let (train_set, val_set) = tiny(&corpus, &split);
+    // lr 1e-12 leaves the f32 weights (almost) unchanged, so the validation loss stops
+    // falling at once and patience 1 ends the run within a few epochs.
+    let mut config = TrainConfig {
+        max_epochs: 10,
+        batch_size: 64,
+        patience: 1,
+        ..TrainConfig::paper(4)
+    };
+    config.sgd.lr = 1e-12;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |model: &Model| {
+        train(
+            model,
+            &train_set,
+            &val_set,
+            &config,
+            dir.path(),
+            &RunOptions::default(),
+        )
+        .unwrap()
+    };
+    let first = run(&cnn_s(4));
+    assert!(first.stopped_early, "{:?}", first.history);
+    assert!(first.epochs < 10);
+    let again = run(&cnn_s(4));
+    assert!(again.stopped_early);
+    assert_eq!(again.epochs, first.epochs);
+    assert_eq!(again.converged_epoch, first.converged_epoch);
+    assert_eq!(again.checkpoints, first.checkpoints);
+    let csv = std::fs::read_to_string(dir.path().join("training.csv")).unwrap();
+    assert_eq!(csv.lines().count(), first.epochs + 1);
+}
+
+#[test]
 fn checkpoints_are_saved_at_epoch_one_every_five_at_convergence_and_last() {
     let (corpus, split) = gtsrb();
     let (train_set, val_set) = tiny(&corpus, &split);
