@@ -1,6 +1,36 @@
-//! Fault localisation on the last layer, Arachne v1 style: gradient loss × forward
-//! impact, Pareto front (reference notes §2).
+//! Fault localisation on the last dense layer, over plain `f32` slices of cached
+//! penultimate activations; it knows nothing of training or tensors.
 //!
-//! Planned (issue 5). Works on plain `f32` slices of cached penultimate activations and
-//! knows nothing of training.
+//! * [`FaultLocaliser`]: the seam — last layer + negatives (+ positives) → sites.
+//! * [`Arachne`]: the study's Arachne v1 (reference notes §2): gradient loss
+//!   GL = |Σ ∂CE/∂W| over the negatives (analytic, Keras clip), top N_g = 20 · |negatives|
+//!   by GL, forward impact FI = |ā_i W_ij|, and the Pareto front of (GL, FI) with exact
+//!   duplicates kept.
+//! * [`GradientTopK`] and [`RandomSites`]: the baselines of the Arachne paper.
+//!
+//! ```
+//! use repair_fl::{Arachne, FaultLocaliser, LastLayer};
+//! use repair_pso::Rows;
+//!
+//! // 2 units, 2 classes; one negative of class 1 that the layer calls class 0.
+//! let kernel = [1.0, 0.0, 0.0, 0.1];
+//! let layer = LastLayer { width: 2, classes: 2, kernel: &kernel, bias: &[0.0, 0.0] };
+//! let negatives = Rows { activations: vec![2.0, 1.0], labels: vec![1] };
+//! let found = Arachne::default().localise(&layer, &negatives, &Rows::default()).unwrap();
+//! assert!(!found.sites.is_empty());
+//! ```
 #![deny(missing_docs)]
+
+mod error;
+mod gradient;
+mod layer;
+mod localiser;
+mod pareto;
+
+pub use error::FlError;
+pub use gradient::gradient_loss;
+pub use layer::LastLayer;
+pub use localiser::{
+    Arachne, Candidate, FaultLocaliser, GradientTopK, ImpactActivation, Localisation, RandomSites,
+};
+pub use pareto::pareto_front;

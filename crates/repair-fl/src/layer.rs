@@ -1,0 +1,84 @@
+//! The inputs every localiser reads: the last dense layer and cached activations.
+
+use repair_pso::{ProblemError, Rows};
+
+/// The last dense layer, Keras layout: `kernel[i · classes + j]` = W_ij for penultimate
+/// unit i and class j (the transpose of candle's `Linear` weight).
+#[derive(Debug, Clone, Copy)]
+pub struct LastLayer<'a> {
+    /// Penultimate width D.
+    pub width: usize,
+    /// Classes C.
+    pub classes: usize,
+    /// W, `width × classes`.
+    pub kernel: &'a [f32],
+    /// b, `classes`.
+    pub bias: &'a [f32],
+}
+
+impl LastLayer<'_> {
+    /// Checks the layer and a set of rows against it.
+    pub fn check(&self, what: &'static str, rows: &Rows) -> Result<(), ProblemError> {
+        let (d, c) = (self.width, self.classes);
+        let len = |what, found, expected| {
+            if found == expected {
+                Ok(())
+            } else {
+                Err(ProblemError::Length {
+                    what,
+                    found,
+                    expected,
+                })
+            }
+        };
+        len("kernel", self.kernel.len(), d * c)?;
+        len("bias", self.bias.len(), c)?;
+        len(what, rows.activations.len(), rows.len() * d)?;
+        for (name, values) in [
+            ("kernel", self.kernel),
+            ("bias", self.bias),
+            (what, &rows.activations),
+        ] {
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(ProblemError::NonFinite {
+                    what: name,
+                    index,
+                    value: values[index],
+                });
+            }
+        }
+        if let Some(row) = rows.labels.iter().position(|&l| l as usize >= c) {
+            return Err(ProblemError::Label {
+                what,
+                row,
+                label: rows.labels[row],
+                classes: c,
+            });
+        }
+        Ok(())
+    }
+
+    /// Softmax probabilities of one row, in `f64`.
+    pub fn probabilities(&self, activations: &[f32], out: &mut [f64]) {
+        for (o, &b) in out.iter_mut().zip(self.bias) {
+            *o = f64::from(b);
+        }
+        for (i, &a) in activations.iter().enumerate() {
+            if a != 0.0 {
+                let w = &self.kernel[i * self.classes..(i + 1) * self.classes];
+                for (o, &w) in out.iter_mut().zip(w) {
+                    *o += f64::from(a) * f64::from(w);
+                }
+            }
+        }
+        let max = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut sum = 0.0;
+        for o in out.iter_mut() {
+            *o = (*o - max).exp();
+            sum += *o;
+        }
+        for o in out.iter_mut() {
+            *o /= sum;
+        }
+    }
+}
