@@ -24,12 +24,62 @@ pub enum Command {
     },
     /// Train one model on a dataset's study split.
     Train(TrainArgs),
+    /// Repair one checkpoint for one class (Arachne FL + PSO) and write the results.
+    Repair(RepairArgs),
     /// Measure speed.
     Bench {
         /// What to measure.
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+/// `cargo xtask repair …`
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {
+    /// The checkpoint (`RUN/checkpoints/epoch-NNN.safetensors`); `RUN/run.json` names
+    /// its model.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The dataset's folder. Default: `$EARLY_REPAIR_DATA/<dataset of the split>`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The split the model was trained on. Default: `RUN/split.json`.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// The class to repair.
+    #[arg(long)]
+    pub class: u32,
+    /// Seed of the positive sampling and the search.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Fault localiser: arachne, gradient or random.
+    #[arg(long, default_value = "arachne")]
+    pub localiser: String,
+    /// Sites for the gradient and random localisers.
+    #[arg(long, default_value_t = 10)]
+    pub sites: usize,
+    /// PSO preset: arachne or canonical.
+    #[arg(long, default_value = "arachne")]
+    pub pso: String,
+    /// Particles (default: the study's 100).
+    #[arg(long, default_value_t = 100)]
+    pub particles: usize,
+    /// Iterations (default: the study's 50).
+    #[arg(long, default_value_t = 50)]
+    pub iterations: usize,
+    /// Positive sampler: stratified (the study) or uniform (the toolkit).
+    #[arg(long, default_value = "stratified")]
+    pub sampler: String,
+    /// Also write the search problem (problem.safetensors + problem.json).
+    #[arg(long)]
+    pub export_problem: bool,
+    /// cpu or cuda (activation extraction).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// `cargo xtask train …`

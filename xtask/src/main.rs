@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod fetch;
 mod flags;
+mod repair;
 mod train;
 
 use clap::Parser;
@@ -14,6 +15,7 @@ fn main() -> std::process::ExitCode {
     let result = match flags.command {
         flags::Command::Data { command } => data::run(command),
         flags::Command::Train(args) => train::run(args),
+        flags::Command::Repair(args) => repair::run(args),
         flags::Command::Bench { command } => bench::run(command),
     };
     match result {

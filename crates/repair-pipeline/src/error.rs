@@ -1,0 +1,40 @@
+//! Errors of the pipeline stages, wrapping the crates' own.
+
+use std::path::PathBuf;
+
+/// Why a pipeline stage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Data loading or splitting.
+    #[error(transparent)]
+    Data(#[from] repair_data::DataError),
+    /// Model building, loading or inference.
+    #[error(transparent)]
+    Zoo(#[from] repair_zoo::ZooError),
+    /// Tensor operation.
+    #[error("tensor operation: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// Fault localisation.
+    #[error(transparent)]
+    Fl(#[from] repair_fl::FlError),
+    /// The search.
+    #[error(transparent)]
+    Pso(#[from] repair_pso::PsoError),
+    /// The repair problem.
+    #[error(transparent)]
+    Problem(#[from] repair_pso::ProblemError),
+    /// A file could not be read or written.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+    /// A request that cannot be served (class out of range, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Pipeline result.
+pub type Result<T> = std::result::Result<T, PipelineError>;

@@ -1,0 +1,24 @@
+//! The study's stages over the other crates, so that `xtask` stays a thin command
+//! line: extract activations once per checkpoint, build the repair sets, localise,
+//! search, measure (RR, BR, accuracies), write the files.
+//!
+//! Everything after extraction runs on plain `f32` rows (`repair_pso::Rows`) and the
+//! last layer in Keras layout ([`LayerWeights`]), in `f64` arithmetic, with one
+//! prediction rule (first arg-max) shared by the repair sets, the fitness, RR and BR.
+#![deny(missing_docs)]
+
+mod activations;
+mod checkpoint;
+mod error;
+mod output;
+mod repair;
+mod sampling;
+
+pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
+pub use checkpoint::{load_checkpoint, repair_checkpoint, LoadedCheckpoint, RepairReport, RunInfo};
+pub use error::{PipelineError, Result};
+pub use output::{export_problem, write_repair_files};
+pub use repair::{
+    repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
+};
+pub use sampling::{sample_positives, PositiveSampler};

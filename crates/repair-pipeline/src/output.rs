@@ -1,0 +1,149 @@
+//! A repair's files, each written atomically (temp file + rename): `weights.csv`,
+//! `history.csv`, `repair.json`, and with `--export-problem` the search problem itself.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use repair_data::write_atomic;
+use repair_pso::RepairProblem;
+use safetensors::tensor::{Dtype, TensorView};
+use serde::Serialize;
+
+use crate::error::{PipelineError, Result};
+use crate::repair::RepairOutcome;
+
+fn file_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::File {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    }
+}
+
+fn csv_bytes(
+    path: &Path,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(|e| file_error(path, e))?;
+    for row in rows {
+        w.write_record(&row).map_err(|e| file_error(path, e))?;
+    }
+    w.into_inner().map_err(|e| file_error(path, e))
+}
+
+/// Writes `weights.csv` (layer, i, j, original, repaired) and `history.csv`
+/// (iteration, best, mean, evaluations, elapsed_s) into `dir`, and `report` as
+/// `repair.json`.
+pub fn write_repair_files<R: Serialize>(
+    dir: &Path,
+    outcome: &RepairOutcome,
+    report: &R,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+    let path = dir.join("weights.csv");
+    let weights = csv_bytes(
+        &path,
+        &["layer", "i", "j", "original", "repaired"],
+        outcome.changes.iter().map(|c| {
+            vec![
+                "last".into(),
+                c.site.i.to_string(),
+                c.site.j.to_string(),
+                c.original.to_string(),
+                c.repaired.to_string(),
+            ]
+        }),
+    )?;
+    write_atomic(&path, &weights)?;
+    let path = dir.join("history.csv");
+    let history = csv_bytes(
+        &path,
+        &["iteration", "best", "mean", "evaluations", "elapsed_s"],
+        outcome.history.iter().map(|h| {
+            vec![
+                h.iteration.to_string(),
+                h.best.to_string(),
+                h.mean.to_string(),
+                h.evaluations.to_string(),
+                format!("{:.6}", h.elapsed_s),
+            ]
+        }),
+    )?;
+    write_atomic(&path, &history)?;
+    let path = dir.join("repair.json");
+    let json = serde_json::to_vec_pretty(report).map_err(|e| file_error(&path, e))?;
+    write_atomic(&path, &json)?;
+    Ok(())
+}
+
+/// Writes the search problem as `problem.safetensors` (negatives/positives activations
+/// f32 and labels u32, kernel `width × classes`, bias, sites as u64 pairs) and
+/// `problem.json` (shapes and sites, plus `extra`, e.g. the PSO config), so another
+/// tool can run the same search.
+pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: &E) -> Result<()> {
+    let path = dir.join("problem.safetensors");
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let sites: Vec<u8> = problem
+        .sites
+        .iter()
+        .flat_map(|s| [s.i as u64, s.j as u64])
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let (d, c) = (problem.width, problem.classes);
+    let (n, p) = (problem.negatives.len(), problem.positives.len());
+    let buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
+        (
+            "negatives.activations",
+            Dtype::F32,
+            vec![n, d],
+            f32s(&problem.negatives.activations),
+        ),
+        (
+            "negatives.labels",
+            Dtype::U32,
+            vec![n],
+            u32s(&problem.negatives.labels),
+        ),
+        (
+            "positives.activations",
+            Dtype::F32,
+            vec![p, d],
+            f32s(&problem.positives.activations),
+        ),
+        (
+            "positives.labels",
+            Dtype::U32,
+            vec![p],
+            u32s(&problem.positives.labels),
+        ),
+        ("kernel", Dtype::F32, vec![d, c], f32s(&problem.kernel)),
+        ("bias", Dtype::F32, vec![c], f32s(&problem.bias)),
+        ("sites", Dtype::U64, vec![problem.sites.len(), 2], sites),
+    ];
+    let mut views = HashMap::new();
+    for (name, dtype, shape, bytes) in &buffers {
+        let view =
+            TensorView::new(*dtype, shape.clone(), bytes).map_err(|e| file_error(&path, e))?;
+        views.insert(name.to_string(), view);
+    }
+    let bytes = safetensors::serialize(&views, None).map_err(|e| file_error(&path, e))?;
+    write_atomic(&path, &bytes)?;
+    let json_path = dir.join("problem.json");
+    let json = serde_json::json!({
+        "width": d,
+        "classes": c,
+        "negatives": n,
+        "positives": p,
+        "sites": problem.sites,
+        "kernel_layout": "width x classes, kernel[i*classes + j] = W_ij (Keras)",
+        "fitness": "(N_patched + 1)/(L_neg + 1) + (N_intact + 1)/(L_pos + 1)",
+        "search": extra,
+    });
+    write_atomic(
+        &json_path,
+        &serde_json::to_vec_pretty(&json).map_err(|e| file_error(&json_path, e))?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! One repair of one checkpoint for one class, on cached activations (reference notes
+//! §2, §3, §3.6, §3.7): repair sets, fault localisation, PSO, RR and BR.
+
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
+use repair_pso::{
+    run_with, ArachneFitness, FitnessDetail, IterationRecord, PsoConfig, RepairProblem, Rows, Site,
+    Swarm, Termination,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::activations::LayerWeights;
+use crate::error::{PipelineError, Result};
+use crate::sampling::{sample_positives, PositiveSampler};
+
+/// Which fault localiser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LocaliserChoice {
+    /// Arachne v1 (the study).
+    Arachne(Arachne),
+    /// Top-k gradient loss.
+    Gradient(GradientTopK),
+    /// k random sites (seeded with the repair seed).
+    Random {
+        /// Number of sites.
+        k: usize,
+    },
+}
+
+/// Which PSO, and the swarm size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PsoPreset {
+    /// [`PsoConfig::arachne`].
+    Arachne,
+    /// [`PsoConfig::canonical`] (init σ = layer std).
+    Canonical,
+}
+
+/// Everything a repair run is configured by (recorded in `repair.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairSettings {
+    /// The class to repair.
+    pub class: u32,
+    /// Fault localisation.
+    pub localiser: LocaliserChoice,
+    /// The search.
+    pub pso: PsoPreset,
+    /// Particles (the study: 100).
+    pub particles: usize,
+    /// Iterations (the study: 50).
+    pub iterations: usize,
+    /// Positive inputs drawn (the study: 200).
+    pub positives: usize,
+    /// How they are drawn.
+    pub sampler: PositiveSampler,
+    /// Seed of the sampling, random FL and the search.
+    pub seed: u64,
+}
+
+impl RepairSettings {
+    /// The study's settings for `class`.
+    pub fn study(class: u32, seed: u64) -> Self {
+        RepairSettings {
+            class,
+            localiser: LocaliserChoice::Arachne(Arachne::default()),
+            pso: PsoPreset::Arachne,
+            particles: 100,
+            iterations: 50,
+            positives: 200,
+            sampler: PositiveSampler::Stratified,
+            seed,
+        }
+    }
+}
+
+/// A repaired weight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightChange {
+    /// Where.
+    pub site: Site,
+    /// Before the repair.
+    pub original: f32,
+    /// After.
+    pub repaired: f32,
+}
+
+/// Wall time of each phase, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Predictions, repair sets and positive sampling.
+    pub sets_ms: f64,
+    /// Fault localisation.
+    pub fl_ms: f64,
+    /// The search.
+    pub search_ms: f64,
+}
+
+/// What a repair did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairOutcome {
+    /// Repair-set inputs of the class that the model misclassifies.
+    pub negatives: usize,
+    /// Repair-set inputs classified correctly (all classes).
+    pub correct: usize,
+    /// Distinct positives sampled for the search.
+    pub positives_sampled: usize,
+    /// True when there were no negatives: nothing was searched or changed.
+    pub nothing_to_repair: bool,
+    /// The weights searched and their values.
+    pub changes: Vec<WeightChange>,
+    /// FL candidates (for the Pareto-front figure).
+    pub candidates: Vec<Candidate>,
+    /// Fitness of the original weights.
+    pub fitness_before: Option<FitnessDetail>,
+    /// Fitness of the repaired weights.
+    pub fitness_after: Option<FitnessDetail>,
+    /// Repair rate: share of the negatives now classified correctly.
+    pub rr: f64,
+    /// Break rate: share of all initially correct repair-set inputs now wrong.
+    pub br: f64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// Why the search ended.
+    pub termination: Option<Termination>,
+    /// One record per iteration.
+    pub history: Vec<IterationRecord>,
+    /// Phase times.
+    pub timings: Timings,
+    /// The search problem (for `--export-problem`); not serialised.
+    #[serde(skip)]
+    pub problem: Option<RepairProblem>,
+}
+
+/// Repairs `layer` for `settings.class` on the repair set's cached activations and
+/// returns the repaired layer (unchanged when there is nothing to repair).
+pub fn repair_layer(
+    layer: &LayerWeights,
+    repair_set: &Rows,
+    settings: &RepairSettings,
+    progress: bool,
+) -> Result<(LayerWeights, RepairOutcome)> {
+    let class = settings.class;
+    if class as usize >= layer.classes {
+        return Err(PipelineError::Invalid(format!(
+            "class {class} is out of range: the model has {} classes (0..={})",
+            layer.classes,
+            layer.classes - 1
+        )));
+    }
+    let started = Instant::now();
+    let predicted = layer.predict(repair_set)?;
+    let is_negative = |k: usize| repair_set.labels[k] == class && predicted[k] != class;
+    let negative_idx: Vec<usize> = (0..repair_set.len()).filter(|&k| is_negative(k)).collect();
+    let correct_idx: Vec<usize> = (0..repair_set.len())
+        .filter(|&k| predicted[k] == repair_set.labels[k])
+        .collect();
+    let correct_labels: Vec<u32> = correct_idx.iter().map(|&k| repair_set.labels[k]).collect();
+    let sample = sample_positives(
+        &correct_labels,
+        settings.positives,
+        settings.sampler,
+        settings.seed,
+    );
+    let positive_idx: Vec<usize> = sample.iter().map(|&k| correct_idx[k]).collect();
+    let (negatives, positives) = (
+        rows(repair_set, layer.width, &negative_idx),
+        rows(repair_set, layer.width, &positive_idx),
+    );
+    let mut outcome = RepairOutcome {
+        negatives: negative_idx.len(),
+        correct: correct_idx.len(),
+        positives_sampled: positive_idx.len(),
+        nothing_to_repair: negative_idx.is_empty(),
+        changes: Vec::new(),
+        candidates: Vec::new(),
+        fitness_before: None,
+        fitness_after: None,
+        rr: 0.0,
+        br: 0.0,
+        evaluations: 0,
+        termination: None,
+        history: Vec::new(),
+        timings: Timings {
+            sets_ms: ms(started),
+            ..Timings::default()
+        },
+        problem: None,
+    };
+    if outcome.nothing_to_repair {
+        return Ok((layer.clone(), outcome));
+    }
+    if positives.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "no correctly classified repair input to keep intact (class {class})"
+        )));
+    }
+
+    let fl_start = Instant::now();
+    let view = layer.view();
+    let found = match settings.localiser {
+        LocaliserChoice::Arachne(a) => a.localise(&view, &negatives, &positives)?,
+        LocaliserChoice::Gradient(g) => g.localise(&view, &negatives, &positives)?,
+        LocaliserChoice::Random { k } => RandomSites {
+            k,
+            seed: settings.seed,
+        }
+        .localise(&view, &negatives, &positives)?,
+    };
+    outcome.timings.fl_ms = ms(fl_start);
+    outcome.candidates = found.candidates;
+
+    let search_start = Instant::now();
+    let problem = RepairProblem {
+        width: layer.width,
+        classes: layer.classes,
+        kernel: layer.kernel.clone(),
+        bias: layer.bias.clone(),
+        negatives,
+        positives,
+        sites: found.sites.clone(),
+    };
+    let fitness = ArachneFitness::new(&problem)?;
+    let start = problem.current();
+    let scale = problem.layer_scale();
+    let config = PsoConfig {
+        particles: settings.particles,
+        iterations: settings.iterations,
+        ..match settings.pso {
+            PsoPreset::Arachne => PsoConfig::arachne(start.clone(), scale, settings.seed),
+            PsoPreset::Canonical => PsoConfig::canonical(start.clone(), scale.std, settings.seed),
+        }
+    };
+    let bar = search_bar(progress, settings.iterations);
+    let mut observe = |r: &IterationRecord| {
+        bar.inc(1);
+        bar.set_message(format!("best {:.4}", r.best));
+    };
+    let result = run_with(Swarm::new(config, &fitness)?, &fitness, &mut observe)?;
+    bar.finish_and_clear();
+    outcome.timings.search_ms = ms(search_start);
+
+    let repaired = layer.patched(&found.sites, &result.best_position);
+    outcome.fitness_before = Some(fitness.evaluate(&start)?);
+    outcome.fitness_after = Some(fitness.evaluate(&result.best_position)?);
+    outcome.changes = found
+        .sites
+        .iter()
+        .zip(&result.best_position)
+        .map(|(&site, &v)| WeightChange {
+            site,
+            original: layer.kernel[site.i * layer.classes + site.j],
+            repaired: v as f32,
+        })
+        .collect();
+    let after = repaired.predict(repair_set)?;
+    let fixed = negative_idx.iter().filter(|&&k| after[k] == class).count();
+    let broken = correct_idx
+        .iter()
+        .filter(|&&k| after[k] != repair_set.labels[k])
+        .count();
+    outcome.rr = fixed as f64 / negative_idx.len() as f64;
+    outcome.br = broken as f64 / correct_idx.len().max(1) as f64;
+    outcome.evaluations = result.evaluations;
+    outcome.termination = Some(result.termination);
+    outcome.history = result.history;
+    outcome.problem = Some(problem);
+    Ok((repaired, outcome))
+}
+
+/// The rows `idx` of `set`.
+fn rows(set: &Rows, width: usize, idx: &[usize]) -> Rows {
+    Rows {
+        activations: idx
+            .iter()
+            .flat_map(|&k| set.activations[k * width..(k + 1) * width].iter().copied())
+            .collect(),
+        labels: idx.iter().map(|&k| set.labels[k]).collect(),
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+fn search_bar(show: bool, iterations: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(iterations as u64).with_style(
+        ProgressStyle::with_template("search {bar:30} {pos}/{len} iterations {msg} {elapsed}")
+            .expect("valid template"),
+    )
+}

@@ -1,0 +1,126 @@
+//! `cargo xtask repair`: one checkpoint, one class.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use repair_data::{Manifest, Split};
+use repair_fl::{Arachne, GradientTopK};
+use repair_pipeline::{
+    load_checkpoint, repair_checkpoint, LocaliserChoice, PositiveSampler, PsoPreset,
+    RepairSettings, RunInfo,
+};
+
+use crate::flags::RepairArgs;
+
+/// Runs `cargo xtask repair`.
+pub fn run(args: RepairArgs) -> anyhow::Result<()> {
+    let settings = settings(&args)?;
+    let split_path = match &args.split {
+        Some(p) => p.clone(),
+        None => run_dir(&args.checkpoint).join("split.json"),
+    };
+    let dataset = split_dataset(&split_path)?;
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => std::env::var_os("EARLY_REPAIR_DATA")
+            .map(|root| PathBuf::from(root).join(&dataset))
+            .context("pass --data DIR or set EARLY_REPAIR_DATA")?,
+    };
+    let corpus = Manifest::builtin(&dataset)?.load(&data)?;
+    let split = Split::load(&split_path, &corpus)?;
+    let run = RunInfo::for_checkpoint(&args.checkpoint)?;
+    let device = crate::train::device(&args.device)?;
+    eprintln!(
+        "repairing class {} of {} ({}) on {}",
+        args.class,
+        args.checkpoint.display(),
+        run.model.arch,
+        corpus.describe()
+    );
+    let loaded = load_checkpoint(&args.checkpoint, &run, &corpus, &split, &device, true)?;
+    let report = repair_checkpoint(
+        &loaded,
+        &args.checkpoint,
+        &dataset,
+        &settings,
+        &args.out,
+        args.export_problem,
+        true,
+    )?;
+    if report.nothing_to_repair {
+        println!(
+            "nothing to repair: no repair input of class {} is misclassified; wrote {}",
+            args.class,
+            args.out.join("repair.json").display()
+        );
+        return Ok(());
+    }
+    let fit = |f: Option<repair_pso::FitnessDetail>| f.map_or(f64::NAN, |f| f.fitness);
+    let t = &report.timings;
+    println!(
+        "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
+        args.class,
+        report.sites.len(),
+        report.sites.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
+        fit(report.fitness_before),
+        fit(report.fitness_after),
+        report.rr,
+        report.br,
+        report.test_before.class,
+        report.test_after.class,
+        report.test_before.total,
+        report.test_after.total,
+        report.extract_ms,
+        t.fl_ms,
+        t.search_ms
+    );
+    Ok(())
+}
+
+fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
+    let localiser = match args.localiser.as_str() {
+        "arachne" => LocaliserChoice::Arachne(Arachne::default()),
+        "gradient" => LocaliserChoice::Gradient(GradientTopK { k: args.sites }),
+        "random" => LocaliserChoice::Random { k: args.sites },
+        other => anyhow::bail!("unknown localiser `{other}` (arachne, gradient or random)"),
+    };
+    let pso = match args.pso.as_str() {
+        "arachne" => PsoPreset::Arachne,
+        "canonical" => PsoPreset::Canonical,
+        other => anyhow::bail!("unknown PSO preset `{other}` (arachne or canonical)"),
+    };
+    let sampler = match args.sampler.as_str() {
+        "stratified" => PositiveSampler::Stratified,
+        "uniform" => PositiveSampler::Uniform,
+        other => anyhow::bail!("unknown sampler `{other}` (stratified or uniform)"),
+    };
+    Ok(RepairSettings {
+        localiser,
+        pso,
+        sampler,
+        particles: args.particles,
+        iterations: args.iterations,
+        ..RepairSettings::study(args.class, args.seed)
+    })
+}
+
+/// `RUN` of `RUN/checkpoints/epoch-NNN.safetensors`.
+fn run_dir(checkpoint: &Path) -> PathBuf {
+    checkpoint
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The dataset a split file was made for.
+fn split_dataset(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("{}: cannot read the split", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a split file", path.display()))?;
+    value["dataset"]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("{}: the split names no dataset", path.display()))
+}
