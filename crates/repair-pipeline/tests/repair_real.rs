@@ -1,0 +1,270 @@
+//! A real repair: train `cnn-s` briefly on a GTSRB subset, repair its worst class with
+//! the study's FL + PSO, check RR, the search history and the files; and the errors a
+//! user meets (class out of range, missing or mismatched checkpoint, nothing to repair).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use candle_core::Device;
+use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
+use repair_pipeline::{
+    load_checkpoint, repair_checkpoint, repair_layer, LayerWeights, LoadedCheckpoint,
+    PipelineError, RepairSettings, RunInfo,
+};
+use repair_pso::Rows;
+use repair_train::{train, RunOptions, TrainConfig};
+use repair_zoo::{build_model, ModelSpec};
+
+fn data_root() -> PathBuf {
+    std::env::var_os("EARLY_REPAIR_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+        })
+}
+
+fn spec() -> ModelSpec {
+    ModelSpec {
+        arch: "cnn-s".into(),
+        input: (3, 32, 32),
+        num_classes: 43,
+        seed: 21,
+    }
+}
+
+/// One briefly trained model shared by the tests: (corpus, a split whose repair and
+/// test parts are cut down to every 4th / 8th image, run folder, checkpoint).
+struct Trained {
+    corpus: Corpus,
+    split: Split,
+    _dir: tempfile::TempDir,
+    checkpoint: PathBuf,
+    loaded: LoadedCheckpoint,
+}
+
+fn trained() -> &'static Trained {
+    static TRAINED: OnceLock<Trained> = OnceLock::new();
+    TRAINED.get_or_init(|| {
+        let corpus = load_gtsrb(&data_root().join("gtsrb"))
+            .expect("set EARLY_REPAIR_DATA to the shared datasets folder");
+        let mut split = Split::make(&corpus, &SplitConfig::study("gtsrb", 42)).unwrap();
+        let every = |v: &[usize], k: usize| v.iter().step_by(k).copied().collect::<Vec<_>>();
+        let train_set = corpus.images().subset(every(&split.train, 8));
+        let val_set = corpus.images().subset(every(&split.val, 10));
+        split.repair = every(&split.repair, 4);
+        split.test = every(&split.test, 8);
+        let config = TrainConfig {
+            max_epochs: 2,
+            batch_size: 64,
+            ..TrainConfig::paper(21)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let model = build_model(&spec(), &Device::Cpu).unwrap();
+        let report = train(
+            &model,
+            &train_set,
+            &val_set,
+            &config,
+            dir.path(),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        let checkpoint = dir.path().join(format!(
+            "checkpoints/epoch-{:03}.safetensors",
+            report.epochs
+        ));
+        assert!(checkpoint.is_file());
+        let run = serde_json::json!({ "model": spec(), "train": config });
+        std::fs::write(
+            dir.path().join("run.json"),
+            serde_json::to_vec(&run).unwrap(),
+        )
+        .unwrap();
+        let run = RunInfo::for_checkpoint(&checkpoint).unwrap();
+        assert_eq!(run.model, spec());
+        let loaded =
+            load_checkpoint(&checkpoint, &run, &corpus, &split, &Device::Cpu, false).unwrap();
+        Trained {
+            corpus,
+            split,
+            _dir: dir,
+            checkpoint,
+            loaded,
+        }
+    })
+}
+
+/// The class with the most misclassified repair inputs.
+fn worst_class(layer: &LayerWeights, rows: &Rows) -> u32 {
+    let predicted = layer.predict(rows).unwrap();
+    let mut wrong = [0usize; 43];
+    for (&p, &y) in predicted.iter().zip(&rows.labels) {
+        wrong[y as usize] += usize::from(p != y);
+    }
+    (0..43).max_by_key(|&c| wrong[c]).unwrap() as u32
+}
+
+#[test]
+fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_ground() {
+    let t = trained();
+    let run = RunInfo::for_checkpoint(&t.checkpoint).unwrap();
+    assert_eq!(run.model, spec());
+    let loaded = &t.loaded;
+    assert_eq!(
+        loaded.repair.len(),
+        t.split.indices(SplitPart::Repair).len()
+    );
+    let class = worst_class(&loaded.layer, &loaded.repair);
+    let out = tempfile::tempdir().unwrap();
+    let settings = RepairSettings::study(class, 3);
+    let report = repair_checkpoint(
+        loaded,
+        &t.checkpoint,
+        "gtsrb",
+        &settings,
+        out.path(),
+        true,
+        false,
+    )
+    .unwrap();
+    assert!(report.negatives > 0 && !report.nothing_to_repair);
+    assert!(!report.sites.is_empty());
+    assert!(
+        report.rr > 0.0,
+        "RR {} on {} negatives",
+        report.rr,
+        report.negatives
+    );
+    let (before, after) = (
+        report.fitness_before.unwrap(),
+        report.fitness_after.unwrap(),
+    );
+    assert!(after.n_patched > before.n_patched, "{before:?} → {after:?}");
+
+    // The search's best never decreases, iteration after iteration.
+    let history = std::fs::read_to_string(out.path().join("history.csv")).unwrap();
+    let best: Vec<f64> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(best.len() >= 12);
+    assert!(best.windows(2).all(|w| w[1] >= w[0]), "{best:?}");
+    assert_eq!(*best.last().unwrap(), after.fitness);
+
+    // The files: weights.csv lists the sites; the repaired checkpoint carries them.
+    let weights = std::fs::read_to_string(out.path().join("weights.csv")).unwrap();
+    assert_eq!(weights.lines().count(), report.sites.len() + 1);
+    for name in ["repair.json", "problem.json", "problem.safetensors"] {
+        assert!(out.path().join(name).is_file(), "{name}");
+    }
+    let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
+    repair_zoo::Classifier::load(&reloaded, &out.path().join("repaired.safetensors")).unwrap();
+    let repaired = LayerWeights::read(&reloaded).unwrap();
+    let (_, outcome) = repair_layer(&loaded.layer, &loaded.repair, &settings, false).unwrap();
+    for change in &outcome.changes {
+        let k = change.site.i * 43 + change.site.j;
+        assert_eq!(repaired.kernel[k], change.repaired);
+        assert_ne!(loaded.layer.kernel[k], change.repaired);
+    }
+    // The same seed gives the same repair.
+    assert_eq!(outcome.rr, report.rr);
+}
+
+#[test]
+fn a_class_without_negatives_is_nothing_to_repair() {
+    let t = trained();
+    let loaded = &t.loaded;
+    let predicted = loaded.layer.predict(&loaded.repair).unwrap();
+    // Keep only the rows the model gets right: no class has a negative left.
+    let keep: Vec<usize> = (0..loaded.repair.len())
+        .filter(|&k| predicted[k] == loaded.repair.labels[k])
+        .collect();
+    let d = loaded.layer.width;
+    let rows = Rows {
+        activations: keep
+            .iter()
+            .flat_map(|&k| loaded.repair.activations[k * d..(k + 1) * d].to_vec())
+            .collect(),
+        labels: keep.iter().map(|&k| loaded.repair.labels[k]).collect(),
+    };
+    let (layer, outcome) =
+        repair_layer(&loaded.layer, &rows, &RepairSettings::study(1, 0), false).unwrap();
+    assert!(outcome.nothing_to_repair);
+    assert_eq!(layer, loaded.layer);
+    assert!(outcome.changes.is_empty());
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let t = trained();
+    let run = RunInfo::for_checkpoint(&t.checkpoint).unwrap();
+    let loaded = &t.loaded;
+    let err = repair_layer(
+        &loaded.layer,
+        &loaded.repair,
+        &RepairSettings::study(43, 0),
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("class 43 is out of range: the model has 43 classes"),
+        "{err}"
+    );
+
+    let missing = t.checkpoint.with_file_name("epoch-999.safetensors");
+    let err = load_checkpoint(&missing, &run, &t.corpus, &t.split, &Device::Cpu, false)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, PipelineError::File { .. }) && err.to_string().contains("epoch-999"),
+        "{err}"
+    );
+
+    // The checkpoint read as a wider model: a mis-shaped tensor, named.
+    let wider = RunInfo {
+        model: ModelSpec {
+            arch: "cnn-m".into(),
+            ..spec()
+        },
+        normalisation: None,
+    };
+    let err = load_checkpoint(
+        &t.checkpoint,
+        &wider,
+        &t.corpus,
+        &t.split,
+        &Device::Cpu,
+        false,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains(&*t.checkpoint.to_string_lossy()),
+        "{err}"
+    );
+
+    let ten = RunInfo {
+        model: ModelSpec {
+            num_classes: 10,
+            ..spec()
+        },
+        normalisation: None,
+    };
+    let err = load_checkpoint(
+        &t.checkpoint,
+        &ten,
+        &t.corpus,
+        &t.split,
+        &Device::Cpu,
+        false,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("the model has 10 classes, the dataset 43"),
+        "{err}"
+    );
+}
