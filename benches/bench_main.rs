@@ -13,6 +13,7 @@ criterion_group!(
     data::one_batch,
     pso::fitness,
     pso::search,
+    pso::fl_and_search,
     train::train_step_bench
 );
 criterion_main!(benches);

@@ -7,6 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
+use repair_fl::FaultLocaliser;
 use repair_pso::{run, ArachneFitness, FullFitness, PsoConfig, RepairProblem, SyntheticSpec};
 
 /// A GTSRB-sized problem; `columns` is how many classes the 10 sites touch.
@@ -60,5 +61,44 @@ pub fn search(c: &mut Criterion) {
             b.iter(|| black_box(run(config.clone(), &fitness).unwrap()))
         });
     }
+    group.finish();
+}
+
+/// Fault localisation (Arachne) alone, and FL followed by the study's whole search
+/// (with its early stop), on the GTSRB-sized problem of width 512 — the repair of one
+/// checkpoint and class once activations are cached.
+pub fn fl_and_search(c: &mut Criterion) {
+    let mut group = c.benchmark_group("repair");
+    let p = problem(512, 3);
+    let layer = repair_fl::LastLayer {
+        width: p.width,
+        classes: p.classes,
+        kernel: &p.kernel,
+        bias: &p.bias,
+    };
+    let arachne = repair_fl::Arachne::default();
+    group.bench_function("fl_arachne_w512", |b| {
+        b.iter(|| {
+            black_box(
+                arachne
+                    .localise(&layer, &p.negatives, &p.positives)
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("fl_and_search_w512", |b| {
+        b.iter(|| {
+            let found = arachne
+                .localise(&layer, &p.negatives, &p.positives)
+                .unwrap();
+            let problem = RepairProblem {
+                sites: found.sites,
+                ..p.clone()
+            };
+            let fitness = ArachneFitness::new(&problem).unwrap();
+            let config = PsoConfig::arachne(problem.current(), problem.layer_scale(), 1);
+            black_box(run(config, &fitness).unwrap())
+        })
+    });
     group.finish();
 }
