@@ -1,6 +1,30 @@
-//! Metrics and pattern analysis: per-class and total accuracy, RR/BR,
-//! Qual_α = α·Acc_cls + (1 − α)·Acc_total, convergence epoch, and the pre/post-convergence
-//! pattern of each (run, class, α) (paper §2, reference notes §5.6).
+//! Metrics and pattern analysis of the early-repair study (paper §2, reference notes
+//! §5.6): confusion matrix, per-class and total accuracy, macro F1;
+//! Qual_α = α·Acc_cls + (1 − α)·Acc_total; the converged epoch (lowest validation loss);
+//! the pre-/post-/after-convergence pattern of each (run, class, α) with explicit tie
+//! and missing-repair policies; Table 1 counts and the early-repair gain with a sign test.
 //!
-//! Planned (issue 6).
+//! ```
+//! use repair_metrics::{classify, CheckpointQual, IncompletePolicy, Pattern, TiePolicy};
+//!
+//! // Repaired Qual at epochs 1, 5, 10; the run converged at 10.
+//! let q = |epoch, qual| CheckpointQual { epoch, qual: Some(qual) };
+//! let r = classify(&[q(1, 0.60), q(5, 0.71), q(10, 0.70)], 10, TiePolicy::Post, IncompletePolicy::Mark);
+//! assert_eq!(r.pattern, Pattern::PreConvergence);
+//! assert_eq!(r.best_epoch, Some(5));
+//! ```
 #![deny(missing_docs)]
+
+mod confusion;
+mod convergence;
+mod error;
+mod pattern;
+mod quality;
+mod summary;
+
+pub use confusion::ConfusionMatrix;
+pub use convergence::{converged_epoch, phase, Phase};
+pub use error::MetricsError;
+pub use pattern::{classify, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy};
+pub use quality::{qual, PAPER_ALPHAS};
+pub use summary::{sign_test, GainSummary, PatternCounts};
