@@ -1,6 +1,6 @@
 //! The inputs every localiser reads: the last dense layer and cached activations.
 
-use repair_pso::{ProblemError, Rows};
+use repair_pso::{check_layer, ProblemError, Rows};
 
 /// The last dense layer, Keras layout: `kernel[i · classes + j]` = W_ij for penultimate
 /// unit i and class j (the transpose of candle's `Linear` weight).
@@ -19,43 +19,8 @@ pub struct LastLayer<'a> {
 impl LastLayer<'_> {
     /// Checks the layer and a set of rows against it.
     pub fn check(&self, what: &'static str, rows: &Rows) -> Result<(), ProblemError> {
-        let (d, c) = (self.width, self.classes);
-        let len = |what, found, expected| {
-            if found == expected {
-                Ok(())
-            } else {
-                Err(ProblemError::Length {
-                    what,
-                    found,
-                    expected,
-                })
-            }
-        };
-        len("kernel", self.kernel.len(), d * c)?;
-        len("bias", self.bias.len(), c)?;
-        len(what, rows.activations.len(), rows.len() * d)?;
-        for (name, values) in [
-            ("kernel", self.kernel),
-            ("bias", self.bias),
-            (what, &rows.activations),
-        ] {
-            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-                return Err(ProblemError::NonFinite {
-                    what: name,
-                    index,
-                    value: values[index],
-                });
-            }
-        }
-        if let Some(row) = rows.labels.iter().position(|&l| l as usize >= c) {
-            return Err(ProblemError::Label {
-                what,
-                row,
-                label: rows.labels[row],
-                classes: c,
-            });
-        }
-        Ok(())
+        check_layer(self.width, self.classes, self.kernel, self.bias)?;
+        rows.check(what, self.width, self.classes)
     }
 
     /// Softmax probabilities of one row, in `f64`.

@@ -161,6 +161,23 @@ fn candidates(
         .collect()
 }
 
+/// A localisation that selects every one of `chosen` (the baselines).
+fn select_all(layer: &LastLayer<'_>, negatives: &Rows, chosen: &[(Site, f64)]) -> Localisation {
+    let mut candidates = candidates(layer, negatives, ImpactActivation::Mean, chosen);
+    candidates.iter_mut().for_each(|c| c.selected = true);
+    Localisation {
+        sites: chosen.iter().map(|c| c.0).collect(),
+        candidates,
+    }
+}
+
+fn at_least_one(k: usize) -> Result<usize, FlError> {
+    match k {
+        0 => Err(FlError::Config("k must be at least 1".into())),
+        k => Ok(k),
+    }
+}
+
 impl FaultLocaliser for Arachne {
     fn name(&self) -> &'static str {
         "arachne"
@@ -207,17 +224,9 @@ impl FaultLocaliser for GradientTopK {
         negatives: &Rows,
         positives: &Rows,
     ) -> Result<Localisation, FlError> {
-        if self.k == 0 {
-            return Err(FlError::Config("k must be at least 1".into()));
-        }
+        let k = at_least_one(self.k)?;
         let ranked = ranked(layer, &checked_gradient(layer, negatives, positives)?);
-        let k = self.k.min(ranked.len());
-        let mut candidates = candidates(layer, negatives, ImpactActivation::Mean, &ranked[..k]);
-        candidates.iter_mut().for_each(|c| c.selected = true);
-        Ok(Localisation {
-            sites: candidates.iter().map(|c| c.site).collect(),
-            candidates,
-        })
+        Ok(select_all(layer, negatives, &ranked[..k.min(ranked.len())]))
     }
 }
 
@@ -232,23 +241,14 @@ impl FaultLocaliser for RandomSites {
         negatives: &Rows,
         positives: &Rows,
     ) -> Result<Localisation, FlError> {
-        if self.k == 0 {
-            return Err(FlError::Config("k must be at least 1".into()));
-        }
+        let k = at_least_one(self.k)?;
         let gl = checked_gradient(layer, negatives, positives)?;
         let (d, c) = (layer.width, layer.classes);
-        let k = self.k.min(d * c);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let picked: Vec<Site> = sample(&mut rng, d * c, k)
+        let chosen: Vec<(Site, f64)> = sample(&mut rng, d * c, k.min(d * c))
             .into_iter()
-            .map(|x| Site { i: x / c, j: x % c })
+            .map(|x| (Site { i: x / c, j: x % c }, gl[x]))
             .collect();
-        let chosen: Vec<(Site, f64)> = picked.iter().map(|&s| (s, gl[s.i * c + s.j])).collect();
-        let mut candidates = candidates(layer, negatives, ImpactActivation::Mean, &chosen);
-        candidates.iter_mut().for_each(|c| c.selected = true);
-        Ok(Localisation {
-            sites: picked,
-            candidates,
-        })
+        Ok(select_all(layer, negatives, &chosen))
     }
 }

@@ -103,22 +103,18 @@ pub fn load_checkpoint(
     let layer = LayerWeights::read(&model)?;
     let started = Instant::now();
     let norm = run.normalisation.as_ref();
-    let repair = extract(
-        &model,
-        &split.view(corpus, SplitPart::Repair),
-        256,
-        norm,
-        device,
-        progress,
-    )?;
-    let test = extract(
-        &model,
-        &split.view(corpus, SplitPart::Test),
-        256,
-        norm,
-        device,
-        progress,
-    )?;
+    let part = |part| {
+        extract(
+            &model,
+            &split.view(corpus, part),
+            256,
+            norm,
+            device,
+            progress,
+        )
+    };
+    let repair = part(SplitPart::Repair)?;
+    let test = part(SplitPart::Test)?;
     Ok(LoadedCheckpoint {
         model,
         layer,

@@ -272,23 +272,20 @@ impl PsoConfig {
     /// velocity first, no speed limits, same swarm size, init and stall rule as
     /// [`PsoConfig::arachne`] but the earliest possible stall check.
     pub fn canonical(mean: Vec<f64>, sigma: f64, seed: u64) -> Self {
+        let no_speed_scale = LayerScale {
+            std: sigma,
+            range: 0.0,
+        };
         PsoConfig {
-            particles: 100,
-            iterations: 50,
             coefficients: Coefficients::clerc_kennedy(4.1),
             randomness: Randomness::PerDimension,
             update_order: UpdateOrder::VelocityFirst,
             speed: None,
-            bounds: None,
-            topology: Topology::Global,
-            best_sharing: BestSharing::Synchronous,
-            improvement: Improvement::Strict,
             stall: Some(Stall {
                 window: 10,
                 min_iterations: 11,
             }),
-            init: Init::Normal { mean, sigma },
-            seed,
+            ..PsoConfig::arachne(mean, no_speed_scale, seed)
         }
     }
 

@@ -12,5 +12,5 @@ mod synthetic;
 
 pub use full::FullFitness;
 pub use incremental::ArachneFitness;
-pub use problem::{FitnessDetail, RepairProblem, Rows, Site};
+pub use problem::{check_layer, FitnessDetail, RepairProblem, Rows, Site};
 pub use synthetic::SyntheticSpec;

@@ -34,6 +34,42 @@ impl Rows {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    /// Checks that the rows fit a layer of `width` inputs and `classes` outputs: one
+    /// activation row per label, finite values, labels below `classes`. `what` names
+    /// the rows in the error.
+    pub fn check(
+        &self,
+        what: &'static str,
+        width: usize,
+        classes: usize,
+    ) -> Result<(), ProblemError> {
+        length(what, self.activations.len(), self.len() * width)?;
+        finite(what, &self.activations)?;
+        match self.labels.iter().position(|&l| l as usize >= classes) {
+            None => Ok(()),
+            Some(row) => Err(ProblemError::Label {
+                what,
+                row,
+                label: self.labels[row],
+                classes,
+            }),
+        }
+    }
+}
+
+/// Checks a last layer in Keras layout: `kernel` of `width × classes` and `bias` of
+/// `classes` finite values.
+pub fn check_layer(
+    width: usize,
+    classes: usize,
+    kernel: &[f32],
+    bias: &[f32],
+) -> Result<(), ProblemError> {
+    length("kernel", kernel.len(), width * classes)?;
+    length("bias", bias.len(), classes)?;
+    finite("kernel", kernel)?;
+    finite("bias", bias)
 }
 
 /// The search problem of one Arachne repair.
@@ -95,25 +131,9 @@ impl RepairProblem {
         if d == 0 || c == 0 {
             return Err(ProblemError::Empty("the layer has no weights"));
         }
-        length("kernel", self.kernel.len(), d * c)?;
-        length("bias", self.bias.len(), c)?;
-        finite("kernel", &self.kernel)?;
-        finite("bias", &self.bias)?;
-        for (what, rows) in [
-            ("negatives", &self.negatives),
-            ("positives", &self.positives),
-        ] {
-            length(what, rows.activations.len(), rows.len() * d)?;
-            finite(what, &rows.activations)?;
-            if let Some(row) = rows.labels.iter().position(|&l| l as usize >= c) {
-                return Err(ProblemError::Label {
-                    what,
-                    row,
-                    label: rows.labels[row],
-                    classes: c,
-                });
-            }
-        }
+        check_layer(d, c, &self.kernel, &self.bias)?;
+        self.negatives.check("negatives", d, c)?;
+        self.positives.check("positives", d, c)?;
         if self.negatives.is_empty() {
             return Err(ProblemError::Empty("no negative inputs: nothing to repair"));
         }
