@@ -26,6 +26,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Repair one checkpoint for one class (Arachne FL + PSO) and write the results.
     Repair(RepairArgs),
+    /// Table 1, quality.csv and patterns.csv from a repairs.csv (or the folder holding it).
+    Report(ReportArgs),
     /// Measure speed.
     Bench {
         /// What to measure.
@@ -80,6 +82,25 @@ pub struct RepairArgs {
     /// cpu or cuda (activation extraction).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+}
+
+/// `cargo xtask report …`
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// `repairs.csv`, or the folder that holds it.
+    pub input: PathBuf,
+    /// The α values of Qual_α.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.2, 0.5, 0.8])]
+    pub alpha: Vec<f64>,
+    /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
+    #[arg(long, default_value = "post")]
+    pub tie: String,
+    /// Missing repairs: mark (default) or available (classify on what is there).
+    #[arg(long, default_value = "mark")]
+    pub incomplete: String,
+    /// Output folder. Default: the folder of the CSV.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `cargo xtask train …`

@@ -6,6 +6,7 @@ mod data;
 mod fetch;
 mod flags;
 mod repair;
+mod report;
 mod train;
 
 use clap::Parser;
@@ -16,6 +17,7 @@ fn main() -> std::process::ExitCode {
         flags::Command::Data { command } => data::run(command),
         flags::Command::Train(args) => train::run(args),
         flags::Command::Repair(args) => repair::run(args),
+        flags::Command::Report(args) => report::run(args),
         flags::Command::Bench { command } => bench::run(command),
     };
     match result {

@@ -24,4 +24,15 @@ pub enum MetricsError {
     /// α outside [0, 1].
     #[error("alpha {0} is outside [0, 1]")]
     Alpha(f64),
+    /// A results file is unreadable or malformed.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong (with the line).
+        problem: String,
+    },
+    /// CSV writing failed.
+    #[error("csv: {0}")]
+    Csv(String),
 }

@@ -20,6 +20,7 @@ mod convergence;
 mod error;
 mod pattern;
 mod quality;
+mod report;
 mod summary;
 
 pub use confusion::ConfusionMatrix;
@@ -27,4 +28,8 @@ pub use convergence::{converged_epoch, phase, Phase};
 pub use error::MetricsError;
 pub use pattern::{classify, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy};
 pub use quality::{qual, PAPER_ALPHAS};
+pub use report::{
+    patterns, quality, read_repairs, table1, table1_markdown, to_csv, PatternCsv, QualityRow,
+    RepairRow, RunPattern, Table1Csv, Table1Row,
+};
 pub use summary::{sign_test, GainSummary, PatternCounts};

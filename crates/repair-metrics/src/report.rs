@@ -1,0 +1,335 @@
+//! From a tidy `repairs.csv` (one row per run × checkpoint × target class, written by
+//! `cargo xtask experiment` or any tool with the same columns) to `quality.csv`, the
+//! patterns and Table 1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::MetricsError;
+use crate::pattern::{classify, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy};
+use crate::quality::qual;
+use crate::summary::{GainSummary, PatternCounts};
+
+/// One repair: the required columns of `repairs.csv` (more columns are allowed and
+/// ignored here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairRow {
+    /// Dataset name.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Run number.
+    pub run: usize,
+    /// Training seed of the run.
+    pub seed: u64,
+    /// Repaired class.
+    pub target_class: u32,
+    /// Checkpoint epoch.
+    pub epoch: usize,
+    /// The run's converged epoch (lowest validation loss).
+    pub converged_epoch: usize,
+    /// Test accuracy of the checkpoint.
+    pub base_acc_total: f64,
+    /// Test accuracy of the class at the checkpoint.
+    pub base_acc_cls: f64,
+    /// Test accuracy after repair.
+    pub repaired_acc_total: f64,
+    /// Test accuracy of the class after repair.
+    pub repaired_acc_cls: f64,
+    /// Repair rate.
+    pub rr: f64,
+    /// Break rate.
+    pub br: f64,
+    /// Weights searched.
+    pub n_sites: usize,
+    /// Best fitness.
+    pub fitness: f64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// Repair wall time, ms.
+    pub repair_ms: f64,
+}
+
+/// Reads `repairs.csv`; an error names the file and the line.
+pub fn read_repairs(path: &Path) -> Result<Vec<RepairRow>, MetricsError> {
+    let fail = |problem: String| MetricsError::File {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(k, row)| row.map_err(|e| fail(format!("data row {}: {e}", k + 1))))
+        .collect()
+}
+
+/// One line of `quality.csv`: Qual_α of a checkpoint before and after repair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityRow {
+    /// Dataset name.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Run number.
+    pub run: usize,
+    /// Repaired class.
+    pub target_class: u32,
+    /// Checkpoint epoch.
+    pub epoch: usize,
+    /// Converged epoch.
+    pub converged_epoch: usize,
+    /// α.
+    pub alpha: f64,
+    /// Qual_α of the checkpoint.
+    pub base_qual: f64,
+    /// Qual_α of the repaired checkpoint.
+    pub repaired_qual: f64,
+}
+
+/// Qual_α of every row for every α.
+pub fn quality(rows: &[RepairRow], alphas: &[f64]) -> Result<Vec<QualityRow>, MetricsError> {
+    let mut out = Vec::with_capacity(rows.len() * alphas.len());
+    for r in rows {
+        for &alpha in alphas {
+            out.push(QualityRow {
+                dataset: r.dataset.clone(),
+                model: r.model.clone(),
+                run: r.run,
+                target_class: r.target_class,
+                epoch: r.epoch,
+                converged_epoch: r.converged_epoch,
+                alpha,
+                base_qual: qual(alpha, r.base_acc_cls, r.base_acc_total)?,
+                repaired_qual: qual(alpha, r.repaired_acc_cls, r.repaired_acc_total)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The pattern of one (dataset, model, run, class, α).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPattern {
+    /// Dataset name.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Run number.
+    pub run: usize,
+    /// Repaired class.
+    pub target_class: u32,
+    /// α.
+    pub alpha: f64,
+    /// Converged epoch.
+    pub converged_epoch: usize,
+    /// Classification and numbers.
+    pub result: PatternResult,
+}
+
+/// Classifies every (dataset, model, run, class, α). A class is expected to have a
+/// repair at every epoch any class of its run has; a missing one is a gap for the
+/// `incomplete` policy (the notebook's "incomplete repair" check).
+pub fn patterns(
+    rows: &[RepairRow],
+    alphas: &[f64],
+    ties: TiePolicy,
+    incomplete: IncompletePolicy,
+) -> Result<Vec<RunPattern>, MetricsError> {
+    type RunKey = (String, String, usize);
+    let mut run_epochs: BTreeMap<RunKey, BTreeSet<usize>> = BTreeMap::new();
+    let mut by_class: BTreeMap<(RunKey, u32), Vec<&RepairRow>> = BTreeMap::new();
+    for r in rows {
+        let key = (r.dataset.clone(), r.model.clone(), r.run);
+        run_epochs.entry(key.clone()).or_default().insert(r.epoch);
+        by_class.entry((key, r.target_class)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for ((key, class), repairs) in by_class {
+        let converged = repairs[0].converged_epoch;
+        for &alpha in alphas {
+            let mut checkpoints = Vec::new();
+            for &epoch in &run_epochs[&key] {
+                let qual = match repairs.iter().find(|r| r.epoch == epoch) {
+                    Some(r) => Some(qual(alpha, r.repaired_acc_cls, r.repaired_acc_total)?),
+                    None => None,
+                };
+                checkpoints.push(CheckpointQual { epoch, qual });
+            }
+            out.push(RunPattern {
+                dataset: key.0.clone(),
+                model: key.1.clone(),
+                run: key.2,
+                target_class: class,
+                alpha,
+                converged_epoch: converged,
+                result: classify(&checkpoints, converged, ties, incomplete),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One row of Table 1: a dataset and α.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table1Row {
+    /// Dataset name.
+    pub dataset: String,
+    /// α.
+    pub alpha: f64,
+    /// Pattern counts over runs × classes.
+    pub counts: PatternCounts,
+    /// The gain of the best early repair over repairing the converged model.
+    pub gain: GainSummary,
+}
+
+/// Table 1 from the patterns, ordered by dataset then α.
+pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
+    let mut groups: BTreeMap<(String, u64), Vec<&RunPattern>> = BTreeMap::new();
+    for p in patterns {
+        groups
+            .entry((p.dataset.clone(), p.alpha.to_bits()))
+            .or_default()
+            .push(p);
+    }
+    groups
+        .into_iter()
+        .map(|((dataset, alpha), ps)| Table1Row {
+            dataset,
+            alpha: f64::from_bits(alpha),
+            counts: PatternCounts::of(ps.iter().map(|p| &p.result)),
+            gain: GainSummary::of(
+                &ps.iter()
+                    .filter_map(|p| p.result.early_gain)
+                    .collect::<Vec<_>>(),
+            ),
+        })
+        .collect()
+}
+
+/// Table 1 as Markdown, with the gain columns the study lacks.
+pub fn table1_markdown(rows: &[Table1Row]) -> String {
+    let mut s = String::from(
+        "| dataset | α | pre-convergence | post-convergence | after-convergence | incomplete | early gain (mean ± std) | early better / worse | sign test p |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let c = &r.counts;
+        let g = &r.gain;
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} |\n",
+            r.dataset,
+            r.alpha,
+            c.pre,
+            c.post,
+            c.after,
+            c.incomplete,
+            g.mean,
+            g.std,
+            g.n,
+            g.positive,
+            g.negative,
+            g.sign_test_p
+        ));
+    }
+    s
+}
+
+/// Serialises rows as CSV (header from the field names).
+pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, MetricsError> {
+    let fail = |e: csv::Error| MetricsError::Csv(e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(fail)?;
+    }
+    w.into_inner().map_err(|e| MetricsError::Csv(e.to_string()))
+}
+
+/// Table 1 flattened for `table1.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table1Csv {
+    /// Dataset name.
+    pub dataset: String,
+    /// α.
+    pub alpha: f64,
+    /// Pre-convergence count.
+    pub pre: usize,
+    /// Post-convergence count.
+    pub post: usize,
+    /// After-convergence count.
+    pub after: usize,
+    /// Incomplete count.
+    pub incomplete: usize,
+    /// Gains counted.
+    pub gain_n: usize,
+    /// Mean gain.
+    pub gain_mean: f64,
+    /// Std of the gain.
+    pub gain_std: f64,
+    /// Sign-test p-value.
+    pub sign_test_p: f64,
+}
+
+impl From<&Table1Row> for Table1Csv {
+    fn from(r: &Table1Row) -> Self {
+        Table1Csv {
+            dataset: r.dataset.clone(),
+            alpha: r.alpha,
+            pre: r.counts.pre,
+            post: r.counts.post,
+            after: r.counts.after,
+            incomplete: r.counts.incomplete,
+            gain_n: r.gain.n,
+            gain_mean: r.gain.mean,
+            gain_std: r.gain.std,
+            sign_test_p: r.gain.sign_test_p,
+        }
+    }
+}
+
+/// A pattern flattened for `patterns.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternCsv {
+    /// Dataset name.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Run number.
+    pub run: usize,
+    /// Repaired class.
+    pub target_class: u32,
+    /// α.
+    pub alpha: f64,
+    /// Converged epoch.
+    pub converged_epoch: usize,
+    /// The pattern.
+    pub pattern: crate::pattern::Pattern,
+    /// Epoch of the best repaired Qual.
+    pub best_epoch: Option<usize>,
+    /// The best repaired Qual.
+    pub best_qual: Option<f64>,
+    /// Repaired Qual at convergence.
+    pub converged_qual: Option<f64>,
+    /// Best early repaired Qual minus the converged one.
+    pub early_gain: Option<f64>,
+}
+
+impl From<&RunPattern> for PatternCsv {
+    fn from(p: &RunPattern) -> Self {
+        PatternCsv {
+            dataset: p.dataset.clone(),
+            model: p.model.clone(),
+            run: p.run,
+            target_class: p.target_class,
+            alpha: p.alpha,
+            converged_epoch: p.converged_epoch,
+            pattern: p.result.pattern,
+            best_epoch: p.result.best_epoch,
+            best_qual: p.result.best_qual,
+            converged_qual: p.result.converged_qual,
+            early_gain: p.result.early_gain,
+        }
+    }
+}
