@@ -32,9 +32,10 @@ fn csv_bytes(
     w.into_inner().map_err(|e| file_error(path, e))
 }
 
-/// Writes `weights.csv` (layer, i, j, original, repaired) and `history.csv`
-/// (iteration, best, mean, evaluations, elapsed_s) into `dir`, and `report` as
-/// `repair.json`.
+/// Writes `weights.csv` (layer, i, j, original, repaired), `history.csv` (iteration,
+/// best, mean, evaluations, elapsed_s), `localisation.csv` (i, j, gradient_loss,
+/// forward_impact, selected: the FL candidates, for the Pareto-front figure) into
+/// `dir`, and `report` as `repair.json`.
 pub fn write_repair_files<R: Serialize>(
     dir: &Path,
     outcome: &RepairOutcome,
@@ -71,6 +72,21 @@ pub fn write_repair_files<R: Serialize>(
         }),
     )?;
     write_atomic(&path, &history)?;
+    let path = dir.join("localisation.csv");
+    let candidates = csv_bytes(
+        &path,
+        &["i", "j", "gradient_loss", "forward_impact", "selected"],
+        outcome.candidates.iter().map(|c| {
+            vec![
+                c.site.i.to_string(),
+                c.site.j.to_string(),
+                c.gradient_loss.to_string(),
+                c.forward_impact.to_string(),
+                c.selected.to_string(),
+            ]
+        }),
+    )?;
+    write_atomic(&path, &candidates)?;
     let path = dir.join("repair.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| file_error(&path, e))?;
     write_atomic(&path, &json)?;

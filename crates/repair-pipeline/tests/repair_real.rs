@@ -155,7 +155,12 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     // The files: weights.csv lists the sites; the repaired checkpoint carries them.
     let weights = std::fs::read_to_string(out.path().join("weights.csv")).unwrap();
     assert_eq!(weights.lines().count(), report.sites.len() + 1);
-    for name in ["repair.json", "problem.json", "problem.safetensors"] {
+    for name in [
+        "repair.json",
+        "localisation.csv",
+        "problem.json",
+        "problem.safetensors",
+    ] {
         assert!(out.path().join(name).is_file(), "{name}");
     }
     let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
