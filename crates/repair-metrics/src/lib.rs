@@ -18,6 +18,8 @@
 mod confusion;
 mod convergence;
 mod error;
+#[cfg(feature = "plots")]
+mod figures;
 mod pattern;
 mod quality;
 mod report;
@@ -26,6 +28,8 @@ mod summary;
 pub use confusion::ConfusionMatrix;
 pub use convergence::{converged_epoch, phase, Phase};
 pub use error::MetricsError;
+#[cfg(feature = "plots")]
+pub use figures::{accuracy_figure, pareto_figure, quality_figure, table1_figure};
 pub use pattern::{classify, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy};
 pub use quality::{qual, PAPER_ALPHAS};
 pub use report::{
