@@ -1,0 +1,182 @@
+//! An experiment as a TOML file with named profiles (`experiments/<name>.toml`): the
+//! dataset, and per profile the model, seeds, subsets, training, checkpoints, classes,
+//! localiser, PSO and α list. Unknown keys are errors, so a typo cannot silently fall
+//! back to a default.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PipelineError, Result};
+
+/// An experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Dataset name (`gtsrb`, `pneumonia`).
+    pub dataset: String,
+    /// Profiles by name (`quick`, `paper`, ...).
+    pub profiles: BTreeMap<String, ExperimentConfig>,
+}
+
+/// One profile: everything a run of the experiment depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Zoo model name.
+    pub model: String,
+    /// Training seeds, one run each.
+    pub seeds: Vec<u64>,
+    /// Seed of the data split.
+    pub split_seed: u64,
+    /// Split rule (`study`, `by-track`, `official`).
+    pub split_rule: String,
+    /// Keep every k-th training image.
+    pub train_every: usize,
+    /// Keep every k-th validation image.
+    pub val_every: usize,
+    /// Keep every k-th repair image.
+    pub repair_every: usize,
+    /// Keep every k-th test image.
+    pub test_every: usize,
+    /// Upper bound on epochs.
+    pub max_epochs: usize,
+    /// Early-stopping patience.
+    pub patience: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Checkpoint every k epochs (plus epoch 1, converged and last).
+    pub checkpoint_every: usize,
+    /// Classes to repair; empty → the `worst_classes` with the lowest mean test accuracy
+    /// over all checkpoints (the paper's rule).
+    pub classes: Vec<u32>,
+    /// How many worst classes when `classes` is empty.
+    pub worst_classes: usize,
+    /// Fault localiser (`arachne`, `gradient`, `random`).
+    pub localiser: String,
+    /// PSO preset (`arachne`, `canonical`).
+    pub pso: String,
+    /// Particles.
+    pub particles: usize,
+    /// Iterations.
+    pub iterations: usize,
+    /// Positive inputs per repair.
+    pub positives: usize,
+    /// Also repair checkpoints after the converged one.
+    pub repair_after_convergence: bool,
+    /// α values of Qual_α.
+    pub alphas: Vec<f64>,
+}
+
+impl ExperimentFile {
+    /// Reads and checks an experiment file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let fail = |problem: String| PipelineError::File {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let file: ExperimentFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        for (name, profile) in &file.profiles {
+            profile
+                .validate()
+                .map_err(|problem| fail(format!("profile `{name}`: {problem}")))?;
+        }
+        Ok(file)
+    }
+
+    /// The named profile.
+    pub fn profile(&self, name: &str) -> Result<&ExperimentConfig> {
+        self.profiles.get(name).ok_or_else(|| {
+            PipelineError::Invalid(format!(
+                "no profile `{name}` (have: {})",
+                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+impl ExperimentConfig {
+    /// Checks values that parse but cannot run.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let positive = [
+            ("train_every", self.train_every),
+            ("val_every", self.val_every),
+            ("repair_every", self.repair_every),
+            ("test_every", self.test_every),
+            ("max_epochs", self.max_epochs),
+            ("batch_size", self.batch_size),
+            ("checkpoint_every", self.checkpoint_every),
+            ("particles", self.particles),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.seeds.is_empty() {
+            return Err("seeds is empty".into());
+        }
+        if self.classes.is_empty() && self.worst_classes == 0 {
+            return Err("give classes or worst_classes ≥ 1".into());
+        }
+        if let Some(a) = self.alphas.iter().find(|a| !(0.0..=1.0).contains(*a)) {
+            return Err(format!("alpha {a} is outside [0, 1]"));
+        }
+        if !["arachne", "gradient", "random"].contains(&self.localiser.as_str()) {
+            return Err(format!("unknown localiser `{}`", self.localiser));
+        }
+        if !["arachne", "canonical"].contains(&self.pso.as_str()) {
+            return Err(format!("unknown PSO preset `{}`", self.pso));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml")
+    }
+
+    #[test]
+    fn the_shipped_gtsrb_experiment_has_a_quick_and_the_paper_profile() {
+        let file = ExperimentFile::load(&shipped()).unwrap();
+        assert_eq!(file.dataset, "gtsrb");
+        let paper = file.profile("paper").unwrap();
+        assert_eq!(paper.seeds, [1024, 2048, 4096, 8192, 16384]);
+        assert_eq!(
+            (paper.max_epochs, paper.patience, paper.batch_size),
+            (30, 5, 128)
+        );
+        assert_eq!(
+            (paper.particles, paper.iterations, paper.worst_classes),
+            (100, 50, 3)
+        );
+        let quick = file.profile("quick").unwrap();
+        assert_eq!(quick.model, "cnn-s");
+        assert!(quick.train_every > 1 && quick.seeds.len() == 2);
+        let err = file.profile("fast").unwrap_err().to_string();
+        assert!(err.contains("paper, quick"), "{err}");
+    }
+
+    #[test]
+    fn typos_and_impossible_values_name_the_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(shipped()).unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text.replacen("patience = 5", "patiense = 5", 1)).unwrap();
+        let err = ExperimentFile::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.toml") && err.contains("patiense"),
+            "{err}"
+        );
+        std::fs::write(&path, text.replacen("particles = 100", "particles = 0", 1)).unwrap();
+        let err = ExperimentFile::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("profile `quick`: particles must be at least 1"),
+            "{err}"
+        );
+    }
+}
