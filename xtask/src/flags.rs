@@ -28,6 +28,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Table 1, quality.csv and patterns.csv from a repairs.csv (or the folder holding it).
     Report(ReportArgs),
+    /// The whole study: split, train every seed, repair every checkpoint × class, report.
+    Experiment(ExperimentArgs),
     /// Measure speed.
     Bench {
         /// What to measure.
@@ -80,6 +82,28 @@ pub struct RepairArgs {
     #[arg(long)]
     pub export_problem: bool,
     /// cpu or cuda (activation extraction).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// `cargo xtask experiment …`
+#[derive(Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// A named experiment (`experiments/<NAME>.toml`), e.g. gtsrb.
+    pub name: String,
+    /// The profile: quick (default) or paper.
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    /// Your own experiment file instead of the named one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The dataset's folder. Default: `$EARLY_REPAIR_DATA/<dataset>`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output folder. Default: `runs/<NAME>-<PROFILE>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// cpu or cuda.
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod data;
+mod experiment;
 mod fetch;
 mod flags;
 mod repair;
@@ -18,6 +19,7 @@ fn main() -> std::process::ExitCode {
         flags::Command::Train(args) => train::run(args),
         flags::Command::Repair(args) => repair::run(args),
         flags::Command::Report(args) => report::run(args),
+        flags::Command::Experiment(args) => experiment::run(args),
         flags::Command::Bench { command } => bench::run(command),
     };
     match result {

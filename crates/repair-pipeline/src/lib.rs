@@ -10,6 +10,7 @@
 mod activations;
 mod checkpoint;
 mod error;
+mod experiment;
 mod experiment_config;
 mod output;
 mod repair;
@@ -18,6 +19,7 @@ mod sampling;
 pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
 pub use checkpoint::{load_checkpoint, repair_checkpoint, LoadedCheckpoint, RepairReport, RunInfo};
 pub use error::{PipelineError, Result};
+pub use experiment::{run_experiment, ExperimentRow, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
 pub use output::{export_problem, write_repair_files};
 pub use repair::{

@@ -1,0 +1,389 @@
+//! The whole study as one resumable run: split → train each seed → activations of every
+//! checkpoint (cached on disk) → target classes → repair every checkpoint × class →
+//! `repairs.csv`. Each unit of work (a training run, a checkpoint's activations, a
+//! repair) writes its result atomically and is skipped when already there, so a killed
+//! run, rerun, finishes with the same files.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use repair_data::{
+    write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
+};
+use repair_fl::{Arachne, GradientTopK};
+use repair_pso::Rows;
+use repair_train::{train, RunOptions, TrainConfig, TrainReport};
+use repair_zoo::{build_model, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::activations::{accuracy, LayerWeights};
+use crate::checkpoint::{load_checkpoint, RunInfo};
+use crate::error::{PipelineError, Result};
+use crate::experiment_config::ExperimentConfig;
+use crate::output::write_repair_files;
+use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
+use crate::sampling::PositiveSampler;
+
+/// One row of `repairs.csv` (the columns `repair_metrics::RepairRow` reads, plus RR/BR
+/// inputs and the sites).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentRow {
+    /// Dataset name.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Run number (1-based, in seed order).
+    pub run: usize,
+    /// Training seed.
+    pub seed: u64,
+    /// Repaired class.
+    pub target_class: u32,
+    /// Checkpoint epoch.
+    pub epoch: usize,
+    /// The run's converged epoch.
+    pub converged_epoch: usize,
+    /// Test accuracy of the checkpoint.
+    pub base_acc_total: f64,
+    /// Test accuracy of the class at the checkpoint.
+    pub base_acc_cls: f64,
+    /// Test accuracy after repair.
+    pub repaired_acc_total: f64,
+    /// Test accuracy of the class after repair.
+    pub repaired_acc_cls: f64,
+    /// Repair rate.
+    pub rr: f64,
+    /// Break rate.
+    pub br: f64,
+    /// Weights searched.
+    pub n_sites: usize,
+    /// Best fitness (0 when nothing was repaired).
+    pub fitness: f64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// FL + search wall time, ms.
+    pub repair_ms: f64,
+    /// Negatives of the class in the repair set.
+    pub negatives: usize,
+}
+
+/// Where and how to run.
+pub struct ExperimentRun<'a> {
+    /// Dataset name.
+    pub dataset: &'a str,
+    /// The profile.
+    pub config: &'a ExperimentConfig,
+    /// The dataset's folder.
+    pub data_dir: &'a Path,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Device for training and extraction.
+    pub device: Device,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+fn file_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::File {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    }
+}
+
+fn every(indices: &[usize], k: usize) -> Vec<usize> {
+    indices.iter().step_by(k).copied().collect()
+}
+
+/// Runs (or resumes) the experiment and returns the rows of `repairs.csv`, which it
+/// also writes to `out/repairs.csv`.
+pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<ExperimentRow>> {
+    let config = run.config;
+    config.validate().map_err(PipelineError::Invalid)?;
+    std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
+    let corpus = Manifest::builtin(run.dataset)?.load(run.data_dir)?;
+    let split = study_split(run, &corpus)?;
+    let mut runs = Vec::new();
+    for (k, &seed) in config.seeds.iter().enumerate() {
+        let dir = run.out.join(format!("run-{}", k + 1));
+        let report = train_run(run, &corpus, &split, seed, &dir)?;
+        runs.push((k + 1, seed, dir, report));
+    }
+    // Activations of every checkpoint to repair, cached.
+    let mut loaded: HashMap<(usize, usize), (LayerWeights, Rows, Rows)> = HashMap::new();
+    for (k, _, dir, report) in &runs {
+        for epoch in checkpoints_to_repair(config, report) {
+            let cached = activations(run, &corpus, &split, dir, epoch)?;
+            loaded.insert((*k, epoch), cached);
+        }
+    }
+    let classes = target_classes(config, &loaded, corpus.images().num_classes())?;
+    let mut rows = Vec::new();
+    for (k, seed, dir, report) in &runs {
+        for epoch in checkpoints_to_repair(config, report) {
+            let (layer, repair, test) = &loaded[&(*k, epoch)];
+            for &class in &classes {
+                let unit = Unit {
+                    dir: dir.join(format!("repairs/epoch-{epoch:03}/class-{class:02}")),
+                    run: *k,
+                    seed: *seed,
+                    epoch,
+                    converged_epoch: report.converged_epoch,
+                    class,
+                };
+                rows.push(repair_unit(run, &unit, layer, repair, test)?);
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_path = run.out.join("repairs.csv");
+    for r in &rows {
+        w.serialize(r).map_err(|e| file_error(&csv_path, e))?;
+    }
+    write_atomic(
+        &csv_path,
+        &w.into_inner().map_err(|e| file_error(&csv_path, e))?,
+    )?;
+    Ok(rows)
+}
+
+/// The split (made once, then read back), with every part thinned by its stride.
+fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
+    let path = run.out.join("split.json");
+    let split = if path.is_file() {
+        Split::load(&path, corpus)?
+    } else {
+        let rule: SplitRule = run
+            .config
+            .split_rule
+            .parse()
+            .map_err(PipelineError::Invalid)?;
+        let split = Split::make(
+            corpus,
+            &SplitConfig::study(run.dataset, run.config.split_seed).with_rule(rule),
+        )?;
+        split.save(&path)?;
+        split
+    };
+    let c = run.config;
+    Ok(Split {
+        train: every(&split.train, c.train_every),
+        val: every(&split.val, c.val_every),
+        repair: every(&split.repair, c.repair_every),
+        test: every(&split.test, c.test_every),
+        ..split
+    })
+}
+
+/// Trains (or resumes, or just reads back) one seed's run.
+fn train_run(
+    run: &ExperimentRun<'_>,
+    corpus: &Corpus,
+    split: &Split,
+    seed: u64,
+    dir: &Path,
+) -> Result<TrainReport> {
+    let c = run.config;
+    let shape = corpus.images().image_shape();
+    let spec = ModelSpec {
+        arch: c.model.clone(),
+        input: (shape.channels, shape.height, shape.width),
+        num_classes: corpus.images().num_classes(),
+        seed,
+    };
+    let train_config = TrainConfig {
+        max_epochs: c.max_epochs,
+        patience: c.patience,
+        batch_size: c.batch_size,
+        checkpoint_every: c.checkpoint_every,
+        ..TrainConfig::paper(seed)
+    };
+    std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+    let run_json = serde_json::json!({ "model": spec, "train": train_config, "config_hash": train_config.hash() });
+    let json_path = dir.join("run.json");
+    write_atomic(
+        &json_path,
+        &serde_json::to_vec_pretty(&run_json).map_err(|e| file_error(&json_path, e))?,
+    )?;
+    let model = build_model(&spec, &run.device)?;
+    let options = RunOptions {
+        stop_after: None,
+        progress: run.progress,
+    };
+    train(
+        &model,
+        &split.view(corpus, SplitPart::Train),
+        &split.view(corpus, SplitPart::Val),
+        &train_config,
+        dir,
+        &options,
+    )
+    .map_err(|e| PipelineError::Invalid(format!("training {}: {e}", dir.display())))
+}
+
+/// Saved checkpoints up to the converged one (and after it on request).
+fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainReport) -> Vec<usize> {
+    report
+        .checkpoints
+        .iter()
+        .copied()
+        .filter(|&e| config.repair_after_convergence || e <= report.converged_epoch)
+        .collect()
+}
+
+/// The last layer and the repair/test activations of one checkpoint, from the cache
+/// `RUN/activations/epoch-NNN.safetensors` or extracted and cached.
+fn activations(
+    run: &ExperimentRun<'_>,
+    corpus: &Corpus,
+    split: &Split,
+    dir: &Path,
+    epoch: usize,
+) -> Result<(LayerWeights, Rows, Rows)> {
+    let checkpoint = dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
+    let cache = dir.join(format!("activations/epoch-{epoch:03}.safetensors"));
+    let info = RunInfo::for_checkpoint(&checkpoint)?;
+    if cache.is_file() {
+        let model = build_model(&info.model, &Device::Cpu)?;
+        repair_zoo::Classifier::load(&model, &checkpoint)?;
+        let layer = LayerWeights::read(&model)?;
+        let tensors = candle_core::safetensors::load(&cache, &Device::Cpu)?;
+        let rows = |name: &str| -> Result<Rows> {
+            let get = |key: String| {
+                tensors
+                    .get(&key)
+                    .ok_or_else(|| file_error(&cache, format!("no tensor {key}")))
+            };
+            Ok(Rows {
+                activations: get(format!("{name}.activations"))?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+                labels: get(format!("{name}.labels"))?.to_vec1::<u32>()?,
+            })
+        };
+        return Ok((layer, rows("repair")?, rows("test")?));
+    }
+    let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.device, run.progress)?;
+    std::fs::create_dir_all(cache.parent().expect("has parent"))
+        .map_err(|e| file_error(&cache, e))?;
+    let width = loaded.layer.width;
+    let mut tensors = HashMap::new();
+    for (name, rows) in [("repair", &loaded.repair), ("test", &loaded.test)] {
+        let a = Tensor::from_slice(&rows.activations, (rows.len(), width), &Device::Cpu)?;
+        tensors.insert(format!("{name}.activations"), a.to_dtype(DType::F32)?);
+        tensors.insert(
+            format!("{name}.labels"),
+            Tensor::from_slice(&rows.labels, rows.len(), &Device::Cpu)?,
+        );
+    }
+    let tmp = cache.with_extension("safetensors.part");
+    candle_core::safetensors::save(&tensors, &tmp)?;
+    std::fs::rename(&tmp, &cache).map_err(|e| file_error(&cache, e))?;
+    Ok((loaded.layer, loaded.repair, loaded.test))
+}
+
+/// The configured classes, or the `worst_classes` with the lowest mean test accuracy
+/// over all checkpoints of all runs (the paper's rule), ascending by that accuracy.
+fn target_classes(
+    config: &ExperimentConfig,
+    loaded: &HashMap<(usize, usize), (LayerWeights, Rows, Rows)>,
+    classes: usize,
+) -> Result<Vec<u32>> {
+    if !config.classes.is_empty() {
+        if let Some(c) = config.classes.iter().find(|&&c| c as usize >= classes) {
+            return Err(PipelineError::Invalid(format!(
+                "class {c} is out of range: the dataset has {classes} classes"
+            )));
+        }
+        return Ok(config.classes.clone());
+    }
+    let mut sum = vec![0.0; classes];
+    let mut keys: Vec<_> = loaded.keys().copied().collect();
+    keys.sort_unstable();
+    for key in &keys {
+        let (layer, _, test) = &loaded[key];
+        for (c, s) in sum.iter_mut().enumerate() {
+            *s += accuracy(layer, test, c as u32)?.class;
+        }
+    }
+    let mut order: Vec<usize> = (0..classes).collect();
+    order.sort_by(|&a, &b| sum[a].total_cmp(&sum[b]).then(a.cmp(&b)));
+    Ok(order
+        .into_iter()
+        .take(config.worst_classes)
+        .map(|c| c as u32)
+        .collect())
+}
+
+/// One repair: where its files go and what identifies it.
+struct Unit {
+    dir: std::path::PathBuf,
+    run: usize,
+    seed: u64,
+    epoch: usize,
+    converged_epoch: usize,
+    class: u32,
+}
+
+/// One repair, or its saved result.
+fn repair_unit(
+    run: &ExperimentRun<'_>,
+    unit: &Unit,
+    layer: &LayerWeights,
+    repair: &Rows,
+    test: &Rows,
+) -> Result<ExperimentRow> {
+    let (class, seed) = (unit.class, unit.seed);
+    let row_path = unit.dir.join("row.json");
+    if row_path.is_file() {
+        let bytes = std::fs::read(&row_path).map_err(|e| file_error(&row_path, e))?;
+        return serde_json::from_slice(&bytes).map_err(|e| file_error(&row_path, e));
+    }
+    let c = run.config;
+    let settings = RepairSettings {
+        localiser: match c.localiser.as_str() {
+            "gradient" => LocaliserChoice::Gradient(GradientTopK { k: 10 }),
+            "random" => LocaliserChoice::Random { k: 10 },
+            _ => LocaliserChoice::Arachne(Arachne::default()),
+        },
+        pso: if c.pso == "canonical" {
+            PsoPreset::Canonical
+        } else {
+            PsoPreset::Arachne
+        },
+        particles: c.particles,
+        iterations: c.iterations,
+        positives: c.positives,
+        sampler: PositiveSampler::Stratified,
+        ..RepairSettings::study(class, seed)
+    };
+    let (repaired, outcome) = repair_layer(layer, repair, &settings, false)?;
+    let before = accuracy(layer, test, class)?;
+    let after = accuracy(&repaired, test, class)?;
+    let row = ExperimentRow {
+        dataset: run.dataset.to_string(),
+        model: c.model.clone(),
+        run: unit.run,
+        seed,
+        target_class: class,
+        epoch: unit.epoch,
+        converged_epoch: unit.converged_epoch,
+        base_acc_total: before.total,
+        base_acc_cls: before.class,
+        repaired_acc_total: after.total,
+        repaired_acc_cls: after.class,
+        rr: outcome.rr,
+        br: outcome.br,
+        n_sites: outcome.changes.len(),
+        fitness: outcome.fitness_after.map_or(0.0, |f| f.fitness),
+        evaluations: outcome.evaluations,
+        repair_ms: outcome.timings.fl_ms + outcome.timings.search_ms,
+        negatives: outcome.negatives,
+    };
+    write_repair_files(&unit.dir, &outcome, &settings)?;
+    // Last: its presence marks the unit complete.
+    write_atomic(
+        &row_path,
+        &serde_json::to_vec_pretty(&row).map_err(|e| file_error(&row_path, e))?,
+    )?;
+    Ok(row)
+}

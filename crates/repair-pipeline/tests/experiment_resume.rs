@@ -1,0 +1,100 @@
+//! A tiny experiment on real GTSRB: it writes one row per run × checkpoint × class, and
+//! a rerun after losing units (a repair's result, a checkpoint's cached activations,
+//! `repairs.csv`) rebuilds exactly the same files.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("EARLY_REPAIR_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+        })
+        .join("gtsrb")
+}
+
+#[test]
+fn a_rerun_after_losing_units_gives_identical_files() {
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
+    let file = ExperimentFile::load(&shipped).unwrap();
+    let config = repair_pipeline::ExperimentConfig {
+        seeds: vec![7],
+        train_every: 40,
+        val_every: 20,
+        repair_every: 20,
+        test_every: 20,
+        max_epochs: 2,
+        worst_classes: 2,
+        particles: 20,
+        iterations: 12,
+        ..file.profile("quick").unwrap().clone()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let run = ExperimentRun {
+        dataset: "gtsrb",
+        config: &config,
+        data_dir: &data_dir(),
+        out: out.path(),
+        device: Device::Cpu,
+        progress: false,
+    };
+    let rows = run_experiment(&run).unwrap();
+    // Checkpoints 1 and 2 (checkpoint_every 1) up to convergence, 2 classes.
+    let epochs: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.epoch).collect();
+    assert!(!epochs.is_empty() && epochs.iter().all(|&e| e <= rows[0].converged_epoch));
+    assert_eq!(rows.len(), epochs.len() * 2);
+    let csv = out.path().join("repairs.csv");
+    let first = std::fs::read_to_string(&csv).unwrap();
+    let unit = out.path().join(format!(
+        "run-1/repairs/epoch-{:03}/class-{:02}",
+        rows[0].epoch, rows[0].target_class
+    ));
+    let weights_before = std::fs::read(unit.join("weights.csv")).unwrap();
+
+    std::fs::remove_file(unit.join("row.json")).unwrap();
+    std::fs::remove_file(unit.join("weights.csv")).unwrap();
+    std::fs::remove_file(out.path().join(format!(
+        "run-1/activations/epoch-{:03}.safetensors",
+        rows[0].epoch
+    )))
+    .unwrap();
+    std::fs::remove_file(&csv).unwrap();
+    let again = run_experiment(&run).unwrap();
+    // Identical but for the wall time of the redone repair.
+    assert_eq!(timeless(&again), timeless(&rows));
+    assert_eq!(
+        without_time(&std::fs::read_to_string(&csv).unwrap()),
+        without_time(&first)
+    );
+    assert_eq!(
+        std::fs::read(unit.join("weights.csv")).unwrap(),
+        weights_before
+    );
+}
+
+fn timeless(rows: &[repair_pipeline::ExperimentRow]) -> Vec<repair_pipeline::ExperimentRow> {
+    rows.iter()
+        .map(|r| repair_pipeline::ExperimentRow {
+            repair_ms: 0.0,
+            ..r.clone()
+        })
+        .collect()
+}
+
+/// The CSV without its `repair_ms` column.
+fn without_time(csv: &str) -> Vec<Vec<String>> {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let t = header.iter().position(|&h| h == "repair_ms").unwrap();
+    csv.lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|&(k, _)| k != t)
+                .map(|(_, v)| v.to_string())
+                .collect()
+        })
+        .collect()
+}
