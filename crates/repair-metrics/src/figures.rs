@@ -3,6 +3,7 @@
 //! epochs), Fig. 4 (Qual_α over epochs with the best marked), the Pareto front of a
 //! localisation (the study's `pareto_front.png`), and Table 1 as a bar chart.
 
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::error::MetricsError;
@@ -23,6 +24,52 @@ fn plot_error(e: impl std::fmt::Display) -> MetricsError {
 
 fn max_epoch<'a>(epochs: impl Iterator<Item = &'a usize>) -> usize {
     epochs.copied().max().unwrap_or(1).max(1)
+}
+
+type EpochChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordusize, RangedCoordf64>>;
+
+/// Axes epoch × [0, 1.1] with the converged epoch dashed (Fig. 3 and 4).
+fn epoch_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    x_max: usize,
+    y_desc: &str,
+    converged: usize,
+) -> Result<EpochChart<'a, 'b>, MetricsError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 15))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0usize..x_max, 0f64..1.1)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("Epoch")
+        .y_desc(y_desc)
+        .draw()
+        .map_err(plot_error)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(converged, 0.0), (converged, 1.1)],
+            5,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+/// The legend box, lower right.
+fn legend<'a, 'b: 'a>(chart: &mut EpochChart<'a, 'b>) -> Result<(), MetricsError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(plot_error)
 }
 
 /// Fig. 3: for one run and class, Acc_cls (left) and Acc_total (right) of the base
@@ -52,28 +99,7 @@ pub fn accuracy_figure(rows: &[&RepairRow]) -> Result<String, MetricsError> {
             }),
         ];
         for (panel, (name, pick)) in panels.iter().zip(picks) {
-            let mut chart = ChartBuilder::on(panel)
-                .caption(name, ("sans-serif", 15))
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(0usize..x_max, 0f64..1.1)
-                .map_err(plot_error)?;
-            chart
-                .configure_mesh()
-                .x_desc("Epoch")
-                .y_desc("Accuracy")
-                .draw()
-                .map_err(plot_error)?;
-            let conv = first.converged_epoch;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(conv, 0.0), (conv, 1.1)],
-                    5,
-                    4,
-                    BLACK.mix(0.5).stroke_width(1),
-                ))
-                .map_err(plot_error)?;
+            let mut chart = epoch_chart(panel, name, x_max, "Accuracy", first.converged_epoch)?;
             let base: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, pick(r).0)).collect();
             let repaired: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, pick(r).1)).collect();
             chart
@@ -93,13 +119,7 @@ pub fn accuracy_figure(rows: &[&RepairRow]) -> Result<String, MetricsError> {
                         .map(|&p| Circle::new(p, 3, REPAIRED.filled())),
                 )
                 .map_err(plot_error)?;
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(plot_error)?;
+            legend(&mut chart)?;
         }
         root.present().map_err(plot_error)?;
     }
@@ -125,28 +145,7 @@ pub fn quality_figure(
     {
         let root = SVGBackend::with_string(&mut svg, (560, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(0usize..x_max, 0f64..1.1)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("Epoch")
-            .y_desc("Qual")
-            .draw()
-            .map_err(plot_error)?;
-        let conv = first.converged_epoch;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(conv, 0.0), (conv, 1.1)],
-                5,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_error)?;
+        let mut chart = epoch_chart(&root, &title, x_max, "Qual", first.converged_epoch)?;
         for (k, &alpha) in alphas.iter().enumerate() {
             let colour = ALPHA_COLOURS[k % ALPHA_COLOURS.len()];
             let mut points: Vec<(usize, f64)> = rows
@@ -169,13 +168,7 @@ pub fn quality_figure(
                     .map_err(plot_error)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(plot_error)?;
+        legend(&mut chart)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)

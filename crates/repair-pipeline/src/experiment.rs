@@ -12,10 +12,10 @@ use repair_data::{
     write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
 use repair_fl::{Arachne, GradientTopK};
+use repair_metrics::RepairRow;
 use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig, TrainReport};
 use repair_zoo::{build_model, ModelSpec};
-use serde::{Deserialize, Serialize};
 
 use crate::activations::{accuracy, LayerWeights};
 use crate::checkpoint::{load_checkpoint, RunInfo};
@@ -24,48 +24,6 @@ use crate::experiment_config::ExperimentConfig;
 use crate::output::write_repair_files;
 use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
 use crate::sampling::PositiveSampler;
-
-/// One row of `repairs.csv` (the columns `repair_metrics::RepairRow` reads, plus RR/BR
-/// inputs and the sites).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentRow {
-    /// Dataset name.
-    pub dataset: String,
-    /// Model name.
-    pub model: String,
-    /// Run number (1-based, in seed order).
-    pub run: usize,
-    /// Training seed.
-    pub seed: u64,
-    /// Repaired class.
-    pub target_class: u32,
-    /// Checkpoint epoch.
-    pub epoch: usize,
-    /// The run's converged epoch.
-    pub converged_epoch: usize,
-    /// Test accuracy of the checkpoint.
-    pub base_acc_total: f64,
-    /// Test accuracy of the class at the checkpoint.
-    pub base_acc_cls: f64,
-    /// Test accuracy after repair.
-    pub repaired_acc_total: f64,
-    /// Test accuracy of the class after repair.
-    pub repaired_acc_cls: f64,
-    /// Repair rate.
-    pub rr: f64,
-    /// Break rate.
-    pub br: f64,
-    /// Weights searched.
-    pub n_sites: usize,
-    /// Best fitness (0 when nothing was repaired).
-    pub fitness: f64,
-    /// Objective evaluations.
-    pub evaluations: u64,
-    /// FL + search wall time, ms.
-    pub repair_ms: f64,
-    /// Negatives of the class in the repair set.
-    pub negatives: usize,
-}
 
 /// Where and how to run.
 pub struct ExperimentRun<'a> {
@@ -96,7 +54,7 @@ fn every(indices: &[usize], k: usize) -> Vec<usize> {
 
 /// Runs (or resumes) the experiment and returns the rows of `repairs.csv`, which it
 /// also writes to `out/repairs.csv`.
-pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<ExperimentRow>> {
+pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let config = run.config;
     config.validate().map_err(PipelineError::Invalid)?;
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
@@ -331,7 +289,7 @@ fn repair_unit(
     layer: &LayerWeights,
     repair: &Rows,
     test: &Rows,
-) -> Result<ExperimentRow> {
+) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
     let row_path = unit.dir.join("row.json");
     if row_path.is_file() {
@@ -359,7 +317,7 @@ fn repair_unit(
     let (repaired, outcome) = repair_layer(layer, repair, &settings, false)?;
     let before = accuracy(layer, test, class)?;
     let after = accuracy(&repaired, test, class)?;
-    let row = ExperimentRow {
+    let row = RepairRow {
         dataset: run.dataset.to_string(),
         model: c.model.clone(),
         run: unit.run,
@@ -377,7 +335,6 @@ fn repair_unit(
         fitness: outcome.fitness_after.map_or(0.0, |f| f.fitness),
         evaluations: outcome.evaluations,
         repair_ms: outcome.timings.fl_ms + outcome.timings.search_ms,
-        negatives: outcome.negatives,
     };
     write_repair_files(&unit.dir, &outcome, &settings)?;
     // Last: its presence marks the unit complete.

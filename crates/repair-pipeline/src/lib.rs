@@ -19,10 +19,11 @@ mod sampling;
 pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
 pub use checkpoint::{load_checkpoint, repair_checkpoint, LoadedCheckpoint, RepairReport, RunInfo};
 pub use error::{PipelineError, Result};
-pub use experiment::{run_experiment, ExperimentRow, ExperimentRun};
+pub use experiment::{run_experiment, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
 pub use output::{export_problem, write_repair_files};
 pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };
+pub use repair_metrics::RepairRow;
 pub use sampling::{sample_positives, PositiveSampler};

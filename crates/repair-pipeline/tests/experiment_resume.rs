@@ -75,9 +75,9 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     );
 }
 
-fn timeless(rows: &[repair_pipeline::ExperimentRow]) -> Vec<repair_pipeline::ExperimentRow> {
+fn timeless(rows: &[repair_pipeline::RepairRow]) -> Vec<repair_pipeline::RepairRow> {
     rows.iter()
-        .map(|r| repair_pipeline::ExperimentRow {
+        .map(|r| repair_pipeline::RepairRow {
             repair_ms: 0.0,
             ..r.clone()
         })
