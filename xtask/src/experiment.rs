@@ -30,13 +30,17 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.name, args.profile)));
     std::fs::create_dir_all(&out)?;
+    let config_json = serde_json::to_vec(config)?;
     let manifest = serde_json::json!({
         "experiment": path,
         "profile": args.profile,
         "dataset": file.dataset,
         "config": config,
+        "config_hash": format!("xxh3-64:{:016x}", xxhash_rust::xxh3::xxh3_64(&config_json)),
+        "seeds": config.seeds,
         "device": args.device,
-        "xtask_version": env!("CARGO_PKG_VERSION"),
+        "workspace_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": git_commit(),
     });
     repair_data::write_atomic(
         &out.join("experiment.json"),
@@ -69,4 +73,24 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         incomplete: "mark".into(),
         out: Some(out),
     })
+}
+
+/// The checked-out commit (with `-dirty` when the tree has changes), or "unknown".
+fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(head) => match run(&["status", "--porcelain"]) {
+            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+            _ => head,
+        },
+        None => "unknown".into(),
+    }
 }
