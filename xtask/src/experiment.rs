@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun};
 
 use crate::flags::{ExperimentArgs, ReportArgs};
@@ -19,12 +18,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     };
     let file = ExperimentFile::load(&path)?;
     let config = file.profile(&args.profile)?;
-    let data = match &args.data {
-        Some(d) => d.clone(),
-        None => std::env::var_os("EARLY_REPAIR_DATA")
-            .map(|root| PathBuf::from(root).join(&file.dataset))
-            .context("pass --data DIR or set EARLY_REPAIR_DATA")?,
-    };
+    let data = args.data.resolve(&file.dataset)?;
     let out = args
         .out
         .clone()

@@ -45,9 +45,8 @@ pub struct RepairArgs {
     /// its model.
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// The dataset's folder. Default: `$EARLY_REPAIR_DATA/<dataset of the split>`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDir,
     /// The split the model was trained on. Default: `RUN/split.json`.
     #[arg(long)]
     pub split: Option<PathBuf>,
@@ -97,9 +96,8 @@ pub struct ExperimentArgs {
     /// Your own experiment file instead of the named one.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The dataset's folder. Default: `$EARLY_REPAIR_DATA/<dataset>`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDir,
     /// Output folder. Default: `runs/<NAME>-<PROFILE>`.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -1,12 +1,12 @@
 //! `cargo xtask repair`: one checkpoint, one class.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use repair_data::{Manifest, Split};
 use repair_fl::{Arachne, GradientTopK};
 use repair_pipeline::{
-    load_checkpoint, repair_checkpoint, LocaliserChoice, PositiveSampler, PsoPreset,
+    load_checkpoint, repair_checkpoint, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
     RepairSettings, RunInfo,
 };
 
@@ -20,12 +20,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         None => run_dir(&args.checkpoint).join("split.json"),
     };
     let dataset = split_dataset(&split_path)?;
-    let data = match &args.data {
-        Some(d) => d.clone(),
-        None => std::env::var_os("EARLY_REPAIR_DATA")
-            .map(|root| PathBuf::from(root).join(&dataset))
-            .context("pass --data DIR or set EARLY_REPAIR_DATA")?,
-    };
+    let data = args.data.resolve(&dataset)?;
     let corpus = Manifest::builtin(&dataset)?.load(&data)?;
     let split = Split::load(&split_path, &corpus)?;
     let run = RunInfo::for_checkpoint(&args.checkpoint)?;
@@ -103,15 +98,6 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         iterations: args.iterations,
         ..RepairSettings::study(args.class, args.seed)
     })
-}
-
-/// `RUN` of `RUN/checkpoints/epoch-NNN.safetensors`.
-fn run_dir(checkpoint: &Path) -> PathBuf {
-    checkpoint
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 /// The dataset a split file was made for.

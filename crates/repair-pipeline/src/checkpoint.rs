@@ -16,6 +16,16 @@ use crate::error::{PipelineError, Result};
 use crate::output::{export_problem, write_repair_files};
 use crate::repair::{repair_layer, RepairSettings, Timings};
 
+/// The run folder of a checkpoint: `RUN` of `RUN/checkpoints/epoch-NNN.safetensors`
+/// (the current folder if the path is shorter).
+pub fn run_dir(checkpoint: &Path) -> PathBuf {
+    checkpoint
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
 /// What a training run recorded in its `run.json` that a repair needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
@@ -29,11 +39,7 @@ impl RunInfo {
     /// Reads `run.json` of the run a checkpoint belongs to
     /// (`RUN/checkpoints/epoch-NNN.safetensors` → `RUN/run.json`).
     pub fn for_checkpoint(checkpoint: &Path) -> Result<RunInfo> {
-        let run_json = checkpoint
-            .parent()
-            .and_then(Path::parent)
-            .map(|run| run.join("run.json"))
-            .unwrap_or_else(|| PathBuf::from("run.json"));
+        let run_json = run_dir(checkpoint).join("run.json");
         let bytes = std::fs::read(&run_json).map_err(|e| PipelineError::File {
             path: run_json.clone(),
             problem: format!(

@@ -17,7 +17,9 @@ mod repair;
 mod sampling;
 
 pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
-pub use checkpoint::{load_checkpoint, repair_checkpoint, LoadedCheckpoint, RepairReport, RunInfo};
+pub use checkpoint::{
+    load_checkpoint, repair_checkpoint, run_dir, LoadedCheckpoint, RepairReport, RunInfo,
+};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
