@@ -4,7 +4,6 @@ use std::path::Path;
 
 use anyhow::Context;
 use repair_data::{Manifest, Split};
-use repair_fl::{Arachne, GradientTopK};
 use repair_pipeline::{
     load_checkpoint, repair_checkpoint, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
     RepairSettings, RunInfo,
@@ -74,22 +73,10 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
 }
 
 fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
-    let localiser = match args.localiser.as_str() {
-        "arachne" => LocaliserChoice::Arachne(Arachne::default()),
-        "gradient" => LocaliserChoice::Gradient(GradientTopK { k: args.sites }),
-        "random" => LocaliserChoice::Random { k: args.sites },
-        other => anyhow::bail!("unknown localiser `{other}` (arachne, gradient or random)"),
-    };
-    let pso = match args.pso.as_str() {
-        "arachne" => PsoPreset::Arachne,
-        "canonical" => PsoPreset::Canonical,
-        other => anyhow::bail!("unknown PSO preset `{other}` (arachne or canonical)"),
-    };
-    let sampler = match args.sampler.as_str() {
-        "stratified" => PositiveSampler::Stratified,
-        "uniform" => PositiveSampler::Uniform,
-        other => anyhow::bail!("unknown sampler `{other}` (stratified or uniform)"),
-    };
+    let localiser =
+        LocaliserChoice::named(&args.localiser, args.sites).map_err(anyhow::Error::msg)?;
+    let pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
+    let sampler = PositiveSampler::named(&args.sampler).map_err(anyhow::Error::msg)?;
     Ok(RepairSettings {
         localiser,
         pso,

@@ -11,7 +11,6 @@ use candle_core::{DType, Device, Tensor};
 use repair_data::{
     write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
-use repair_fl::{Arachne, GradientTopK};
 use repair_metrics::RepairRow;
 use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig, TrainReport};
@@ -20,7 +19,7 @@ use repair_zoo::{build_model, ModelSpec};
 use crate::activations::{accuracy, LayerWeights};
 use crate::checkpoint::{load_checkpoint, RunInfo};
 use crate::error::{PipelineError, Result};
-use crate::experiment_config::ExperimentConfig;
+use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
 use crate::output::write_repair_files;
 use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
 use crate::sampling::PositiveSampler;
@@ -298,16 +297,9 @@ fn repair_unit(
     }
     let c = run.config;
     let settings = RepairSettings {
-        localiser: match c.localiser.as_str() {
-            "gradient" => LocaliserChoice::Gradient(GradientTopK { k: 10 }),
-            "random" => LocaliserChoice::Random { k: 10 },
-            _ => LocaliserChoice::Arachne(Arachne::default()),
-        },
-        pso: if c.pso == "canonical" {
-            PsoPreset::Canonical
-        } else {
-            PsoPreset::Arachne
-        },
+        localiser: LocaliserChoice::named(&c.localiser, FL_BASELINE_SITES)
+            .map_err(PipelineError::Invalid)?,
+        pso: PsoPreset::named(&c.pso).map_err(PipelineError::Invalid)?,
         particles: c.particles,
         iterations: c.iterations,
         positives: c.positives,

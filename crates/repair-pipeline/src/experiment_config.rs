@@ -9,6 +9,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, Result};
+use crate::repair::{LocaliserChoice, PsoPreset};
+
+/// Sites of the `gradient` and `random` localisers in experiments.
+pub(crate) const FL_BASELINE_SITES: usize = 10;
 
 /// An experiment file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,12 +126,8 @@ impl ExperimentConfig {
         if let Some(a) = self.alphas.iter().find(|a| !(0.0..=1.0).contains(*a)) {
             return Err(format!("alpha {a} is outside [0, 1]"));
         }
-        if !["arachne", "gradient", "random"].contains(&self.localiser.as_str()) {
-            return Err(format!("unknown localiser `{}`", self.localiser));
-        }
-        if !["arachne", "canonical"].contains(&self.pso.as_str()) {
-            return Err(format!("unknown PSO preset `{}`", self.pso));
-        }
+        LocaliserChoice::named(&self.localiser, FL_BASELINE_SITES)?;
+        PsoPreset::named(&self.pso)?;
         Ok(())
     }
 }

@@ -30,6 +30,21 @@ pub enum LocaliserChoice {
     },
 }
 
+impl LocaliserChoice {
+    /// By name, as on the command line and in experiment files: `arachne` (the study's
+    /// settings), or `gradient` / `random` with `sites` sites.
+    pub fn named(name: &str, sites: usize) -> std::result::Result<Self, String> {
+        match name {
+            "arachne" => Ok(LocaliserChoice::Arachne(Arachne::default())),
+            "gradient" => Ok(LocaliserChoice::Gradient(GradientTopK { k: sites })),
+            "random" => Ok(LocaliserChoice::Random { k: sites }),
+            other => Err(format!(
+                "unknown localiser `{other}` (arachne, gradient or random)"
+            )),
+        }
+    }
+}
+
 /// Which PSO, and the swarm size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,6 +53,19 @@ pub enum PsoPreset {
     Arachne,
     /// [`PsoConfig::canonical`] (init σ = layer std).
     Canonical,
+}
+
+impl PsoPreset {
+    /// By name: `arachne` or `canonical`.
+    pub fn named(name: &str) -> std::result::Result<Self, String> {
+        match name {
+            "arachne" => Ok(PsoPreset::Arachne),
+            "canonical" => Ok(PsoPreset::Canonical),
+            other => Err(format!(
+                "unknown PSO preset `{other}` (arachne or canonical)"
+            )),
+        }
+    }
 }
 
 /// Everything a repair run is configured by (recorded in `repair.json`).

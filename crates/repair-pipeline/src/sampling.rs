@@ -22,6 +22,17 @@ pub enum PositiveSampler {
     Uniform,
 }
 
+impl PositiveSampler {
+    /// By name: `stratified` or `uniform`.
+    pub fn named(name: &str) -> Result<Self, String> {
+        match name {
+            "stratified" => Ok(PositiveSampler::Stratified),
+            "uniform" => Ok(PositiveSampler::Uniform),
+            other => Err(format!("unknown sampler `{other}` (stratified or uniform)")),
+        }
+    }
+}
+
 /// Draws up to `size` positions into `labels` (the labels of the correctly classified
 /// inputs), seeded.
 pub fn sample_positives(
