@@ -1,6 +1,6 @@
 //! The inputs every localiser reads: the last dense layer and cached activations.
 
-use repair_pso::{check_layer, ProblemError, Rows};
+use repair_pso::{check_layer, logits, ProblemError, Rows};
 
 /// The last dense layer, Keras layout: `kernel[i · classes + j]` = W_ij for penultimate
 /// unit i and class j (the transpose of candle's `Linear` weight).
@@ -25,17 +25,7 @@ impl LastLayer<'_> {
 
     /// Softmax probabilities of one row, in `f64`.
     pub fn probabilities(&self, activations: &[f32], out: &mut [f64]) {
-        for (o, &b) in out.iter_mut().zip(self.bias) {
-            *o = f64::from(b);
-        }
-        for (i, &a) in activations.iter().enumerate() {
-            if a != 0.0 {
-                let w = &self.kernel[i * self.classes..(i + 1) * self.classes];
-                for (o, &w) in out.iter_mut().zip(w) {
-                    *o += f64::from(a) * f64::from(w);
-                }
-            }
-        }
+        logits(activations, self.kernel, self.bias, out);
         let max = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut sum = 0.0;
         for o in out.iter_mut() {

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use repair_data::{Batcher, Dataset, Normalisation};
-use repair_pso::{Rows, Site};
+use repair_pso::{first_argmax, logits, Rows, Site};
 use repair_zoo::Classifier;
 
 use crate::error::{PipelineError, Result};
@@ -128,24 +128,8 @@ impl LayerWeights {
             .chunks(self.width.max(1))
             .take(rows.len())
             .map(|a| {
-                for (o, &b) in z.iter_mut().zip(&self.bias) {
-                    *o = f64::from(b);
-                }
-                for (i, &x) in a.iter().enumerate() {
-                    if x != 0.0 {
-                        let w = &self.kernel[i * self.classes..(i + 1) * self.classes];
-                        for (o, &w) in z.iter_mut().zip(w) {
-                            *o += f64::from(x) * f64::from(w);
-                        }
-                    }
-                }
-                let mut best = 0;
-                for j in 1..z.len() {
-                    if z[j] > z[best] {
-                        best = j;
-                    }
-                }
-                best as u32
+                logits(a, &self.kernel, &self.bias, &mut z);
+                first_argmax(&z) as u32
             })
             .collect())
     }

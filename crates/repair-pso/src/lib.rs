@@ -71,8 +71,8 @@ mod run;
 mod swarm;
 
 pub use arachne::{
-    check_layer, ArachneFitness, FitnessDetail, FullFitness, RepairProblem, Rows, Site,
-    SyntheticSpec,
+    check_layer, first_argmax, logits, ArachneFitness, FitnessDetail, FullFitness, RepairProblem,
+    Rows, Site, SyntheticSpec,
 };
 pub use config::{
     constriction, BestSharing, BoundaryPolicy, Bounds, Coefficients, Improvement, Init, LayerScale,

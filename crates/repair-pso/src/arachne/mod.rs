@@ -13,4 +13,5 @@ mod synthetic;
 pub use full::FullFitness;
 pub use incremental::ArachneFitness;
 pub use problem::{check_layer, FitnessDetail, RepairProblem, Rows, Site};
+pub use softmax::{first_argmax, logits};
 pub use synthetic::SyntheticSpec;

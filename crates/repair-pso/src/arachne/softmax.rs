@@ -12,8 +12,10 @@ pub(crate) fn clipped_ce(log_p: f64) -> f64 {
     -log_p.clamp(LN_P_MIN, LN_P_MAX)
 }
 
-/// Logits b + a·W of one row, accumulated in `f64` (kernel `width × classes`).
-pub(crate) fn logits(activations: &[f32], kernel: &[f32], bias: &[f32], out: &mut [f64]) {
+/// Logits b + a·W of one row, accumulated in `f64` from the `f32` inputs (kernel
+/// `width × classes`, Keras layout): the arithmetic of the fitness, so callers that
+/// classify rows (repair sets, RR, BR) agree with it bit for bit.
+pub fn logits(activations: &[f32], kernel: &[f32], bias: &[f32], out: &mut [f64]) {
     let classes = bias.len();
     for (o, &b) in out.iter_mut().zip(bias) {
         *o = f64::from(b);
@@ -31,7 +33,7 @@ pub(crate) fn logits(activations: &[f32], kernel: &[f32], bias: &[f32], out: &mu
 }
 
 /// Index of the largest logit, the first on ties (numpy's / Keras' argmax).
-pub(crate) fn first_argmax(z: &[f64]) -> usize {
+pub fn first_argmax(z: &[f64]) -> usize {
     let mut best = 0;
     for (j, &v) in z.iter().enumerate().skip(1) {
         if v > z[best] {
