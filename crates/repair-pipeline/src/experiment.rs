@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use repair_data::{
     write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
-use repair_metrics::RepairRow;
+use repair_metrics::{ConfusionMatrix, RepairRow};
 use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig, TrainReport};
 use repair_zoo::{build_model, ModelSpec};
@@ -258,8 +258,14 @@ fn target_classes(
     keys.sort_unstable();
     for key in &keys {
         let (layer, _, test) = &loaded[key];
-        for (c, s) in sum.iter_mut().enumerate() {
-            *s += accuracy(layer, test, c as u32)?.class;
+        // One prediction pass per checkpoint; a class absent from the test rows counts
+        // as accuracy 0, as `accuracy` reports it.
+        let predicted = layer.predict(test)?;
+        let per_class = ConfusionMatrix::new(classes, &test.labels, &predicted)
+            .map_err(|e| PipelineError::Invalid(e.to_string()))?
+            .per_class_accuracy();
+        for (s, a) in sum.iter_mut().zip(per_class) {
+            *s += if a.is_nan() { 0.0 } else { a };
         }
     }
     let mut order: Vec<usize> = (0..classes).collect();
