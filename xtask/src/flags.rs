@@ -30,6 +30,15 @@ pub enum Command {
     Report(ReportArgs),
     /// The whole study: split, train every seed, repair every checkpoint × class, report.
     Experiment(ExperimentArgs),
+    /// Check a finished experiment folder: a row per run × checkpoint × class, Qual in
+    /// quality.csv recomputed from the rows, Table 1 counts, files and figures present.
+    Verify {
+        /// The experiment's output folder (holding experiment.json).
+        dir: PathBuf,
+    },
+    /// Print a script that submits an experiment to Slurm as array jobs (train shards,
+    /// then repair shards, then the collecting run and report).
+    Slurm(SlurmArgs),
     /// Measure speed.
     Bench {
         /// What to measure.
@@ -96,6 +105,10 @@ pub struct ExperimentArgs {
     /// Your own experiment file instead of the named one.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Replace a profile setting, e.g. `--set model=cnn-s --set seeds=[1024,2048]`
+    /// (TOML values; recorded in experiment.json).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     #[command(flatten)]
     pub data: DataDir,
     /// Output folder. Default: `runs/<NAME>-<PROFILE>`.
@@ -104,6 +117,45 @@ pub struct ExperimentArgs {
     /// cpu or cuda.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Run only shard I of N (1-based) of each stage's units. Default: the Slurm array
+    /// task's shard inside an array job, else all the work.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<repair_pipeline::Shard>,
+    /// train (train this shard's runs, cache activations), repair (this shard's
+    /// repairs; every run must be trained) or all.
+    #[arg(long, default_value = "all")]
+    pub stage: repair_pipeline::Stage,
+}
+
+/// `cargo xtask slurm …`
+#[derive(Debug, clap::Args)]
+pub struct SlurmArgs {
+    /// A named experiment (`experiments/<NAME>.toml`), e.g. gtsrb.
+    pub name: String,
+    /// The profile.
+    #[arg(long, default_value = "paper")]
+    pub profile: String,
+    /// Your own experiment file instead of the named one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Profile settings passed on to every task (`--set KEY=VALUE`, as for experiment).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Array tasks per stage. Default: one per seed.
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Output folder on the cluster's shared file system. Default: `runs/<NAME>-<PROFILE>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// cpu or cuda (cuda adds `--gres=gpu:1` and builds with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Time limit of each training task (sbatch `--time`).
+    #[arg(long, default_value = "24:00:00")]
+    pub train_time: String,
+    /// Extra `#SBATCH` lines, e.g. `--sbatch "--partition=gpu"` (repeatable).
+    #[arg(long)]
+    pub sbatch: Vec<String>,
 }
 
 /// `cargo xtask report …`
@@ -116,10 +168,10 @@ pub struct ReportArgs {
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
     #[arg(long, default_value = "post")]
-    pub tie: String,
+    pub tie: repair_metrics::TiePolicy,
     /// Missing repairs: mark (default) or available (classify on what is there).
     #[arg(long, default_value = "mark")]
-    pub incomplete: String,
+    pub incomplete: repair_metrics::IncompletePolicy,
     /// Output folder. Default: the folder of the CSV.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -8,6 +8,7 @@ mod fetch;
 mod flags;
 mod repair;
 mod report;
+mod slurm;
 mod train;
 
 use clap::Parser;
@@ -20,6 +21,8 @@ fn main() -> std::process::ExitCode {
         flags::Command::Repair(args) => repair::run(args),
         flags::Command::Report(args) => report::run(args),
         flags::Command::Experiment(args) => experiment::run(args),
+        flags::Command::Slurm(args) => slurm::run(args),
+        flags::Command::Verify { dir } => experiment::verify(&dir),
         flags::Command::Bench { command } => bench::run(command),
     };
     match result {

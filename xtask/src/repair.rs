@@ -49,7 +49,6 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    write_pareto_figure(&args.out, args.class)?;
     let fit = |f: Option<repair_pso::FitnessDetail>| f.map_or(f64::NAN, |f| f.fitness);
     let t = &report.timings;
     println!(
@@ -97,23 +96,4 @@ fn split_dataset(path: &Path) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_string)
         .with_context(|| format!("{}: the split names no dataset", path.display()))
-}
-
-/// `pareto_front.svg` from the repair's `localisation.csv` (the study's
-/// `pareto_front.png`).
-fn write_pareto_figure(out: &Path, class: u32) -> anyhow::Result<()> {
-    let path = out.join("localisation.csv");
-    let mut points = Vec::new();
-    for (k, row) in csv::Reader::from_path(&path)?.records().enumerate() {
-        let row = row?;
-        let field = |n: usize| -> anyhow::Result<&str> {
-            row.get(n)
-                .with_context(|| format!("{}: row {} is short", path.display(), k + 1))
-        };
-        points.push((field(2)?.parse()?, field(3)?.parse()?, field(4)? == "true"));
-    }
-    let title = format!("Fault localisation, class {class}: Pareto front in red");
-    let svg = repair_metrics::pareto_figure(&points, &title)?;
-    repair_data::write_atomic(&out.join("pareto_front.svg"), svg.as_bytes())?;
-    Ok(())
 }

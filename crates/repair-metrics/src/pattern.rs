@@ -42,6 +42,32 @@ pub enum IncompletePolicy {
     Available,
 }
 
+impl std::str::FromStr for TiePolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "post" => Ok(TiePolicy::Post),
+            "earliest" => Ok(TiePolicy::Earliest),
+            other => Err(format!("unknown tie policy `{other}` (post or earliest)")),
+        }
+    }
+}
+
+impl std::str::FromStr for IncompletePolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mark" => Ok(IncompletePolicy::Mark),
+            "available" => Ok(IncompletePolicy::Available),
+            other => Err(format!(
+                "unknown incomplete policy `{other}` (mark or available)"
+            )),
+        }
+    }
+}
+
 /// Repaired Qual of one checkpoint; `None` when its repair is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointQual {

@@ -237,6 +237,6 @@ pub fn repair_checkpoint(
         extract_ms: loaded.extract_ms,
         timings: outcome.timings,
     };
-    write_repair_files(out, &outcome, &report)?;
+    write_repair_files(out, settings.class, &outcome, &report)?;
     Ok(report)
 }

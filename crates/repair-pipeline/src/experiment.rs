@@ -2,7 +2,8 @@
 //! checkpoint (cached on disk) → target classes → repair every checkpoint × class →
 //! `repairs.csv`. Each unit of work (a training run, a checkpoint's activations, a
 //! repair) writes its result atomically and is skipped when already there, so a killed
-//! run, rerun, finishes with the same files.
+//! run, rerun, finishes with the same files. A [`Shard`] runs one slice of the units
+//! and a [`Stage`] one half, so the work can be spread over a cluster.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,8 +24,10 @@ use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
 use crate::output::write_repair_files;
 use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
 use crate::sampling::PositiveSampler;
+use crate::shard::{Shard, Stage};
 
 /// Where and how to run.
+#[derive(Clone)]
 pub struct ExperimentRun<'a> {
     /// Dataset name.
     pub dataset: &'a str,
@@ -38,6 +41,43 @@ pub struct ExperimentRun<'a> {
     pub device: Device,
     /// Show progress bars.
     pub progress: bool,
+    /// The slice of the work this process does ([`Shard::WHOLE`]: all of it).
+    pub shard: Shard,
+    /// Which stages it runs.
+    pub stage: Stage,
+}
+
+/// What `RUN/trained.json` records: the run's training ended and the activations of
+/// every checkpoint to repair are cached. Written last, so its presence marks the run's
+/// training stage complete — also for shards that did not train it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct TrainedRun {
+    /// Hash of the training config, to refuse a folder trained with another one.
+    pub config_hash: String,
+    /// How its training ended.
+    pub report: TrainReport,
+}
+
+/// The folder of run `run` (1-based) of an experiment.
+pub(crate) fn run_folder(out: &Path, run: usize) -> std::path::PathBuf {
+    out.join(format!("run-{run}"))
+}
+
+/// The folder of one repair unit; its `row.json` marks it complete.
+pub(crate) fn unit_folder(out: &Path, run: usize, epoch: usize, class: u32) -> std::path::PathBuf {
+    run_folder(out, run).join(format!("repairs/epoch-{epoch:03}/class-{class:02}"))
+}
+
+/// `RUN/trained.json`, if the run's training stage is complete.
+pub(crate) fn load_trained(dir: &Path) -> Result<Option<TrainedRun>> {
+    let path = dir.join("trained.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| file_error(&path, e))
 }
 
 fn file_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
@@ -51,21 +91,45 @@ fn every(indices: &[usize], k: usize) -> Vec<usize> {
     indices.iter().step_by(k).copied().collect()
 }
 
-/// Runs (or resumes) the experiment and returns the rows of `repairs.csv`, which it
-/// also writes to `out/repairs.csv`.
+/// Runs (or resumes) the experiment — the shard's slice of the stage's units — and
+/// returns the shard's rows of `repairs.csv`. The unsharded run of stage `All` also
+/// writes them to `out/repairs.csv`; stage `Train` returns no rows.
 pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let config = run.config;
     config.validate().map_err(PipelineError::Invalid)?;
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
     let corpus = Manifest::builtin(run.dataset)?.load(run.data_dir)?;
     let split = study_split(run, &corpus)?;
+    // Training units: one per seed, numbered by run.
     let mut runs = Vec::new();
+    let mut unfinished = Vec::new();
     for (k, &seed) in config.seeds.iter().enumerate() {
-        let dir = run.out.join(format!("run-{}", k + 1));
-        let report = train_run(run, &corpus, &split, seed, &dir)?;
-        runs.push((k + 1, seed, dir, report));
+        let dir = run_folder(run.out, k + 1);
+        let report = if run.shard.owns(k) && run.stage != Stage::Repair {
+            Some(finish_run(run, &corpus, &split, seed, &dir)?)
+        } else {
+            read_trained(run, &corpus, seed, &dir)?
+        };
+        match report {
+            Some(report) => runs.push((k + 1, seed, dir, report)),
+            None => unfinished.push(format!("run-{}", k + 1)),
+        }
     }
-    // Activations of every checkpoint to repair, cached.
+    if run.stage == Stage::Train {
+        return Ok(Vec::new());
+    }
+    if !unfinished.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "shard {}: repairs need every run trained (the target classes come from all of \
+             them), but {} in {} {} not finished; run the training stage of every shard \
+             (--stage train) first",
+            run.shard,
+            unfinished.join(", "),
+            run.out.display(),
+            if unfinished.len() == 1 { "has" } else { "have" },
+        )));
+    }
+    // Activations of every checkpoint to repair, from the cache the training stage wrote.
     let mut loaded: HashMap<(usize, usize), (LayerWeights, Rows, Rows)> = HashMap::new();
     for (k, _, dir, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
@@ -74,13 +138,19 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         }
     }
     let classes = target_classes(config, &loaded, corpus.images().num_classes())?;
+    // Repair units, numbered in (run, epoch, class) order.
     let mut rows = Vec::new();
-    for (k, seed, dir, report) in &runs {
+    let mut number = 0;
+    for (k, seed, _, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
             let (layer, repair, test) = &loaded[&(*k, epoch)];
             for &class in &classes {
+                number += 1;
+                if !run.shard.owns(number - 1) {
+                    continue;
+                }
                 let unit = Unit {
-                    dir: dir.join(format!("repairs/epoch-{epoch:03}/class-{class:02}")),
+                    dir: unit_folder(run.out, *k, epoch, class),
                     run: *k,
                     seed: *seed,
                     epoch,
@@ -91,16 +161,19 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
             }
         }
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_path = run.out.join("repairs.csv");
-    for r in &rows {
-        w.serialize(r).map_err(|e| file_error(&csv_path, e))?;
+    if run.shard.is_whole() {
+        write_repairs_csv(&run.out.join("repairs.csv"), &rows)?;
     }
-    write_atomic(
-        &csv_path,
-        &w.into_inner().map_err(|e| file_error(&csv_path, e))?,
-    )?;
     Ok(rows)
+}
+
+pub(crate) fn write_repairs_csv(path: &Path, rows: &[RepairRow]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(|e| file_error(path, e))?;
+    }
+    write_atomic(path, &w.into_inner().map_err(|e| file_error(path, e))?)?;
+    Ok(())
 }
 
 /// The split (made once, then read back), with every part thinned by its stride.
@@ -131,14 +204,8 @@ fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
     })
 }
 
-/// Trains (or resumes, or just reads back) one seed's run.
-fn train_run(
-    run: &ExperimentRun<'_>,
-    corpus: &Corpus,
-    split: &Split,
-    seed: u64,
-    dir: &Path,
-) -> Result<TrainReport> {
+/// The model and training config of one seed's run.
+fn run_setup(run: &ExperimentRun<'_>, corpus: &Corpus, seed: u64) -> (ModelSpec, TrainConfig) {
     let c = run.config;
     let shape = corpus.images().image_shape();
     let spec = ModelSpec {
@@ -154,6 +221,71 @@ fn train_run(
         checkpoint_every: c.checkpoint_every,
         ..TrainConfig::paper(seed)
     };
+    (spec, train_config)
+}
+
+/// The training stage of one run: train (or resume), cache the activations of every
+/// checkpoint to repair, then write `trained.json`. A run that has it is read back.
+fn finish_run(
+    run: &ExperimentRun<'_>,
+    corpus: &Corpus,
+    split: &Split,
+    seed: u64,
+    dir: &Path,
+) -> Result<TrainReport> {
+    if let Some(report) = read_trained(run, corpus, seed, dir)? {
+        return Ok(report);
+    }
+    let report = train_run(run, corpus, split, seed, dir)?;
+    for epoch in checkpoints_to_repair(run.config, &report) {
+        activations(run, corpus, split, dir, epoch)?;
+    }
+    let (_, train_config) = run_setup(run, corpus, seed);
+    let path = dir.join("trained.json");
+    let record = TrainedRun {
+        config_hash: train_config.hash(),
+        report,
+    };
+    write_atomic(
+        &path,
+        &serde_json::to_vec_pretty(&record).map_err(|e| file_error(&path, e))?,
+    )?;
+    Ok(record.report)
+}
+
+/// The report of a run whose training stage is complete (`RUN/trained.json`), if it is.
+fn read_trained(
+    run: &ExperimentRun<'_>,
+    corpus: &Corpus,
+    seed: u64,
+    dir: &Path,
+) -> Result<Option<TrainReport>> {
+    let Some(record) = load_trained(dir)? else {
+        return Ok(None);
+    };
+    let (_, train_config) = run_setup(run, corpus, seed);
+    if record.config_hash != train_config.hash() {
+        return Err(file_error(
+            &dir.join("trained.json"),
+            format!(
+                "trained with config {}, but this experiment's is {}: use another --out",
+                record.config_hash,
+                train_config.hash()
+            ),
+        ));
+    }
+    Ok(Some(record.report))
+}
+
+/// Trains (or resumes, or just reads back) one seed's run.
+fn train_run(
+    run: &ExperimentRun<'_>,
+    corpus: &Corpus,
+    split: &Split,
+    seed: u64,
+    dir: &Path,
+) -> Result<TrainReport> {
+    let (spec, train_config) = run_setup(run, corpus, seed);
     std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let run_json = serde_json::json!({ "model": spec, "train": train_config, "config_hash": train_config.hash() });
     let json_path = dir.join("run.json");
@@ -178,7 +310,7 @@ fn train_run(
 }
 
 /// Saved checkpoints up to the converged one (and after it on request).
-fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainReport) -> Vec<usize> {
+pub(crate) fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainReport) -> Vec<usize> {
     report
         .checkpoints
         .iter()
@@ -334,7 +466,7 @@ fn repair_unit(
         evaluations: outcome.evaluations,
         repair_ms: outcome.timings.fl_ms + outcome.timings.search_ms,
     };
-    write_repair_files(&unit.dir, &outcome, &settings)?;
+    write_repair_files(&unit.dir, class, &outcome, &settings)?;
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,

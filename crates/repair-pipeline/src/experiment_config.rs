@@ -102,6 +102,39 @@ impl ExperimentFile {
 }
 
 impl ExperimentConfig {
+    /// This profile with `key=value` settings replaced (`seeds=[1024,2048]`,
+    /// `model=cnn-s`, `max_epochs=10`): values are TOML, bare words are strings. An
+    /// unknown key or a value of the wrong type is an error naming it; the result is
+    /// validated like a profile read from a file.
+    pub fn with_overrides(&self, settings: &[String]) -> Result<ExperimentConfig> {
+        let invalid = |s: String| PipelineError::Invalid(s);
+        let mut table = toml::Table::try_from(self).map_err(|e| invalid(e.to_string()))?;
+        for setting in settings {
+            let (key, value) = setting
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("--set {setting:?}: want key=value")))?;
+            let key = key.trim();
+            if !table.contains_key(key) {
+                return Err(invalid(format!(
+                    "--set {setting:?}: no profile key `{key}` (have: {})",
+                    table.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+                Ok(mut parsed) => parsed.remove("v").expect("parsed one key"),
+                Err(_) => toml::Value::String(value.trim().to_string()),
+            };
+            table.insert(key.to_string(), value);
+        }
+        let config: ExperimentConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(format!("--set: {}", e.message())))?;
+        config
+            .validate()
+            .map_err(|problem| invalid(format!("--set: {problem}")))?;
+        Ok(config)
+    }
+
     /// Checks values that parse but cannot run.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let positive = [
@@ -159,6 +192,33 @@ mod tests {
         assert!(quick.train_every > 1 && quick.seeds.len() == 2);
         let err = file.profile("fast").unwrap_err().to_string();
         assert!(err.contains("paper, quick"), "{err}");
+    }
+
+    #[test]
+    fn settings_override_a_profile_and_typos_are_refused() {
+        let file = ExperimentFile::load(&shipped()).unwrap();
+        let paper = file.profile("paper").unwrap();
+        let set =
+            |s: &[&str]| paper.with_overrides(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let cpu = set(&["model=cnn-s", "seeds=[1024, 2048]", "train_every = 2"]).unwrap();
+        assert_eq!(cpu.model, "cnn-s");
+        assert_eq!(cpu.seeds, [1024, 2048]);
+        assert_eq!(cpu.train_every, 2);
+        assert_eq!(cpu.max_epochs, paper.max_epochs);
+        assert_eq!(set(&[]).unwrap(), *paper);
+        let e = set(&["seed=[1]"]).unwrap_err().to_string();
+        assert!(e.contains("no profile key `seed`"), "{e}");
+        let e = set(&["max_epochs=ten"]).unwrap_err().to_string();
+        assert!(
+            e.contains("max_epochs") || e.contains("invalid type"),
+            "{e}"
+        );
+        let e = set(&["particles=0"]).unwrap_err().to_string();
+        assert!(e.contains("particles must be at least 1"), "{e}");
+        assert!(set(&["model"])
+            .unwrap_err()
+            .to_string()
+            .contains("key=value"));
     }
 
     #[test]

@@ -14,7 +14,10 @@ mod experiment;
 mod experiment_config;
 mod output;
 mod repair;
+mod report_files;
 mod sampling;
+mod shard;
+mod verify;
 
 pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
 pub use checkpoint::{
@@ -28,4 +31,7 @@ pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };
 pub use repair_metrics::RepairRow;
+pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
 pub use sampling::{sample_positives, PositiveSampler};
+pub use shard::{Shard, Stage};
+pub use verify::{verify_experiment, Verified};

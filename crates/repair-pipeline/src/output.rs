@@ -1,5 +1,6 @@
 //! A repair's files, each written atomically (temp file + rename): `weights.csv`,
-//! `history.csv`, `repair.json`, and with `--export-problem` the search problem itself.
+//! `history.csv`, `localisation.csv`, `pareto_front.svg`, `repair.json`, and with
+//! `--export-problem` the search problem itself.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,10 +35,12 @@ fn csv_bytes(
 
 /// Writes `weights.csv` (layer, i, j, original, repaired), `history.csv` (iteration,
 /// best, mean, evaluations, elapsed_s), `localisation.csv` (i, j, gradient_loss,
-/// forward_impact, selected: the FL candidates, for the Pareto-front figure) into
-/// `dir`, and `report` as `repair.json`.
+/// forward_impact, selected: the FL candidates), `pareto_front.svg` (them, the front in
+/// red: the study's `pareto_front.png`) into `dir`, and `report` as `repair.json`.
+/// No figure when nothing was localised (nothing to repair).
 pub fn write_repair_files<R: Serialize>(
     dir: &Path,
+    class: u32,
     outcome: &RepairOutcome,
     report: &R,
 ) -> Result<()> {
@@ -87,6 +90,18 @@ pub fn write_repair_files<R: Serialize>(
         }),
     )?;
     write_atomic(&path, &candidates)?;
+    if !outcome.candidates.is_empty() {
+        let path = dir.join("pareto_front.svg");
+        let points: Vec<(f64, f64, bool)> = outcome
+            .candidates
+            .iter()
+            .map(|c| (c.gradient_loss, c.forward_impact, c.selected))
+            .collect();
+        let title = format!("Fault localisation, class {class}: Pareto front in red");
+        let svg =
+            repair_metrics::pareto_figure(&points, &title).map_err(|e| file_error(&path, e))?;
+        write_atomic(&path, svg.as_bytes())?;
+    }
     let path = dir.join("repair.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| file_error(&path, e))?;
     write_atomic(&path, &json)?;

@@ -1,11 +1,12 @@
 //! A tiny experiment on real GTSRB: it writes one row per run × checkpoint × class, and
 //! a rerun after losing units (a repair's result, a checkpoint's cached activations,
-//! `repairs.csv`) rebuilds exactly the same files.
+//! `repairs.csv`) rebuilds exactly the same files; and the same experiment run as two
+//! shards, stage by stage, then collected, gives the same rows.
 
 use std::path::PathBuf;
 
 use candle_core::Device;
-use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun};
+use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun, Shard, Stage};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("EARLY_REPAIR_DATA")
@@ -40,6 +41,8 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         out: out.path(),
         device: Device::Cpu,
         progress: false,
+        shard: Shard::WHOLE,
+        stage: Stage::All,
     };
     let rows = run_experiment(&run).unwrap();
     // Checkpoints 1 and 2 (checkpoint_every 1) up to convergence, 2 classes.
@@ -73,6 +76,35 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         std::fs::read(unit.join("weights.csv")).unwrap(),
         weights_before
     );
+
+    // The same experiment as shards 1/2 and 2/2 in another folder.
+    let sharded_out = tempfile::tempdir().unwrap();
+    let shard = |i: usize, stage: Stage| ExperimentRun {
+        out: sharded_out.path(),
+        shard: Shard::new(i, 2).unwrap(),
+        stage,
+        ..run.clone()
+    };
+    // Shard 2 owns no training run (one seed), so its repairs must wait for shard 1's.
+    assert!(run_experiment(&shard(2, Stage::Train)).unwrap().is_empty());
+    let early = run_experiment(&shard(2, Stage::Repair))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        early.contains("run-1") && early.contains("--stage train"),
+        "{early}"
+    );
+    assert!(run_experiment(&shard(1, Stage::Train)).unwrap().is_empty());
+    let second = run_experiment(&shard(2, Stage::Repair)).unwrap();
+    let first_half = run_experiment(&shard(1, Stage::Repair)).unwrap();
+    assert_eq!(first_half.len() + second.len(), rows.len());
+    assert!(!sharded_out.path().join("repairs.csv").exists());
+    let collected = run_experiment(&ExperimentRun {
+        out: sharded_out.path(),
+        ..run.clone()
+    })
+    .unwrap();
+    assert_eq!(timeless(&collected), timeless(&rows));
 }
 
 fn timeless(rows: &[repair_pipeline::RepairRow]) -> Vec<repair_pipeline::RepairRow> {

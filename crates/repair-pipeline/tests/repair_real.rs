@@ -158,6 +158,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     for name in [
         "repair.json",
         "localisation.csv",
+        "pareto_front.svg",
         "problem.json",
         "problem.safetensors",
     ] {

@@ -16,7 +16,7 @@ use crate::sgd::SgdMomentum;
 use crate::state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
     /// Epochs completed in total (including a resumed run's earlier part).
     pub epochs: usize,

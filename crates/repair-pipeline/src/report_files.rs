@@ -1,0 +1,126 @@
+//! The report of an experiment from its `repairs.csv` alone: `quality.csv`,
+//! `patterns.csv`, `table1.csv`, `table1.md` and the SVG figures, each written
+//! atomically. The file names live here once, for the writer and for
+//! [`verify_experiment`](crate::verify_experiment).
+
+use std::path::{Path, PathBuf};
+
+use repair_data::write_atomic;
+use repair_metrics::{
+    accuracy_figure, patterns, quality, quality_figure, read_repairs, table1, table1_figure,
+    table1_markdown, to_csv, IncompletePolicy, PatternCsv, QualityRow, RepairRow, RunPattern,
+    Table1Csv, Table1Row, TiePolicy,
+};
+
+use crate::error::{PipelineError, Result};
+
+/// How the report reads the repairs.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The α values of Qual_α.
+    pub alphas: Vec<f64>,
+    /// Ties with the converged checkpoint.
+    pub ties: TiePolicy,
+    /// Missing repairs.
+    pub incomplete: IncompletePolicy,
+}
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    /// Rows read from `repairs.csv`.
+    pub repairs: usize,
+    /// Table 1 as Markdown (also `table1.md`).
+    pub table1_markdown: String,
+}
+
+/// Figure files of one (dataset, model, run, class): Fig. 3 (accuracies over epochs)
+/// and Fig. 4 (Qual over epochs per α), relative to the report folder.
+pub fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathBuf; 2] {
+    let stem = format!("{dataset}-{model}-run{run}-class{class}");
+    [
+        Path::new("figures").join(format!("accuracy-{stem}.svg")),
+        Path::new("figures").join(format!("quality-{stem}.svg")),
+    ]
+}
+
+/// The Table 1 chart, relative to the report folder.
+pub const TABLE1_FIGURE: &str = "figures/table1.svg";
+
+fn metrics_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::File {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    }
+}
+
+/// Reads `csv_path` (any CSV with the `repairs.csv` columns) and writes the report into
+/// `out`.
+pub fn write_report(csv_path: &Path, options: &ReportOptions, out: &Path) -> Result<ReportSummary> {
+    let err = |e| metrics_error(csv_path, e);
+    let repairs = read_repairs(csv_path).map_err(err)?;
+    let quality_rows = quality(&repairs, &options.alphas).map_err(err)?;
+    let run_patterns =
+        patterns(&repairs, &options.alphas, options.ties, options.incomplete).map_err(err)?;
+    let table = table1(&run_patterns);
+    let write_csv = |name: &str, bytes: std::result::Result<Vec<u8>, _>| -> Result<()> {
+        let path = out.join(name);
+        write_atomic(&path, &bytes.map_err(|e| metrics_error(&path, e))?)?;
+        Ok(())
+    };
+    write_csv("quality.csv", to_csv(&quality_rows))?;
+    let pattern_rows: Vec<PatternCsv> = run_patterns.iter().map(PatternCsv::from).collect();
+    write_csv("patterns.csv", to_csv(&pattern_rows))?;
+    let table_csv: Vec<Table1Csv> = table.iter().map(Table1Csv::from).collect();
+    write_csv("table1.csv", to_csv(&table_csv))?;
+    write_figures(out, &repairs, &quality_rows, &run_patterns, &table)?;
+    let markdown = table1_markdown(&table);
+    write_atomic(&out.join("table1.md"), markdown.as_bytes())?;
+    Ok(ReportSummary {
+        repairs: repairs.len(),
+        table1_markdown: markdown,
+    })
+}
+
+/// Fig. 3 and Fig. 4 per (dataset, model, run, class), and Table 1 as bars, as SVG.
+fn write_figures(
+    out: &Path,
+    repairs: &[RepairRow],
+    quality_rows: &[QualityRow],
+    run_patterns: &[RunPattern],
+    table: &[Table1Row],
+) -> Result<()> {
+    let mut keys: Vec<(&str, &str, usize, u32)> = repairs
+        .iter()
+        .map(|r| (r.dataset.as_str(), r.model.as_str(), r.run, r.target_class))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for (dataset, model, run, class) in keys {
+        let same = |d: &str, m: &str, r: usize, c: u32| {
+            d == dataset && m == model && r == run && c == class
+        };
+        let rows: Vec<&RepairRow> = repairs
+            .iter()
+            .filter(|r| same(&r.dataset, &r.model, r.run, r.target_class))
+            .collect();
+        let quality: Vec<&QualityRow> = quality_rows
+            .iter()
+            .filter(|r| same(&r.dataset, &r.model, r.run, r.target_class))
+            .collect();
+        let best: Vec<(f64, Option<usize>)> = run_patterns
+            .iter()
+            .filter(|p| same(&p.dataset, &p.model, p.run, p.target_class))
+            .map(|p| (p.alpha, p.result.best_epoch))
+            .collect();
+        let [accuracy, qual] = run_figures(dataset, model, run, class).map(|p| out.join(p));
+        let svg = accuracy_figure(&rows).map_err(|e| metrics_error(&accuracy, e))?;
+        write_atomic(&accuracy, svg.as_bytes())?;
+        let svg = quality_figure(&quality, &best).map_err(|e| metrics_error(&qual, e))?;
+        write_atomic(&qual, svg.as_bytes())?;
+    }
+    let path = out.join(TABLE1_FIGURE);
+    let svg = table1_figure(table).map_err(|e| metrics_error(&path, e))?;
+    write_atomic(&path, svg.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! Checks a finished experiment folder against its config: `repairs.csv` has exactly one
+//! row per run × checkpoint (up to the converged one) × target class, with the run's
+//! seed and converged epoch; every unit's files are there; `quality.csv` holds Qual_α
+//! recomputed from the rows' accuracies for every α; `table1.csv` counts every
+//! (run, class) once per α; `table1.md` and the figures exist. CI runs it after the
+//! `quick` experiment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Csv};
+use serde::de::DeserializeOwned;
+
+use crate::error::{PipelineError, Result};
+use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
+use crate::experiment_config::ExperimentConfig;
+use crate::report_files::{run_figures, TABLE1_FIGURE};
+
+/// What a consistent experiment folder holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// Runs (seeds).
+    pub runs: usize,
+    /// Target classes.
+    pub classes: Vec<u32>,
+    /// Rows of `repairs.csv` (= repair units).
+    pub repairs: usize,
+    /// Rows of `quality.csv` checked.
+    pub quality_rows: usize,
+    /// Figures found.
+    pub figures: usize,
+}
+
+/// Largest difference tolerated between a Qual in `quality.csv` and its recomputation
+/// (the CSV writes shortest round-trip floats, so equal values read back equal).
+const QUAL_TOLERANCE: f64 = 1e-12;
+
+/// Checks the experiment in `out`, made with `config`. On failure the error lists every
+/// problem found (the first 20).
+pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verified> {
+    let mut problems = Vec::new();
+    let repairs_csv = out.join("repairs.csv");
+    let rows = read_repairs(&repairs_csv).map_err(|e| PipelineError::File {
+        path: repairs_csv.clone(),
+        problem: e.to_string(),
+    })?;
+    let classes: Vec<u32> = if config.classes.is_empty() {
+        let found: BTreeSet<u32> = rows.iter().map(|r| r.target_class).collect();
+        if found.len() != config.worst_classes {
+            problems.push(format!(
+                "repairs.csv: {} target classes {found:?}, the config asks for the {} worst",
+                found.len(),
+                config.worst_classes
+            ));
+        }
+        found.into_iter().collect()
+    } else {
+        config.classes.clone()
+    };
+    // Expected units from each run's training record.
+    let mut expected = BTreeSet::new();
+    let mut converged = BTreeMap::new();
+    for (k, &seed) in config.seeds.iter().enumerate() {
+        let run = k + 1;
+        match load_trained(&run_folder(out, run))? {
+            None => problems.push(format!("run-{run}: no trained.json (training unfinished)")),
+            Some(trained) => {
+                converged.insert(run, (seed, trained.report.converged_epoch));
+                for epoch in checkpoints_to_repair(config, &trained.report) {
+                    for &class in &classes {
+                        expected.insert((run, epoch, class));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = BTreeSet::new();
+    for r in &rows {
+        let key = (r.run, r.epoch, r.target_class);
+        let at = format!(
+            "repairs.csv: run {} epoch {} class {}",
+            r.run, r.epoch, r.target_class
+        );
+        if !found.insert(key) {
+            problems.push(format!("{at}: duplicate row"));
+        }
+        if !converged.contains_key(&r.run) {
+            continue; // its run is reported above
+        }
+        if !expected.contains(&key) {
+            problems.push(format!("{at}: not a unit of this experiment"));
+            continue;
+        }
+        let (seed, converged_epoch) = converged[&r.run];
+        if r.seed != seed || r.converged_epoch != converged_epoch || r.model != config.model {
+            problems.push(format!(
+                "{at}: seed {} / converged {} / model {} where run-{} has {seed} / {converged_epoch} / {}",
+                r.seed, r.converged_epoch, r.model, r.run, config.model
+            ));
+        }
+        check_ranges(r, &at, &mut problems);
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let mut files = vec!["row.json", "weights.csv", "repair.json"];
+        if r.evaluations > 0 {
+            files.push("pareto_front.svg");
+        }
+        for name in files {
+            if !unit.join(name).is_file() {
+                problems.push(format!("{}: missing", unit.join(name).display()));
+            }
+        }
+    }
+    for (run, epoch, class) in expected.difference(&found) {
+        problems.push(format!(
+            "repairs.csv: no row for run {run} epoch {epoch} class {class}"
+        ));
+    }
+    let quality_rows = check_quality(out, &rows, &config.alphas, &mut problems)?;
+    check_table1(out, config, classes.len(), &mut problems)?;
+    let mut figures = 0;
+    let pairs: BTreeSet<(&str, &str, usize, u32)> = rows
+        .iter()
+        .map(|r| (r.dataset.as_str(), r.model.as_str(), r.run, r.target_class))
+        .collect();
+    let mut names: Vec<_> = pairs
+        .into_iter()
+        .flat_map(|(d, m, run, class)| run_figures(d, m, run, class))
+        .collect();
+    names.push(TABLE1_FIGURE.into());
+    names.push("table1.md".into());
+    for name in names {
+        if out.join(&name).is_file() {
+            figures += usize::from(name.extension().is_some_and(|e| e == "svg"));
+        } else {
+            problems.push(format!("{}: missing", out.join(&name).display()));
+        }
+    }
+    if !problems.is_empty() {
+        let shown = problems.len().min(20);
+        return Err(PipelineError::Invalid(format!(
+            "{} is not a consistent experiment ({} problems):\n  {}",
+            out.display(),
+            problems.len(),
+            problems[..shown].join("\n  ")
+        )));
+    }
+    Ok(Verified {
+        runs: config.seeds.len(),
+        classes,
+        repairs: rows.len(),
+        quality_rows,
+        figures,
+    })
+}
+
+fn check_ranges(r: &RepairRow, at: &str, problems: &mut Vec<String>) {
+    let fractions = [
+        ("base_acc_total", r.base_acc_total),
+        ("base_acc_cls", r.base_acc_cls),
+        ("repaired_acc_total", r.repaired_acc_total),
+        ("repaired_acc_cls", r.repaired_acc_cls),
+        ("rr", r.rr),
+        ("br", r.br),
+    ];
+    for (name, value) in fractions {
+        if !(0.0..=1.0).contains(&value) {
+            problems.push(format!("{at}: {name} = {value} is outside [0, 1]"));
+        }
+    }
+}
+
+fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let error = |e: csv::Error| PipelineError::File {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    };
+    csv::Reader::from_path(path)
+        .map_err(error)?
+        .deserialize()
+        .collect::<std::result::Result<_, _>>()
+        .map_err(error)
+}
+
+/// Every (row, α) has its Qual in `quality.csv`, equal to the recomputed one.
+fn check_quality(
+    out: &Path,
+    rows: &[RepairRow],
+    alphas: &[f64],
+    problems: &mut Vec<String>,
+) -> Result<usize> {
+    let path = out.join("quality.csv");
+    let written: Vec<QualityRow> = read_csv(&path)?;
+    let mut by_key = BTreeMap::new();
+    for q in &written {
+        let key = (q.run, q.epoch, q.target_class, q.alpha.to_bits());
+        if by_key.insert(key, q).is_some() {
+            problems.push(format!(
+                "quality.csv: run {} epoch {} class {} α {}: duplicate row",
+                q.run, q.epoch, q.target_class, q.alpha
+            ));
+        }
+    }
+    for r in rows {
+        for &alpha in alphas {
+            let at = format!(
+                "quality.csv: run {} epoch {} class {} α {alpha}",
+                r.run, r.epoch, r.target_class
+            );
+            let Some(q) = by_key.get(&(r.run, r.epoch, r.target_class, alpha.to_bits())) else {
+                problems.push(format!("{at}: missing"));
+                continue;
+            };
+            let err = |e: repair_metrics::MetricsError| PipelineError::Invalid(e.to_string());
+            let base = qual(alpha, r.base_acc_cls, r.base_acc_total).map_err(err)?;
+            let repaired = qual(alpha, r.repaired_acc_cls, r.repaired_acc_total).map_err(err)?;
+            for (name, file, recomputed) in [
+                ("base_qual", q.base_qual, base),
+                ("repaired_qual", q.repaired_qual, repaired),
+            ] {
+                if (file - recomputed).abs() > QUAL_TOLERANCE || file.is_nan() {
+                    problems.push(format!(
+                        "{at}: {name} {file} but the row's accuracies give {recomputed}"
+                    ));
+                }
+            }
+        }
+    }
+    if written.len() != rows.len() * alphas.len() {
+        problems.push(format!(
+            "quality.csv: {} rows, want {} repairs × {} α = {}",
+            written.len(),
+            rows.len(),
+            alphas.len(),
+            rows.len() * alphas.len()
+        ));
+    }
+    Ok(written.len())
+}
+
+/// One Table 1 row per α, counting each (run, class) once.
+fn check_table1(
+    out: &Path,
+    config: &ExperimentConfig,
+    classes: usize,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let table: Vec<Table1Csv> = read_csv(&out.join("table1.csv"))?;
+    let want = config.seeds.len() * classes;
+    for &alpha in &config.alphas {
+        match table.iter().find(|t| t.alpha == alpha) {
+            None => problems.push(format!("table1.csv: no row for α {alpha}")),
+            Some(t) => {
+                let counted = t.pre + t.post + t.after + t.incomplete;
+                if counted != want {
+                    problems.push(format!(
+                        "table1.csv: α {alpha} counts {counted} (run, class) pairs, want {want}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{write_repairs_csv, TrainedRun};
+    use crate::report_files::{write_report, ReportOptions};
+    use crate::ExperimentFile;
+    use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
+    use repair_train::TrainReport;
+
+    const CLASSES: [u32; 2] = [4, 9];
+
+    fn config() -> ExperimentConfig {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
+        ExperimentConfig {
+            seeds: vec![11, 22],
+            worst_classes: 2,
+            alphas: PAPER_ALPHAS.to_vec(),
+            ..ExperimentFile::load(&shipped)
+                .unwrap()
+                .profile("quick")
+                .unwrap()
+                .clone()
+        }
+    }
+
+    fn rows(config: &ExperimentConfig) -> Vec<RepairRow> {
+        let mut rows = Vec::new();
+        for (k, &seed) in config.seeds.iter().enumerate() {
+            for epoch in [1, 2] {
+                for class in CLASSES {
+                    let x = (k * 7 + epoch * 3 + class as usize) as f64 / 40.0;
+                    rows.push(RepairRow {
+                        dataset: "gtsrb".into(),
+                        model: config.model.clone(),
+                        run: k + 1,
+                        seed,
+                        target_class: class,
+                        epoch,
+                        converged_epoch: 2,
+                        base_acc_total: 0.5 + x / 4.0,
+                        base_acc_cls: x,
+                        repaired_acc_total: 0.49 + x / 4.0,
+                        repaired_acc_cls: x + 0.1,
+                        rr: 0.5,
+                        br: 0.01,
+                        n_sites: 2,
+                        fitness: 190.0,
+                        evaluations: 5_100,
+                        repair_ms: 20.0,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// A finished experiment folder: runs trained to epoch 3, converged at 2.
+    fn finished(out: &Path, config: &ExperimentConfig, rows: &[RepairRow]) {
+        for run in 1..=config.seeds.len() {
+            let trained = TrainedRun {
+                config_hash: "test".into(),
+                report: TrainReport {
+                    epochs: 3,
+                    converged_epoch: 2,
+                    stopped_early: false,
+                    checkpoints: vec![1, 2, 3],
+                    history: Vec::new(),
+                },
+            };
+            let dir = run_folder(out, run);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("trained.json"),
+                serde_json::to_vec(&trained).unwrap(),
+            )
+            .unwrap();
+        }
+        for r in rows {
+            let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+            std::fs::create_dir_all(&unit).unwrap();
+            for name in ["row.json", "weights.csv", "repair.json", "pareto_front.svg"] {
+                std::fs::write(unit.join(name), "x").unwrap();
+            }
+        }
+        report(out, rows);
+    }
+
+    fn report(out: &Path, rows: &[RepairRow]) {
+        write_repairs_csv(&out.join("repairs.csv"), rows).unwrap();
+        let options = ReportOptions {
+            alphas: PAPER_ALPHAS.to_vec(),
+            ties: TiePolicy::Post,
+            incomplete: IncompletePolicy::Mark,
+        };
+        write_report(&out.join("repairs.csv"), &options, out).unwrap();
+    }
+
+    #[test]
+    fn a_finished_experiment_is_consistent() {
+        let (config, out) = (config(), tempfile::tempdir().unwrap());
+        let rows = rows(&config);
+        finished(out.path(), &config, &rows);
+        let v = verify_experiment(out.path(), &config).unwrap();
+        assert_eq!(v.runs, 2);
+        assert_eq!(v.classes, CLASSES.to_vec());
+        assert_eq!(v.repairs, 8);
+        assert_eq!(v.quality_rows, 8 * 3);
+        assert_eq!(v.figures, 2 * 2 * 2 + 1);
+    }
+
+    #[test]
+    fn a_missing_unit_is_named() {
+        let (config, out) = (config(), tempfile::tempdir().unwrap());
+        let mut rows = rows(&config);
+        finished(out.path(), &config, &rows);
+        rows.pop();
+        report(out.path(), &rows);
+        let e = verify_experiment(out.path(), &config)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no row for run 2 epoch 2 class 9"), "{e}");
+    }
+
+    #[test]
+    fn a_quality_that_does_not_follow_from_the_accuracies_is_named() {
+        let (config, out) = (config(), tempfile::tempdir().unwrap());
+        let rows = rows(&config);
+        finished(out.path(), &config, &rows);
+        let path = out.path().join("quality.csv");
+        let mut written: Vec<QualityRow> = read_csv(&path).unwrap();
+        written[4].repaired_qual += 1e-6;
+        std::fs::write(&path, repair_metrics::to_csv(&written).unwrap()).unwrap();
+        let e = verify_experiment(out.path(), &config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("quality.csv") && e.contains("repaired_qual"),
+            "{e}"
+        );
+        assert!(e.contains("(1 problems)"), "{e}");
+    }
+
+    #[test]
+    fn missing_files_and_foreign_rows_are_named() {
+        let (config, out) = (config(), tempfile::tempdir().unwrap());
+        let mut rows = rows(&config);
+        finished(out.path(), &config, &rows);
+        // A repair after convergence, which this config does not ask for, and a wrong seed.
+        rows.push(RepairRow {
+            epoch: 3,
+            ..rows[0].clone()
+        });
+        rows[1].seed = 99;
+        report(out.path(), &rows);
+        std::fs::remove_file(out.path().join(TABLE1_FIGURE)).unwrap();
+        std::fs::remove_file(unit_folder(out.path(), 1, 2, 4).join("pareto_front.svg")).unwrap();
+        let e = verify_experiment(out.path(), &config)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("table1.svg: missing"), "{e}");
+        assert!(e.contains("class-04/pareto_front.svg: missing"), "{e}");
+        assert!(e.contains("run 1 epoch 3 class 4: not a unit"), "{e}");
+        assert!(e.contains("seed 99"), "{e}");
+    }
+}
