@@ -56,6 +56,13 @@ pub(crate) struct TrainedRun {
     pub config_hash: String,
     /// How its training ended.
     pub report: TrainReport,
+    /// Wall seconds of training (all parts of a resumed run) and of extracting the
+    /// checkpoints' activations, for the per-stage times of a study.
+    #[serde(default)]
+    pub train_s: f64,
+    /// Wall seconds of the activation extraction.
+    #[serde(default)]
+    pub extract_s: f64,
 }
 
 /// The folder of run `run` (1-based) of an experiment.
@@ -237,13 +244,17 @@ fn finish_run(
         return Ok(report);
     }
     let report = train_run(run, corpus, split, seed, dir)?;
+    let started = std::time::Instant::now();
     for epoch in checkpoints_to_repair(run.config, &report) {
         activations(run, corpus, split, dir, epoch)?;
     }
+    let extract_s = started.elapsed().as_secs_f64();
     let (_, train_config) = run_setup(run, corpus, seed);
     let path = dir.join("trained.json");
     let record = TrainedRun {
         config_hash: train_config.hash(),
+        train_s: report.history.last().map_or(0.0, |r| r.elapsed_s),
+        extract_s,
         report,
     };
     write_atomic(
