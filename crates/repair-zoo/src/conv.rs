@@ -1,8 +1,49 @@
-//! The convolution every zoo model uses, behind one type so that a faster CPU kernel
-//! (issue 8) can replace candle's stock `conv2d` without touching the models.
+//! The convolution every zoo model uses, behind one type: on the CPU it runs the
+//! [`fast_conv`](crate::fast_conv) kernels (GEMM forward and backward), elsewhere — and
+//! on request everywhere — candle's stock `conv2d`.
 
-use candle_core::{Module, Tensor};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use candle_core::{DType, Module, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
+
+/// Which convolution the zoo's models run on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvBackend {
+    /// The GEMM kernels of this crate with their own backward pass (the default).
+    Fast,
+    /// candle's `conv2d` and its autograd (what CUDA always uses).
+    Candle,
+}
+
+/// 0: not chosen yet (read `EARLY_REPAIR_CONV`), 1: fast, 2: candle.
+static BACKEND: AtomicU8 = AtomicU8::new(0);
+
+/// The CPU convolution in use: set by [`set_conv_backend`], else by the environment
+/// variable `EARLY_REPAIR_CONV` (`fast` or `candle`), else `Fast`.
+pub fn conv_backend() -> ConvBackend {
+    match BACKEND.load(Ordering::Relaxed) {
+        1 => ConvBackend::Fast,
+        2 => ConvBackend::Candle,
+        _ => {
+            let chosen = match std::env::var("EARLY_REPAIR_CONV").as_deref() {
+                Ok("candle") => ConvBackend::Candle,
+                _ => ConvBackend::Fast,
+            };
+            set_conv_backend(chosen);
+            chosen
+        }
+    }
+}
+
+/// Chooses the CPU convolution for the whole process (benchmarks compare both).
+pub fn set_conv_backend(backend: ConvBackend) {
+    let code = match backend {
+        ConvBackend::Fast => 1,
+        ConvBackend::Candle => 2,
+    };
+    BACKEND.store(code, Ordering::Relaxed);
+}
 
 /// A 2-D convolution with bias (square kernel).
 #[derive(Debug, Clone)]
@@ -54,6 +95,18 @@ fn config(stride: usize, padding: usize) -> Conv2dConfig {
 
 impl Module for Conv {
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
-        self.inner.forward(xs)
+        let fast =
+            xs.device().is_cpu() && xs.dtype() == DType::F32 && conv_backend() == ConvBackend::Fast;
+        if !fast {
+            return self.inner.forward(xs);
+        }
+        let cfg = self.inner.config();
+        crate::fast_conv::conv2d(
+            xs,
+            self.inner.weight(),
+            self.inner.bias(),
+            cfg.stride,
+            cfg.padding,
+        )
     }
 }

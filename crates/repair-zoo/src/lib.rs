@@ -26,6 +26,7 @@ mod cnn;
 mod conv;
 mod densenet;
 mod error;
+pub mod fast_conv;
 mod model;
 mod seeded;
 mod vgg;
@@ -34,5 +35,6 @@ mod vgg;
 mod tests;
 
 pub use classifier::{Classifier, LastLayer};
+pub use conv::{conv_backend, set_conv_backend, ConvBackend};
 pub use error::{Result, ZooError};
 pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};
