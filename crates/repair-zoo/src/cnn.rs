@@ -4,7 +4,7 @@
 //! penultimate layer), then the Dense head. `cnn-s` uses 32/64/128 channels and a
 //! 256-wide dense layer (2048 → 256 on 32×32 RGB); `cnn-m` doubles every width.
 
-use candle_core::{Module, Tensor};
+use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
 use crate::conv::Conv;
@@ -57,7 +57,7 @@ impl Backbone for SmallCnn {
     fn features(&self, xs: &Tensor, _train: bool) -> candle_core::Result<Tensor> {
         let mut xs = xs.clone();
         for conv in &self.convs {
-            xs = conv.forward(&xs)?.relu()?.max_pool2d(2)?;
+            xs = conv.relu_pool(&xs, true)?;
         }
         xs.flatten_from(1)?.apply(&self.fc)?.relu()
     }

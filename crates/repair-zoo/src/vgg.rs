@@ -7,7 +7,7 @@
 //! `features.2.weight`, … `features.28.bias`), so an ImageNet VGG16 safetensors file
 //! with those names loads with [`crate::Model::load_pretrained_vgg16`].
 
-use candle_core::{Module, Tensor};
+use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
 use crate::conv::Conv;
@@ -76,10 +76,15 @@ impl Vgg16 {
 impl Backbone for Vgg16 {
     fn features(&self, xs: &Tensor, _train: bool) -> candle_core::Result<Tensor> {
         let mut xs = xs.clone();
-        for layer in &self.layers {
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
             xs = match layer {
-                Layer::Conv(conv) => conv.forward(&xs)?.relu()?,
-                Layer::Pool => xs.max_pool2d(2)?,
+                // A conv followed by a pool runs as one fused block.
+                Layer::Conv(conv) => {
+                    let pool = layers.next_if(|l| matches!(l, Layer::Pool)).is_some();
+                    conv.relu_pool(&xs, pool)?
+                }
+                Layer::Pool => crate::conv::max_pool2(&xs)?,
             };
         }
         xs.flatten_from(1)?.apply(&self.fc)?.relu()

@@ -93,6 +93,20 @@ impl Geometry {
             .checked_sub(self.pad)
             .filter(|&i| i < size)
     }
+
+    /// The output columns `lo..hi` whose input column `ox·stride + kx − pad` lies
+    /// inside `0..w` (a contiguous range), so the inner loops need no bounds tests.
+    fn inside(&self, kx: usize) -> (usize, usize) {
+        let s = self.stride;
+        // ox·s + kx ≥ pad  ⇔  ox ≥ ⌈(pad − kx) / s⌉
+        let lo = self.pad.saturating_sub(kx).div_ceil(s).min(self.wo);
+        // ox·s + kx − pad ≤ w − 1  ⇔  ox ≤ ⌊(w − 1 + pad − kx) / s⌋
+        let hi = match (self.w + self.pad).checked_sub(kx + 1) {
+            Some(top) => (top / s + 1).min(self.wo),
+            None => 0,
+        };
+        (lo, hi.max(lo))
+    }
 }
 
 /// im2col of images `b0..b0 + nb` of `x` into `cols` (ckk × nb·HoWo).
@@ -113,8 +127,21 @@ fn im2col(g: &Geometry, x: &[f32], b0: usize, nb: usize, cols: &mut [f32]) {
                         continue;
                     };
                     let input = &image[iy * g.w..(iy + 1) * g.w];
-                    for (ox, v) in line.iter_mut().enumerate() {
-                        *v = g.source(ox, kx, g.w).map_or(0.0, |ix| input[ix]);
+                    let (lo, hi) = g.inside(kx);
+                    line[..lo].fill(0.0);
+                    line[hi..].fill(0.0);
+                    if lo < hi {
+                        let first = lo * g.stride + kx - g.pad;
+                        if g.stride == 1 {
+                            line[lo..hi].copy_from_slice(&input[first..first + hi - lo]);
+                        } else {
+                            for (v, x) in line[lo..hi]
+                                .iter_mut()
+                                .zip(input[first..].iter().step_by(g.stride))
+                            {
+                                *v = *x;
+                            }
+                        }
                     }
                 }
             }
@@ -194,11 +221,20 @@ pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
                             let Some(iy) = g.source(oy, ky, g.h) else {
                                 continue;
                             };
-                            let line = &src[oy * g.wo..(oy + 1) * g.wo];
-                            let target = &mut out[iy * g.w..(iy + 1) * g.w];
-                            for (ox, v) in line.iter().enumerate() {
-                                if let Some(ix) = g.source(ox, kx, g.w) {
-                                    target[ix] += v;
+                            let (lo, hi) = g.inside(kx);
+                            if lo == hi {
+                                continue;
+                            }
+                            let line = &src[oy * g.wo + lo..oy * g.wo + hi];
+                            let first = lo * g.stride + kx - g.pad;
+                            let target = &mut out[iy * g.w + first..(iy + 1) * g.w];
+                            if g.stride == 1 {
+                                for (t, v) in target.iter_mut().zip(line) {
+                                    *t += v;
+                                }
+                            } else {
+                                for (t, v) in target.iter_mut().step_by(g.stride).zip(line) {
+                                    *t += v;
                                 }
                             }
                         }

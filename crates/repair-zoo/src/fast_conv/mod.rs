@@ -5,8 +5,11 @@
 //! ([`kernels`]), and the input gradient is skipped when the input does not track
 //! gradients (the first layer). CUDA and non-`f32` tensors keep candle's convolution.
 
+mod block;
 mod gemm;
 mod kernels;
+
+pub use block::conv_relu;
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
 
@@ -21,7 +24,18 @@ pub fn conv2d(
     stride: usize,
     padding: usize,
 ) -> Result<Tensor> {
-    for (name, t) in [("input", x), ("kernel", kernel)] {
+    check_cpu_f32(&[("input", x), ("kernel", kernel)])?;
+    let (x, kernel) = (x.contiguous()?, kernel.contiguous()?);
+    let op = Conv2d { stride, padding };
+    match bias {
+        Some(b) => x.apply_op3(&kernel, &b.contiguous()?, op),
+        None => x.apply_op2(&kernel, op),
+    }
+}
+
+/// Refuses tensors the kernels cannot read.
+fn check_cpu_f32(tensors: &[(&str, &Tensor)]) -> Result<()> {
+    for (name, t) in tensors {
         if t.dtype() != DType::F32 || !t.device().is_cpu() {
             candle_core::bail!(
                 "fast conv: the {name} is {:?} on {:?}; want f32 on the CPU",
@@ -30,11 +44,16 @@ pub fn conv2d(
             );
         }
     }
-    let (x, kernel) = (x.contiguous()?, kernel.contiguous()?);
-    let op = Conv2d { stride, padding };
+    Ok(())
+}
+
+/// A bias must have one value per output channel.
+fn check_bias(g: &Geometry, bias: Option<&[f32]>) -> Result<()> {
     match bias {
-        Some(b) => x.apply_op3(&kernel, &b.contiguous()?, op),
-        None => x.apply_op2(&kernel, op),
+        Some(b) if b.len() != g.c_out => {
+            candle_core::bail!("fast conv: a bias of {} for {} channels", b.len(), g.c_out)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -97,13 +116,7 @@ impl Conv2d {
             self.stride,
             self.padding,
         ))?;
-        if bias.is_some_and(|b| b.len() != g.c_out) {
-            candle_core::bail!(
-                "fast conv: a bias of {} for {} channels",
-                bias.map_or(0, <[f32]>::len),
-                g.c_out
-            );
-        }
+        check_bias(&g, bias)?;
         let y = kernels::forward(&g, slice(s1, l1, "input")?, slice(s2, l2, "kernel")?, bias);
         Ok(output(&g, y))
     }

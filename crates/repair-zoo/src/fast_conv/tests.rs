@@ -326,3 +326,157 @@ fn impossible_shapes_are_errors() {
     let f64_input = x.to_dtype(candle_core::DType::F64).unwrap();
     assert!(super::conv2d(&f64_input, &wrong_channels, None, 1, 1).is_err());
 }
+
+use crate::conv::max_pool2;
+
+/// Why the tests (and the zoo) do not use candle's pooling gradient: in candle 0.11 the
+/// winner of a 2×2 window gets ¼ of the gradient instead of all of it. If this test fails,
+/// candle fixed it.
+#[test]
+fn candles_max_pool2d_gradient_is_a_quarter_of_the_true_one() {
+    let x =
+        Var::from_tensor(&Tensor::new(&[[[[1f32, 2.], [3., 4.]]]], &Device::Cpu).unwrap()).unwrap();
+    let grad = |y: Tensor| {
+        let g = y.sum_all().unwrap().backward().unwrap();
+        g.get(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    assert_eq!(grad(x.max_pool2d(2).unwrap()), [0.0, 0.0, 0.0, 0.25]);
+    assert_eq!(
+        grad(max_pool2(x.as_tensor()).unwrap()),
+        [0.0, 0.0, 0.0, 1.0]
+    );
+    let fused = super::conv_relu(
+        x.as_tensor(),
+        &Tensor::ones((1, 1, 1, 1), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        None,
+        1,
+        0,
+        true,
+    )
+    .unwrap();
+    assert_eq!(grad(fused), [0.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn the_fused_block_matches_candles_conv_relu_and_pool() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let mut cases = vec![
+        (
+            true,
+            Case {
+                batch: 3,
+                c_in: 3,
+                c_out: 8,
+                h: 32,
+                w: 32,
+                k: 3,
+                stride: 1,
+                padding: 1,
+                bias: true,
+            },
+        ),
+        (
+            true,
+            Case {
+                batch: 2,
+                c_in: 16,
+                c_out: 4,
+                h: 2,
+                w: 2,
+                k: 3,
+                stride: 1,
+                padding: 1,
+                bias: true,
+            },
+        ),
+        (
+            false,
+            Case {
+                batch: 2,
+                c_in: 4,
+                c_out: 6,
+                h: 9,
+                w: 7,
+                k: 3,
+                stride: 1,
+                padding: 1,
+                bias: false,
+            },
+        ),
+    ];
+    for _ in 0..16 {
+        let mut case = random_case(&mut rng, true);
+        // With padding ≥ k some outputs see only padding, all equal to the bias: exact
+        // ties, where PyTorch's first-position rule and the reference's max reduction
+        // (every tied position) rightly differ.
+        case.padding = case.padding.min(case.k - 1);
+        if (case.h + 2 * case.padding - case.k) % case.stride != 0
+            || (case.w + 2 * case.padding - case.k) % case.stride != 0
+        {
+            case.stride = 1;
+        }
+        cases.push((rng.random_bool(0.6), case));
+    }
+    for (pool, case) in &cases {
+        let x =
+            Var::from_tensor(&random(&mut rng, &[case.batch, case.c_in, case.h, case.w])).unwrap();
+        let kernel =
+            Var::from_tensor(&random(&mut rng, &[case.c_out, case.c_in, case.k, case.k])).unwrap();
+        let bias = Var::from_tensor(&random(&mut rng, &[case.c_out])).unwrap();
+        let candle = |x: &Tensor| {
+            let mut y = x.conv2d(&kernel, case.padding, case.stride, 1, 1).unwrap();
+            if case.bias {
+                y = y
+                    .broadcast_add(&bias.reshape((1, case.c_out, 1, 1)).unwrap())
+                    .unwrap();
+            }
+            y = y.relu().unwrap();
+            if *pool {
+                y = max_pool2(&y).unwrap();
+            }
+            y
+        };
+        let fast = |x: &Tensor| {
+            super::conv_relu(
+                x,
+                &kernel,
+                case.bias.then(|| bias.as_tensor()),
+                case.stride,
+                case.padding,
+                *pool,
+            )
+            .unwrap()
+        };
+        let shape = format!(
+            "pool {pool} batch {} c {}→{} {}×{} k {} stride {} padding {}",
+            case.batch, case.c_in, case.c_out, case.h, case.w, case.k, case.stride, case.padding
+        );
+        let want = candle(x.as_tensor());
+        if want.elem_count() == 0 {
+            continue;
+        }
+        let got = fast(x.as_tensor());
+        assert!(relative_error(&got, &want) < 1e-4, "forward, {shape}");
+        let r = random(&mut rng, want.dims());
+        let g_ref = (&want * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let g = (&got * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let mut vars = vec![("input", &x), ("kernel", &kernel)];
+        if case.bias {
+            vars.push(("bias", &bias));
+        }
+        for (name, var) in vars {
+            let got = g
+                .get(var)
+                .unwrap_or_else(|| panic!("no {name} gradient, {shape}"));
+            assert!(
+                relative_error(got, g_ref.get(var).unwrap()) < 1e-4,
+                "{name} gradient, {shape}"
+            );
+        }
+    }
+}
