@@ -15,6 +15,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Stora
 use rayon::prelude::*;
 
 use super::kernels::{self, Geometry};
+use super::scratch::Scratch;
 use super::{geometry, slice};
 
 /// `maxpool2(relu(conv(x, kernel) + bias))`, or without the pool; CPU, `f32`.
@@ -74,11 +75,14 @@ impl ConvRelu {
             self.padding,
         ))?;
         super::check_bias(&g, bias)?;
-        let mut z = kernels::forward(&g, slice(s1, l1, "input")?, slice(s2, l2, "kernel")?, bias);
+        let (x, kernel) = (slice(s1, l1, "input")?, slice(s2, l2, "kernel")?);
         if !self.pool {
+            let mut z = kernels::forward(&g, x, kernel, bias);
             z.par_iter_mut().for_each(|v| *v = v.max(0.0));
             return Ok((CpuStorage::F32(z), out_shape(&g, false)));
         }
+        let mut z = Scratch::new(g.batch * g.c_out * g.ho * g.wo);
+        kernels::forward_into(&g, x, kernel, bias, &mut z);
         let (ph, pw) = (g.ho / 2, g.wo / 2);
         let mut out = vec![0f32; g.batch * g.c_out * ph * pw];
         let mut winners = vec![0u8; out.len()];
@@ -167,9 +171,9 @@ impl ConvRelu {
     }
 
     /// The gradient before the ReLU (and the pool), full resolution.
-    fn pre_activation_grad(&self, g: &Geometry, dy: &[f32], res: &[f32]) -> Result<Vec<f32>> {
+    fn pre_activation_grad(&self, g: &Geometry, dy: &[f32], res: &[f32]) -> Result<Scratch> {
         let plane = g.ho * g.wo;
-        let mut dz = vec![0f32; g.batch * g.c_out * plane];
+        let mut dz = Scratch::zeroed(g.batch * g.c_out * plane);
         if !self.pool {
             dz.par_iter_mut()
                 .zip(dy.par_iter().zip(res))

@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{matmul, View};
+use super::scratch::Scratch;
 
 /// Shapes of one convolution (square kernel, equal stride and padding on both axes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,10 +165,22 @@ fn gather(g: &Geometry, dy: &[f32], b0: usize, nb: usize, out: &mut [f32]) {
 
 /// Forward: `y = conv(x, kernel) + bias`, NCHW.
 pub(crate) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let mut y = vec![0f32; g.batch * g.c_out * g.out_plane()];
+    forward_into(g, x, kernel, bias, &mut y);
+    y
+}
+
+/// [`forward`] into `y` (batch · c_out · Ho · Wo values, all overwritten).
+pub(crate) fn forward_into(
+    g: &Geometry,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
     let plane = g.out_plane();
-    let mut y = vec![0f32; g.batch * g.c_out * plane];
-    let mut cols = vec![0f32; g.ckk() * g.chunk() * plane];
-    let mut product = vec![0f32; g.c_out * g.chunk() * plane];
+    let mut cols = Scratch::new(g.ckk() * g.chunk() * plane);
+    let mut product = Scratch::new(g.c_out * g.chunk() * plane);
     for (b0, nb) in g.chunks() {
         let width = nb * plane;
         im2col(g, x, b0, nb, &mut cols);
@@ -189,15 +202,14 @@ pub(crate) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f3
                 }
             });
     }
-    y
 }
 
 /// Input gradient: `dx = col2im(kernelᵀ · dy)`, NCHW.
 pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
     let (plane_in, plane_out) = (g.in_plane(), g.out_plane());
     let mut dx = vec![0f32; g.batch * g.c_in * plane_in];
-    let mut dyt = vec![0f32; g.c_out * g.chunk() * plane_out];
-    let mut dcols = vec![0f32; g.ckk() * g.chunk() * plane_out];
+    let mut dyt = Scratch::new(g.c_out * g.chunk() * plane_out);
+    let mut dcols = Scratch::new(g.ckk() * g.chunk() * plane_out);
     for (b0, nb) in g.chunks() {
         let width = nb * plane_out;
         gather(g, dy, b0, nb, &mut dyt);
@@ -249,8 +261,8 @@ pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
 pub(crate) fn kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let plane = g.out_plane();
     let mut dk = vec![0f32; g.c_out * g.ckk()];
-    let mut cols = vec![0f32; g.ckk() * g.chunk() * plane];
-    let mut dyt = vec![0f32; g.c_out * g.chunk() * plane];
+    let mut cols = Scratch::new(g.ckk() * g.chunk() * plane);
+    let mut dyt = Scratch::new(g.c_out * g.chunk() * plane);
     for (n, (b0, nb)) in g.chunks().enumerate() {
         let width = nb * plane;
         im2col(g, x, b0, nb, &mut cols);

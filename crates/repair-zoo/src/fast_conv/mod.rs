@@ -8,6 +8,7 @@
 mod block;
 mod gemm;
 mod kernels;
+mod scratch;
 
 pub use block::conv_relu;
 
