@@ -35,6 +35,6 @@ mod vgg;
 mod tests;
 
 pub use classifier::{Classifier, LastLayer};
-pub use conv::{conv_backend, set_conv_backend, ConvBackend};
+pub use conv::{conv_backend, max_pool2, set_conv_backend, ConvBackend};
 pub use error::{Result, ZooError};
 pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};
