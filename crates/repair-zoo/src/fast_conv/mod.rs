@@ -91,6 +91,18 @@ fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a
     Ok(&data[start..end])
 }
 
+/// An output gradient must have the convolution's output shape.
+fn expect_output_gradient(g: &Geometry, layout: &Layout) -> Result<()> {
+    let want = (g.batch, g.c_out, g.ho, g.wo);
+    if layout.shape().dims4()? != want {
+        candle_core::bail!(
+            "fast conv: gradient {:?} for an output of {want:?}",
+            layout.shape()
+        );
+    }
+    Ok(())
+}
+
 fn geometry(g: std::result::Result<Geometry, String>) -> Result<Geometry> {
     g.map_err(candle_core::Error::Msg)
 }
@@ -237,13 +249,7 @@ impl CustomOp2 for InputGrad {
             self.stride,
             self.padding,
         ))?;
-        if l1.shape().dims4()? != (g.batch, g.c_out, g.ho, g.wo) {
-            candle_core::bail!(
-                "fast conv: gradient {:?} for an output of {:?}",
-                l1.shape(),
-                (g.batch, g.c_out, g.ho, g.wo)
-            );
-        }
+        expect_output_gradient(&g, l1)?;
         let dx = kernels::input_grad(
             &g,
             slice(s1, l1, "output gradient")?,
@@ -273,13 +279,7 @@ impl CustomOp2 for KernelGrad {
             self.stride,
             self.padding,
         ))?;
-        if l2.shape().dims4()? != (g.batch, g.c_out, g.ho, g.wo) {
-            candle_core::bail!(
-                "fast conv: gradient {:?} for an output of {:?}",
-                l2.shape(),
-                (g.batch, g.c_out, g.ho, g.wo)
-            );
-        }
+        expect_output_gradient(&g, l2)?;
         let dk = kernels::kernel_grad(
             &g,
             slice(s1, l1, "input")?,
