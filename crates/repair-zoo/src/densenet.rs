@@ -120,11 +120,15 @@ impl Backbone for DenseNet121 {
     fn features(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let xs = xs.apply(&self.conv0)?.apply_t(&self.norm0, train)?.relu()?;
         // Max-pool 3×3 / 2 with padding 1: values are ≥ 0 after ReLU, so zero padding
-        // gives the same maximum as PyTorch's −∞ padding.
-        let mut xs = xs
-            .pad_with_zeros(2, 1, 1)?
-            .pad_with_zeros(3, 1, 1)?
-            .max_pool2d_with_stride(3, 2)?;
+        // gives the same maximum as PyTorch's −∞ padding. candle 0.11 has no backward for
+        // a window unequal to its stride, so the CPU uses the zoo's pool (CUDA can only
+        // run this model forward until candle has one).
+        let padded = xs.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
+        let mut xs = if padded.device().is_cpu() && padded.dtype() == candle_core::DType::F32 {
+            crate::fast_conv::max_pool(&padded, 3, 2)?
+        } else {
+            padded.max_pool2d_with_stride(3, 2)?
+        };
         for (b, layers) in self.blocks.iter().enumerate() {
             let mut features = vec![xs];
             for layer in layers {

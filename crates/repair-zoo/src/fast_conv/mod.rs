@@ -8,9 +8,11 @@
 mod block;
 mod gemm;
 mod kernels;
+mod pool;
 mod scratch;
 
 pub use block::conv_relu;
+pub use pool::max_pool;
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
 

@@ -480,3 +480,53 @@ fn the_fused_block_matches_candles_conv_relu_and_pool() {
         }
     }
 }
+
+#[test]
+fn max_pool_with_overlapping_windows_matches_direct_loops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for &(b, c, h, w, window, stride) in &[
+        (2, 3, 9, 9, 3, 2),
+        (1, 2, 8, 11, 3, 2),
+        (3, 1, 6, 6, 2, 2),
+        (1, 4, 7, 5, 3, 1),
+    ] {
+        let x = Var::from_tensor(&random(&mut rng, &[b, c, h, w])).unwrap();
+        let y = super::max_pool(x.as_tensor(), window, stride).unwrap();
+        let (oh, ow) = ((h - window) / stride + 1, (w - window) / stride + 1);
+        assert_eq!(y.dims(), [b, c, oh, ow]);
+        let r = random(&mut rng, &[b, c, oh, ow]);
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let xs = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let rs = r.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let ys = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mut want_dx = vec![0f32; xs.len()];
+        for p in 0..b * c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (mut best, mut at) = (f32::NEG_INFINITY, 0);
+                    for ky in 0..window {
+                        for kx in 0..window {
+                            let k = p * h * w + (oy * stride + ky) * w + ox * stride + kx;
+                            if xs[k] > best {
+                                (best, at) = (xs[k], k);
+                            }
+                        }
+                    }
+                    let o = (p * oh + oy) * ow + ox;
+                    assert_eq!(ys[o], best);
+                    want_dx[at] += rs[o];
+                }
+            }
+        }
+        let dx = grads
+            .get(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        for (g, w) in dx.iter().zip(&want_dx) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+}
