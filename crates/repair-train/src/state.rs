@@ -118,7 +118,7 @@ impl RunDir {
             csv.push_str(&format!(
                 "{},{:e},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
                 r.epoch,
-                r.lr,
+                shortest_rate(r.lr),
                 r.train_loss,
                 r.train_accuracy,
                 r.val_loss,
@@ -183,9 +183,27 @@ impl RunDir {
     }
 }
 
+/// The rate rounded to 12 significant digits, so that 0.01 · 0.1 · 0.1 prints as `1e-4`
+/// and not `1.0000000000000002e-4` (the rate itself stays exact in the state).
+fn shortest_rate(lr: f64) -> f64 {
+    format!("{lr:.11e}").parse().unwrap_or(lr)
+}
+
 fn file_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
     TrainError::File {
         path: path.to_path_buf(),
         problem: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decayed_rates_print_short() {
+        assert_eq!(format!("{:e}", shortest_rate(0.01 * 0.1 * 0.1)), "1e-4");
+        assert_eq!(format!("{:e}", shortest_rate(0.01)), "1e-2");
+        assert_eq!(format!("{:e}", shortest_rate(0.0123456789)), "1.23456789e-2");
     }
 }
