@@ -204,6 +204,9 @@ mod tests {
     fn decayed_rates_print_short() {
         assert_eq!(format!("{:e}", shortest_rate(0.01 * 0.1 * 0.1)), "1e-4");
         assert_eq!(format!("{:e}", shortest_rate(0.01)), "1e-2");
-        assert_eq!(format!("{:e}", shortest_rate(0.0123456789)), "1.23456789e-2");
+        assert_eq!(
+            format!("{:e}", shortest_rate(0.0123456789)),
+            "1.23456789e-2"
+        );
     }
 }
