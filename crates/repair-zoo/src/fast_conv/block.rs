@@ -1,5 +1,6 @@
-//! conv → (+ bias) → ReLU → optional 2×2 max-pool as **one** autograd node. In candle each
-//! of these is a node whose backward makes several full-size passes (a zero tensor to
+//! The convolution op: conv (+ bias), optionally → ReLU → 2×2 max-pool, as **one**
+//! autograd node; the plain convolution is the same op without the ReLU and pool. In
+//! candle each of these is a node whose backward makes several full-size passes (a zero tensor to
 //! accumulate into, the ReLU mask, its dtype cast, the product; pooling's upsample and
 //! equality mask), which cost more than the convolution's GEMMs at the zoo's sizes. Here
 //! the forward keeps each pooled output's winning position and the backward scatters
@@ -27,12 +28,33 @@ pub fn conv_relu(
     padding: usize,
     pool: bool,
 ) -> Result<Tensor> {
+    apply(x, kernel, bias, stride, padding, Activation::Relu { pool })
+}
+
+/// What follows the convolution inside the op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Activation {
+    /// Nothing: the plain convolution.
+    None,
+    /// ReLU, then a 2×2 max-pool when `pool`.
+    Relu { pool: bool },
+}
+
+/// Runs the op on CPU `f32` tensors.
+pub(super) fn apply(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+    padding: usize,
+    activation: Activation,
+) -> Result<Tensor> {
     super::check_cpu_f32(&[("input", x), ("kernel", kernel)])?;
     let (x, kernel) = (x.contiguous()?, kernel.contiguous()?);
-    let op = ConvRelu {
+    let op = ConvBlock {
         stride,
         padding,
-        pool,
+        activation,
         winners: OnceLock::new(),
     };
     match bias {
@@ -44,10 +66,10 @@ pub fn conv_relu(
 /// The op; `winners` holds, per pooled output, the index (0..4) of the window position
 /// that won, set by the forward pass for the backward pass.
 #[derive(Debug)]
-struct ConvRelu {
+struct ConvBlock {
     stride: usize,
     padding: usize,
-    pool: bool,
+    activation: Activation,
     winners: OnceLock<Vec<u8>>,
 }
 
@@ -59,7 +81,11 @@ fn out_shape(g: &Geometry, pool: bool) -> Shape {
     }
 }
 
-impl ConvRelu {
+impl ConvBlock {
+    fn pool(&self) -> bool {
+        self.activation == Activation::Relu { pool: true }
+    }
+
     fn forward(
         &self,
         s1: &CpuStorage,
@@ -76,9 +102,11 @@ impl ConvRelu {
         ))?;
         super::check_bias(&g, bias)?;
         let (x, kernel) = (slice(s1, l1, "input")?, slice(s2, l2, "kernel")?);
-        if !self.pool {
+        if !self.pool() {
             let mut z = kernels::forward(&g, x, kernel, bias);
-            z.par_iter_mut().for_each(|v| *v = v.max(0.0));
+            if self.activation != Activation::None {
+                z.par_iter_mut().for_each(|v| *v = v.max(0.0));
+            }
             return Ok((CpuStorage::F32(z), out_shape(&g, false)));
         }
         let mut z = Scratch::new(g.batch * g.c_out * g.ho * g.wo);
@@ -129,12 +157,24 @@ impl ConvRelu {
             self.padding,
         ))?;
         let dy = dy.contiguous()?;
-        let dz = {
-            let (dy_s, dy_l) = dy.storage_and_layout();
-            let (res_s, res_l) = res.storage_and_layout();
-            let dy = cpu_slice(&dy_s, dy_l, "output gradient")?;
-            let res = cpu_slice(&res_s, res_l, "output")?;
-            self.pre_activation_grad(&g, dy, res)?
+        let (dy_s, dy_l) = dy.storage_and_layout();
+        if dy_l.shape() != &out_shape(&g, self.pool()) {
+            candle_core::bail!(
+                "fast conv: gradient {:?} for an output of {:?}",
+                dy_l.shape(),
+                out_shape(&g, self.pool())
+            );
+        }
+        let dy = cpu_slice(&dy_s, dy_l, "output gradient")?;
+        // The gradient before the activation: `dy` itself for the plain convolution.
+        let masked;
+        let dz: &[f32] = match self.activation {
+            Activation::None => dy,
+            Activation::Relu { .. } => {
+                let (res_s, res_l) = res.storage_and_layout();
+                masked = self.pre_activation_grad(&g, dy, cpu_slice(&res_s, res_l, "output")?)?;
+                &masked
+            }
         };
         let (x_s, x_l) = x.storage_and_layout();
         let (k_s, k_l) = kernel.storage_and_layout();
@@ -142,13 +182,13 @@ impl ConvRelu {
         let ks = cpu_slice(&k_s, k_l, "kernel")?;
         let device = x.device();
         let dx = if x.track_op() {
-            let dx = kernels::input_grad(&g, &dz, ks);
+            let dx = kernels::input_grad(&g, dz, ks);
             Some(Tensor::from_vec(dx, x.dims(), device)?)
         } else {
             None
         };
         let dk = if kernel.track_op() {
-            let dk = kernels::kernel_grad(&g, xs, &dz);
+            let dk = kernels::kernel_grad(&g, xs, dz);
             Some(Tensor::from_vec(dk, kernel.dims(), device)?)
         } else {
             None
@@ -174,7 +214,7 @@ impl ConvRelu {
     fn pre_activation_grad(&self, g: &Geometry, dy: &[f32], res: &[f32]) -> Result<Scratch> {
         let plane = g.ho * g.wo;
         let mut dz = Scratch::zeroed(g.batch * g.c_out * plane);
-        if !self.pool {
+        if !self.pool() {
             dz.par_iter_mut()
                 .zip(dy.par_iter().zip(res))
                 .for_each(|(d, (&dy, &r))| *d = if r > 0.0 { dy } else { 0.0 });
@@ -207,9 +247,9 @@ fn cpu_slice<'a>(storage: &'a Storage, layout: &Layout, what: &str) -> Result<&'
     }
 }
 
-impl CustomOp2 for ConvRelu {
+impl CustomOp2 for ConvBlock {
     fn name(&self) -> &'static str {
-        "fast-conv2d-relu"
+        "fast-conv2d"
     }
 
     fn cpu_fwd(
@@ -234,9 +274,9 @@ impl CustomOp2 for ConvRelu {
     }
 }
 
-impl CustomOp3 for ConvRelu {
+impl CustomOp3 for ConvBlock {
     fn name(&self) -> &'static str {
-        "fast-conv2d-bias-relu"
+        "fast-conv2d-bias"
     }
 
     fn cpu_fwd(
