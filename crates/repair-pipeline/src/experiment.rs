@@ -54,13 +54,10 @@ pub struct ExperimentRun<'a> {
 pub(crate) struct TrainedRun {
     /// Hash of the training config, to refuse a folder trained with another one.
     pub config_hash: String,
-    /// How its training ended.
+    /// How its training ended (the training wall time is its last record's `elapsed_s`).
     pub report: TrainReport,
-    /// Wall seconds of training (all parts of a resumed run) and of extracting the
-    /// checkpoints' activations, for the per-stage times of a study.
-    #[serde(default)]
-    pub train_s: f64,
-    /// Wall seconds of the activation extraction.
+    /// Wall seconds of extracting the checkpoints' activations, for the per-stage times
+    /// of a study.
     #[serde(default)]
     pub extract_s: f64,
 }
@@ -253,7 +250,6 @@ fn finish_run(
     let path = dir.join("trained.json");
     let record = TrainedRun {
         config_hash: train_config.hash(),
-        train_s: report.history.last().map_or(0.0, |r| r.elapsed_s),
         extract_s,
         report,
     };

@@ -330,7 +330,6 @@ mod tests {
                     checkpoints: vec![1, 2, 3],
                     history: Vec::new(),
                 },
-                train_s: 1.0,
                 extract_s: 1.0,
             };
             let dir = run_folder(out, run);
