@@ -25,8 +25,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let summary = write_report(&csv_path, &options, &out)?;
     print!("{}", summary.table1_markdown);
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
-        "{} repairs → {} (quality.csv, patterns.csv, table1.csv, table1.md, figures/)",
+        "{} repairs → {} (quality.csv, patterns.csv, table1.csv, table1.md, warnings.csv, figures/)",
         summary.repairs,
         out.display()
     );

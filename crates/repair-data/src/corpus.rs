@@ -7,7 +7,11 @@ use std::ops::Range;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::dataset::{Dataset, ImageSet, Subset};
+use rayon::prelude::*;
+
+use crate::dataset::{Dataset, ImageSet, ImageShape, Subset};
+use crate::error::{DataError, Result};
+use crate::preprocess::resize_pixels;
 
 /// One official part of a corpus, e.g. GTSRB's `train` (0..39,209).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +99,41 @@ impl Corpus {
         &self.checksum
     }
 
+    /// The same corpus with every image resized (bilinear) to `height × width`: for
+    /// models with a minimum input size (DenseNet-121 needs sides ≥ 32, the study fed it
+    /// RSNA at 160 × 160). Parts and groups are kept; the checksum is of the new pixels,
+    /// so a split saved for one size is refused for another.
+    pub fn resized(&self, height: usize, width: usize) -> Result<Corpus> {
+        let old = self.images.image_shape();
+        if (old.height, old.width) == (height, width) {
+            return Ok(self.clone());
+        }
+        if height == 0 || width == 0 || !matches!(old.channels, 1 | 3) {
+            return Err(DataError::invalid(
+                &self.name,
+                format!("cannot resize {old} images to {height}×{width}"),
+            ));
+        }
+        let shape = ImageShape::new(old.channels, height, width);
+        let pixels: Vec<u8> = (0..self.images.len())
+            .into_par_iter()
+            .flat_map_iter(|i| resize_pixels(self.images.image(i), old, height, width))
+            .collect();
+        let images = ImageSet::new(
+            pixels,
+            self.images.raw_labels().to_vec(),
+            shape,
+            self.images.num_classes(),
+        )
+        .expect("same labels, one resized image each");
+        Ok(Corpus::new(
+            self.name.clone(),
+            images,
+            self.parts.clone(),
+            self.groups.clone(),
+        ))
+    }
+
     /// A short description for messages: name, size and checksum.
     pub fn describe(&self) -> String {
         format!(
@@ -124,4 +163,48 @@ fn checksum(images: &ImageSet) -> String {
     h.update(images.raw_labels());
     h.update(images.pixels());
     format!("xxh3-64:{:016x}", h.digest())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(channels: usize) -> Corpus {
+        let shape = ImageShape::new(channels, 4, 4);
+        // Image k is uniformly k·40; labels alternate.
+        let pixels = (0..3u8).flat_map(|k| vec![k * 40; shape.len()]).collect();
+        let images = ImageSet::new(pixels, vec![0, 1, 0], shape, 2).unwrap();
+        let parts = vec![
+            Part {
+                name: "train".into(),
+                range: 0..2,
+            },
+            Part {
+                name: "test".into(),
+                range: 2..3,
+            },
+        ];
+        Corpus::new("tiny", images, parts, None)
+    }
+
+    #[test]
+    fn resizing_keeps_labels_parts_and_uniform_images() {
+        for channels in [1, 3] {
+            let small = corpus(channels);
+            let big = small.resized(8, 6).unwrap();
+            assert_eq!(big.images().image_shape(), ImageShape::new(channels, 8, 6));
+            assert_eq!(big.images().raw_labels(), small.images().raw_labels());
+            assert_eq!(big.parts(), small.parts());
+            for k in 0..3 {
+                assert!(big.images().image(k).iter().all(|&v| v == k as u8 * 40));
+            }
+            assert_ne!(big.checksum(), small.checksum());
+            assert_eq!(small.resized(4, 4).unwrap().checksum(), small.checksum());
+        }
+        let err = corpus(2).resized(8, 8).unwrap_err().to_string();
+        assert!(
+            err.contains("tiny") && err.contains("cannot resize"),
+            "{err}"
+        );
+    }
 }

@@ -62,5 +62,5 @@ pub use official::load_gtsrb_official;
 pub use packed::{read_packed, PackedPart};
 pub use pneumonia::{load_pneumonia, PNEUMONIA_CLASSES, PNEUMONIA_SHAPE};
 pub use ppm::{decode_ppm, read_ppm, RgbImage};
-pub use preprocess::{centre_crop, equalize_value, resize, Preprocess};
+pub use preprocess::{centre_crop, equalize_value, resize, resize_pixels, Preprocess};
 pub use split::{Split, SplitConfig, SplitPart, SplitRule};

@@ -18,6 +18,7 @@
 use image::imageops::{self, FilterType};
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::ImageShape;
 use crate::ppm::RgbImage;
 
 /// Which preprocessing steps to run, in the study's order: equalise, crop, resize.
@@ -159,6 +160,29 @@ pub fn resize(img: &RgbImage, height: usize, width: usize) -> RgbImage {
         width,
         height,
         pixels: out.into_raw(),
+    }
+}
+
+/// Bilinear (triangle-filter) resize of one grey or RGB image stored H × W × C, as
+/// [`resize`] does for RGB; a copy at the same size.
+///
+/// # Panics
+/// When `pixels` does not hold one image of `shape`, or it has neither 1 nor 3
+/// channels (callers pass images of an [`ImageSet`](crate::ImageSet)).
+pub fn resize_pixels(pixels: &[u8], shape: ImageShape, height: usize, width: usize) -> Vec<u8> {
+    assert_eq!(pixels.len(), shape.len(), "one image of {shape}");
+    let (w, h) = (shape.width as u32, shape.height as u32);
+    let (nw, nh) = (width as u32, height as u32);
+    match shape.channels {
+        1 => {
+            let img = image::GrayImage::from_raw(w, h, pixels.to_vec()).expect("sizes checked");
+            imageops::resize(&img, nw, nh, FilterType::Triangle).into_raw()
+        }
+        3 => {
+            let img = image::RgbImage::from_raw(w, h, pixels.to_vec()).expect("sizes checked");
+            imageops::resize(&img, nw, nh, FilterType::Triangle).into_raw()
+        }
+        c => panic!("cannot resize {c}-channel images"),
     }
 }
 

@@ -72,6 +72,37 @@ impl ConfusionMatrix {
             .collect()
     }
 
+    /// Mean recall over the classes with at least one input (scikit-learn's
+    /// `balanced_accuracy_score`): the accuracy that a model labelling everything as
+    /// the majority class cannot inflate — 1/k for k present classes. NaN when empty.
+    pub fn balanced_accuracy(&self) -> f64 {
+        let recalls: Vec<f64> = self
+            .per_class_accuracy()
+            .into_iter()
+            .filter(|r| !r.is_nan())
+            .collect();
+        if recalls.is_empty() {
+            return f64::NAN;
+        }
+        recalls.iter().sum::<f64>() / recalls.len() as f64
+    }
+
+    /// Share of all inputs predicted as `class` (1.0: the model says `class` to
+    /// everything); NaN when empty.
+    pub fn predicted_share(&self, class: usize) -> f64 {
+        ratio(self.column_total(class), self.counts.iter().sum())
+    }
+
+    /// Inputs whose true class is `class`.
+    pub fn inputs(&self, class: usize) -> u64 {
+        self.row_total(class)
+    }
+
+    /// Inputs predicted as `class`.
+    pub fn predictions(&self, class: usize) -> u64 {
+        self.column_total(class)
+    }
+
     /// Macro F1 over the classes that occur (as truth or prediction), as scikit-learn
     /// with `zero_division=0`.
     pub fn macro_f1(&self) -> f64 {

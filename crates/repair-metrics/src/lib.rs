@@ -2,7 +2,9 @@
 //! §5.6): confusion matrix, per-class and total accuracy, macro F1;
 //! Qual_α = α·Acc_cls + (1 − α)·Acc_total; the converged epoch (lowest validation loss);
 //! the pre-/post-/after-convergence pattern of each (run, class, α) with explicit tie
-//! and missing-repair policies; Table 1 counts and the early-repair gain with a sign test.
+//! and missing-repair policies; Table 1 counts and the early-repair gain with a sign test;
+//! balanced accuracy and warnings for repaired models that label almost everything as
+//! the repaired class.
 //!
 //! ```
 //! use repair_metrics::{classify, CheckpointQual, IncompletePolicy, Pattern, TiePolicy};
@@ -20,6 +22,7 @@ mod convergence;
 mod error;
 #[cfg(feature = "plots")]
 mod figures;
+mod imbalance;
 mod pattern;
 mod quality;
 mod report;
@@ -30,6 +33,7 @@ pub use convergence::{converged_epoch, phase, Phase};
 pub use error::MetricsError;
 #[cfg(feature = "plots")]
 pub use figures::{accuracy_figure, pareto_figure, quality_figure, table1_figure};
+pub use imbalance::{collapse_warnings, warnings_markdown, CollapseWarning, COLLAPSE_SHARE};
 pub use pattern::{classify, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy};
 pub use quality::{qual, PAPER_ALPHAS};
 pub use report::{

@@ -50,6 +50,20 @@ pub struct RepairRow {
     pub evaluations: u64,
     /// Repair wall time, ms.
     pub repair_ms: f64,
+    /// Balanced accuracy (mean per-class recall) of the checkpoint on the test set;
+    /// empty in files from before it was recorded.
+    #[serde(default)]
+    pub base_balanced_acc: Option<f64>,
+    /// Balanced accuracy after repair.
+    #[serde(default)]
+    pub repaired_balanced_acc: Option<f64>,
+    /// Share of the test set the checkpoint labels as the target class.
+    #[serde(default)]
+    pub base_share_cls: Option<f64>,
+    /// Share of the test set the repaired model labels as the target class (near 1: it
+    /// says the class to almost everything, see [`crate::collapse_warnings`]).
+    #[serde(default)]
+    pub repaired_share_cls: Option<f64>,
 }
 
 /// Reads `repairs.csv`; an error names the file and the line.

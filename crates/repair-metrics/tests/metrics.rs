@@ -16,6 +16,9 @@ fn accuracies_and_macro_f1_match_a_hand_computed_confusion_matrix() {
     assert!((per[0] - 2.0 / 3.0).abs() < 1e-12 && (per[1] - 0.5).abs() < 1e-12 && per[2] == 1.0);
     // F1: class 0: 2·2/(3+2) = 0.8; class 1: 2·1/(2+2) = 0.5; class 2: 2·1/(1+2) = 2/3.
     assert!((m.macro_f1() - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+    assert!((m.balanced_accuracy() - (2.0 / 3.0 + 0.5 + 1.0) / 3.0).abs() < 1e-12);
+    assert_eq!((m.inputs(0), m.predictions(2)), (3, 2));
+    assert!((m.predicted_share(2) - 2.0 / 6.0).abs() < 1e-12);
     let err = ConfusionMatrix::new(3, &[0, 3], &[0, 0]).unwrap_err();
     assert_eq!(
         err,
@@ -26,6 +29,24 @@ fn accuracies_and_macro_f1_match_a_hand_computed_confusion_matrix() {
         }
     );
     assert!(ConfusionMatrix::new(3, &[0], &[0, 1]).is_err());
+}
+
+#[test]
+fn balanced_accuracy_exposes_a_model_that_says_positive_to_everything() {
+    // 3 negatives, 7 positives, everything predicted positive: accuracy 0.7, but
+    // balanced accuracy 0.5 and a predicted share of 1.
+    let labels = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
+    let m = ConfusionMatrix::new(2, &labels, &[1; 10]).unwrap();
+    assert!((m.accuracy() - 0.7).abs() < 1e-12);
+    assert_eq!(m.balanced_accuracy(), 0.5);
+    assert_eq!(m.predicted_share(1), 1.0);
+    // A class absent from the truth does not count towards the mean.
+    let m = ConfusionMatrix::new(3, &[0, 1], &[0, 0]).unwrap();
+    assert_eq!(m.balanced_accuracy(), 0.5);
+    assert!(ConfusionMatrix::new(2, &[], &[])
+        .unwrap()
+        .balanced_accuracy()
+        .is_nan());
 }
 
 #[test]

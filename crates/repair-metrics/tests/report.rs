@@ -1,7 +1,8 @@
 //! From a hand-written `repairs.csv` to Qual, patterns and Table 1.
 
 use repair_metrics::{
-    patterns, quality, read_repairs, table1, table1_markdown, IncompletePolicy, Pattern, TiePolicy,
+    collapse_warnings, patterns, quality, read_repairs, table1, table1_markdown, warnings_markdown,
+    IncompletePolicy, Pattern, TiePolicy,
 };
 
 const HEADER: &str = "dataset,model,run,seed,target_class,epoch,converged_epoch,base_acc_total,base_acc_cls,repaired_acc_total,repaired_acc_cls,rr,br,n_sites,fitness,evaluations,repair_ms,notes";
@@ -105,4 +106,58 @@ fn a_malformed_repairs_csv_names_the_file_and_row() {
     std::fs::write(&path, missing).unwrap();
     let err = read_repairs(&path).unwrap_err().to_string();
     assert!(err.contains("target_class"), "{err}");
+}
+
+/// A pneumonia-like run (converged at 10): repairing epoch 1 makes the model say
+/// "pneumonia" to 98 % of the test set (Acc_1 = 1, Acc_total 0.74): best for α = 0.8,
+/// not for α = 0.2. Only the α = 0.8 pick is warned about.
+#[test]
+fn a_best_repair_that_labels_almost_everything_positive_is_warned_about() {
+    let header = format!(
+        "{HEADER},base_balanced_acc,repaired_balanced_acc,base_share_cls,repaired_share_cls"
+    );
+    let line = |epoch, total: f64, cls: f64, balanced: f64, share: f64| {
+        format!("pneumonia,cnn-s,1,1024,1,{epoch},10,0.7,0.6,{total},{cls},0.5,0.01,6,150.0,2600,20.0,x,0.6,{balanced},0.5,{share}")
+    };
+    let text = [
+        header,
+        line(1, 0.74, 1.0, 0.51, 0.98),
+        line(5, 0.86, 0.85, 0.86, 0.62),
+        line(10, 0.90, 0.88, 0.90, 0.64),
+    ]
+    .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repairs.csv");
+    std::fs::write(&path, text).unwrap();
+    let repairs = read_repairs(&path).unwrap();
+    assert_eq!(repairs[0].repaired_share_cls, Some(0.98));
+    let found = patterns(
+        &repairs,
+        &[0.2, 0.8],
+        TiePolicy::Post,
+        IncompletePolicy::Mark,
+    )
+    .unwrap();
+    let warnings = collapse_warnings(&repairs, &found);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = &warnings[0];
+    assert_eq!((w.alpha, w.epoch, w.target_class), (0.8, 1, 1));
+    assert_eq!(w.balanced_acc, Some(0.51));
+    let text = w.to_string();
+    assert!(
+        text.contains("98.0 % of the test set as class 1") && text.contains("Acc_total = 0.740"),
+        "{text}"
+    );
+    assert!(warnings_markdown(&warnings).contains("## Warnings"));
+    assert_eq!(warnings_markdown(&[]), "");
+    // Files from before the share was recorded never warn.
+    let old = read_repairs(&{
+        let p = dir.path().join("old.csv");
+        std::fs::write(&p, rows()).unwrap();
+        p
+    })
+    .unwrap();
+    assert_eq!(old[0].repaired_share_cls, None);
+    let found = patterns(&old, &[0.8], TiePolicy::Post, IncompletePolicy::Mark).unwrap();
+    assert!(collapse_warnings(&old, &found).is_empty());
 }

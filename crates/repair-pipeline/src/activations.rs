@@ -4,6 +4,7 @@
 use candle_core::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use repair_data::{Batcher, Dataset, Normalisation};
+use repair_metrics::ConfusionMatrix;
 use repair_pso::{first_argmax, logits, Rows, Site};
 use repair_zoo::Classifier;
 
@@ -142,21 +143,40 @@ pub struct ClassAccuracy {
     pub total: f64,
     /// Share of the class's rows classified correctly (recall).
     pub class: f64,
+    /// Mean recall over the classes present (what a majority-class model cannot
+    /// inflate).
+    pub balanced: f64,
+    /// Share of all rows predicted as the class.
+    pub predicted_share: f64,
+}
+
+impl ClassAccuracy {
+    /// The accuracies of `class` in `m`; empty sets and absent classes count as 0.
+    pub fn of(m: &ConfusionMatrix, class: u32) -> Self {
+        let zero_if_nan = |v: f64| if v.is_nan() { 0.0 } else { v };
+        ClassAccuracy {
+            total: zero_if_nan(m.accuracy()),
+            class: zero_if_nan(m.per_class_accuracy()[class as usize]),
+            balanced: zero_if_nan(m.balanced_accuracy()),
+            predicted_share: zero_if_nan(m.predicted_share(class as usize)),
+        }
+    }
+}
+
+/// The confusion matrix of `layer` on `rows`.
+pub fn confusion(layer: &LayerWeights, rows: &Rows) -> Result<ConfusionMatrix> {
+    let predicted = layer.predict(rows)?;
+    ConfusionMatrix::new(layer.classes, &rows.labels, &predicted)
+        .map_err(|e| PipelineError::Invalid(e.to_string()))
 }
 
 /// Accuracy of `layer` on `rows`, overall and for `class`.
 pub fn accuracy(layer: &LayerWeights, rows: &Rows, class: u32) -> Result<ClassAccuracy> {
-    let predicted = layer.predict(rows)?;
-    let (mut right, mut in_class, mut right_in_class) = (0usize, 0usize, 0usize);
-    for (&p, &y) in predicted.iter().zip(&rows.labels) {
-        right += usize::from(p == y);
-        if y == class {
-            in_class += 1;
-            right_in_class += usize::from(p == y);
-        }
+    if class as usize >= layer.classes {
+        return Err(PipelineError::Invalid(format!(
+            "class {class} is out of range: the layer has {} classes",
+            layer.classes
+        )));
     }
-    Ok(ClassAccuracy {
-        total: right as f64 / rows.len().max(1) as f64,
-        class: right_in_class as f64 / in_class.max(1) as f64,
-    })
+    Ok(ClassAccuracy::of(&confusion(layer, rows)?, class))
 }

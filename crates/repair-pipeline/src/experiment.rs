@@ -17,11 +17,14 @@ use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig, TrainReport};
 use repair_zoo::{build_model, ModelSpec};
 
-use crate::activations::{accuracy, LayerWeights};
+use crate::activations::{confusion, ClassAccuracy, LayerWeights};
 use crate::checkpoint::{load_checkpoint, RunInfo};
 use crate::error::{PipelineError, Result};
 use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
-use crate::output::write_repair_files;
+use crate::output::{
+    class_accuracy_rows, read_csv_rows, write_csv_rows, write_repair_files, ClassAccuracyRow,
+    ExperimentClassRow, CLASS_ACCURACY_CSV,
+};
 use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
 use crate::sampling::PositiveSampler;
 use crate::shard::{Shard, Stage};
@@ -103,6 +106,10 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     config.validate().map_err(PipelineError::Invalid)?;
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
     let corpus = Manifest::builtin(run.dataset)?.load(run.data_dir)?;
+    let corpus = match config.input_side {
+        Some(side) => corpus.resized(side, side)?,
+        None => corpus,
+    };
     let split = study_split(run, &corpus)?;
     // Training units: one per seed, numbered by run.
     let mut runs = Vec::new();
@@ -167,17 +174,36 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     }
     if run.shard.is_whole() {
         write_repairs_csv(&run.out.join("repairs.csv"), &rows)?;
+        write_experiment_class_accuracy(run.out, &rows)?;
     }
     Ok(rows)
 }
 
 pub(crate) fn write_repairs_csv(path: &Path, rows: &[RepairRow]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    write_csv_rows(path, rows)
+}
+
+/// `class_accuracy.csv` of the whole experiment: every repair unit's per-class rows,
+/// keyed by run, seed, checkpoint and repaired class, in `repairs.csv` order.
+pub(crate) fn write_experiment_class_accuracy(out: &Path, rows: &[RepairRow]) -> Result<()> {
+    let mut all = Vec::new();
     for r in rows {
-        w.serialize(r).map_err(|e| file_error(path, e))?;
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let classes: Vec<ClassAccuracyRow> = read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
+        all.extend(classes.into_iter().map(|c| ExperimentClassRow {
+            run: r.run,
+            seed: r.seed,
+            epoch: r.epoch,
+            target_class: r.target_class,
+            class: c.class,
+            test_inputs: c.test_inputs,
+            base_acc: c.base_acc,
+            repaired_acc: c.repaired_acc,
+            base_predicted: c.base_predicted,
+            repaired_predicted: c.repaired_predicted,
+        }));
     }
-    write_atomic(path, &w.into_inner().map_err(|e| file_error(path, e))?)?;
-    Ok(())
+    write_csv_rows(&out.join(CLASS_ACCURACY_CSV), &all)
 }
 
 /// The split (made once, then read back), with every part thinned by its stride.
@@ -436,7 +462,8 @@ fn repair_unit(
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
     let row_path = unit.dir.join("row.json");
-    if row_path.is_file() {
+    // Units from before per-class files were written are redone (deterministic, ms).
+    if row_path.is_file() && unit.dir.join(CLASS_ACCURACY_CSV).is_file() {
         let bytes = std::fs::read(&row_path).map_err(|e| file_error(&row_path, e))?;
         return serde_json::from_slice(&bytes).map_err(|e| file_error(&row_path, e));
     }
@@ -452,8 +479,10 @@ fn repair_unit(
         ..RepairSettings::study(class, seed)
     };
     let (repaired, outcome) = repair_layer(layer, repair, &settings, false)?;
-    let before = accuracy(layer, test, class)?;
-    let after = accuracy(&repaired, test, class)?;
+    let confusion_before = confusion(layer, test)?;
+    let confusion_after = confusion(&repaired, test)?;
+    let before = ClassAccuracy::of(&confusion_before, class);
+    let after = ClassAccuracy::of(&confusion_after, class);
     let row = RepairRow {
         dataset: run.dataset.to_string(),
         model: c.model.clone(),
@@ -472,8 +501,16 @@ fn repair_unit(
         fitness: outcome.fitness_after.map_or(0.0, |f| f.fitness),
         evaluations: outcome.evaluations,
         repair_ms: outcome.timings.fl_ms + outcome.timings.search_ms,
+        base_balanced_acc: Some(before.balanced),
+        repaired_balanced_acc: Some(after.balanced),
+        base_share_cls: Some(before.predicted_share),
+        repaired_share_cls: Some(after.predicted_share),
     };
     write_repair_files(&unit.dir, class, &outcome, &settings)?;
+    write_csv_rows(
+        &unit.dir.join(CLASS_ACCURACY_CSV),
+        &class_accuracy_rows(&confusion_before, &confusion_after),
+    )?;
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{PipelineError, Result};
 use crate::repair::{LocaliserChoice, PsoPreset};
 
+/// Profile keys that may be absent from a profile (and so from its table) but can
+/// still be `--set`.
+const OPTIONAL_KEYS: [&str; 1] = ["input_side"];
+
 /// Sites of the `gradient` and `random` localisers in experiments.
 pub(crate) const FL_BASELINE_SITES: usize = 10;
 
@@ -30,6 +34,11 @@ pub struct ExperimentFile {
 pub struct ExperimentConfig {
     /// Zoo model name.
     pub model: String,
+    /// Resize every image to `input_side × input_side` before splitting (bilinear);
+    /// absent: the dataset's own size. DenseNet-121 needs ≥ 32 (PneumoniaMNIST is 28);
+    /// the study fed it RSNA at 160. Left out of the config (and its hash) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_side: Option<usize>,
     /// Training seeds, one run each.
     pub seeds: Vec<u64>,
     /// Seed of the data split.
@@ -114,7 +123,7 @@ impl ExperimentConfig {
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("--set {setting:?}: want key=value")))?;
             let key = key.trim();
-            if !table.contains_key(key) {
+            if !table.contains_key(key) && !OPTIONAL_KEYS.contains(&key) {
                 return Err(invalid(format!(
                     "--set {setting:?}: no profile key `{key}` (have: {})",
                     table.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -149,6 +158,9 @@ impl ExperimentConfig {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
+        }
+        if self.input_side == Some(0) {
+            return Err("input_side must be at least 1".into());
         }
         if self.seeds.is_empty() {
             return Err("seeds is empty".into());
@@ -195,6 +207,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_pneumonia_experiment_repairs_class_1_with_densenet_in_paper() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/pneumonia.toml");
+        let file = ExperimentFile::load(&path).unwrap();
+        assert_eq!(file.dataset, "pneumonia");
+        let paper = file.profile("paper").unwrap();
+        assert_eq!((paper.model.as_str(), paper.input_side), ("densenet121", Some(32)));
+        assert_eq!(paper.seeds, [1024, 2048, 4096, 8192, 16384]);
+        assert_eq!(paper.classes, [1]);
+        let quick = file.profile("quick").unwrap();
+        assert_eq!((quick.model.as_str(), quick.input_side), ("cnn-s", None));
+        assert_eq!(quick.classes, [1]);
+        // A profile without input_side serialises without it, so GTSRB config hashes
+        // (and folders made before the key existed) stay valid.
+        let json = serde_json::to_string(quick).unwrap();
+        assert!(!json.contains("input_side"), "{json}");
+    }
+
+    #[test]
     fn settings_override_a_profile_and_typos_are_refused() {
         let file = ExperimentFile::load(&shipped()).unwrap();
         let paper = file.profile("paper").unwrap();
@@ -202,6 +232,8 @@ mod tests {
             |s: &[&str]| paper.with_overrides(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let cpu = set(&["model=cnn-s", "seeds=[1024, 2048]", "train_every = 2"]).unwrap();
         assert_eq!(cpu.model, "cnn-s");
+        assert_eq!(cpu.input_side, None);
+        assert_eq!(set(&["input_side=64"]).unwrap().input_side, Some(64));
         assert_eq!(cpu.seeds, [1024, 2048]);
         assert_eq!(cpu.train_every, 2);
         assert_eq!(cpu.max_epochs, paper.max_epochs);

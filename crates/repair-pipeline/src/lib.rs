@@ -19,14 +19,16 @@ mod sampling;
 mod shard;
 mod verify;
 
-pub use activations::{accuracy, extract, ClassAccuracy, LayerWeights};
+pub use activations::{accuracy, confusion, extract, ClassAccuracy, LayerWeights};
 pub use checkpoint::{
     load_checkpoint, repair_checkpoint, run_dir, LoadedCheckpoint, RepairReport, RunInfo,
 };
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
-pub use output::{export_problem, write_repair_files};
+pub use output::{
+    class_accuracy_rows, export_problem, write_repair_files, ClassAccuracyRow, CLASS_ACCURACY_CSV,
+};
 pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };

@@ -178,3 +178,80 @@ pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: 
     )?;
     Ok(())
 }
+
+/// The per-class file of a repair unit and of the experiment.
+pub const CLASS_ACCURACY_CSV: &str = "class_accuracy.csv";
+
+/// One class of a repair unit's `class_accuracy.csv`: the test accuracy (recall) of
+/// every class before and after the repair, and how often each class is predicted —
+/// where a class-specific repair costs the other classes shows here.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ClassAccuracyRow {
+    /// The class.
+    pub class: u32,
+    /// Test inputs of the class.
+    pub test_inputs: u64,
+    /// Its accuracy at the checkpoint (empty without inputs).
+    pub base_acc: Option<f64>,
+    /// Its accuracy after repair.
+    pub repaired_acc: Option<f64>,
+    /// Test inputs the checkpoint labels as the class.
+    pub base_predicted: u64,
+    /// Test inputs the repaired model labels as the class.
+    pub repaired_predicted: u64,
+}
+
+/// One line of the experiment's `class_accuracy.csv`: a unit's [`ClassAccuracyRow`]
+/// keyed by run, seed, checkpoint and repaired class.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub(crate) struct ExperimentClassRow {
+    pub run: usize,
+    pub seed: u64,
+    pub epoch: usize,
+    pub target_class: u32,
+    pub class: u32,
+    pub test_inputs: u64,
+    pub base_acc: Option<f64>,
+    pub repaired_acc: Option<f64>,
+    pub base_predicted: u64,
+    pub repaired_predicted: u64,
+}
+
+/// The per-class rows of one repair from the test confusion matrices.
+pub fn class_accuracy_rows(
+    before: &repair_metrics::ConfusionMatrix,
+    after: &repair_metrics::ConfusionMatrix,
+) -> Vec<ClassAccuracyRow> {
+    let some = |v: f64| (!v.is_nan()).then_some(v);
+    let (acc_before, acc_after) = (before.per_class_accuracy(), after.per_class_accuracy());
+    (0..before.classes())
+        .map(|c| ClassAccuracyRow {
+            class: c as u32,
+            test_inputs: before.inputs(c),
+            base_acc: some(acc_before[c]),
+            repaired_acc: some(acc_after[c]),
+            base_predicted: before.predictions(c),
+            repaired_predicted: after.predictions(c),
+        })
+        .collect()
+}
+
+/// Writes rows as a CSV file with a header, atomically.
+pub(crate) fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(|e| file_error(path, e))?;
+    }
+    write_atomic(path, &w.into_inner().map_err(|e| file_error(path, e))?)?;
+    Ok(())
+}
+
+/// Reads a CSV file written by [`write_csv_rows`]; errors name the file and row.
+pub(crate) fn read_csv_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| file_error(path, e))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(k, row)| row.map_err(|e| file_error(path, format!("data row {}: {e}", k + 1))))
+        .collect()
+}

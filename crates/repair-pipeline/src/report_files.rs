@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use repair_data::write_atomic;
 use repair_metrics::{
-    accuracy_figure, patterns, quality, quality_figure, read_repairs, table1, table1_figure,
-    table1_markdown, to_csv, IncompletePolicy, PatternCsv, QualityRow, RepairRow, RunPattern,
-    Table1Csv, Table1Row, TiePolicy,
+    accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
+    table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, IncompletePolicy,
+    MetricsError, PatternCsv, QualityRow, RepairRow, RunPattern, Table1Csv, Table1Row, TiePolicy,
 };
 
 use crate::error::{PipelineError, Result};
@@ -30,9 +30,15 @@ pub struct ReportOptions {
 pub struct ReportSummary {
     /// Rows read from `repairs.csv`.
     pub repairs: usize,
-    /// Table 1 as Markdown (also `table1.md`).
+    /// Table 1 as Markdown (also `table1.md`, followed by the warnings).
     pub table1_markdown: String,
+    /// Best repaired models that label almost everything as the repaired class (also
+    /// in `warnings.csv` and `table1.md`).
+    pub warnings: Vec<CollapseWarning>,
 }
+
+/// The warnings file of a report (header only when there is nothing to warn about).
+pub const WARNINGS_CSV: &str = "warnings.csv";
 
 /// Figure files of one (dataset, model, run, class): Fig. 3 (accuracies over epochs)
 /// and Fig. 4 (Qual over epochs per α), relative to the report folder.
@@ -73,13 +79,31 @@ pub fn write_report(csv_path: &Path, options: &ReportOptions, out: &Path) -> Res
     write_csv("patterns.csv", to_csv(&pattern_rows))?;
     let table_csv: Vec<Table1Csv> = table.iter().map(Table1Csv::from).collect();
     write_csv("table1.csv", to_csv(&table_csv))?;
+    let warnings = collapse_warnings(&repairs, &run_patterns);
+    write_csv(WARNINGS_CSV, warnings_csv(&warnings))?;
     write_figures(out, &repairs, &quality_rows, &run_patterns, &table)?;
     let markdown = table1_markdown(&table);
-    write_atomic(&out.join("table1.md"), markdown.as_bytes())?;
+    let file = format!("{markdown}{}", warnings_markdown(&warnings));
+    write_atomic(&out.join("table1.md"), file.as_bytes())?;
     Ok(ReportSummary {
         repairs: repairs.len(),
         table1_markdown: markdown,
+        warnings,
     })
+}
+
+/// `warnings.csv`: its header even without rows, so that "no warning" reads as such.
+fn warnings_csv(warnings: &[CollapseWarning]) -> std::result::Result<Vec<u8>, MetricsError> {
+    if warnings.is_empty() {
+        let mut one = to_csv(&[CollapseWarning::default()])?;
+        let header_end = one
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(one.len(), |i| i + 1);
+        one.truncate(header_end);
+        return Ok(one);
+    }
+    to_csv(warnings)
 }
 
 /// Fig. 3 and Fig. 4 per (dataset, model, run, class), and Table 1 as bars, as SVG.

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Csv};
-use serde::de::DeserializeOwned;
 
 use crate::error::{PipelineError, Result};
 use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
 use crate::experiment_config::ExperimentConfig;
-use crate::report_files::{run_figures, TABLE1_FIGURE};
+use crate::output::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
+use crate::report_files::{run_figures, TABLE1_FIGURE, WARNINGS_CSV};
 
 /// What a consistent experiment folder holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +100,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         }
         check_ranges(r, &at, &mut problems);
         let unit = unit_folder(out, r.run, r.epoch, r.target_class);
-        let mut files = vec!["row.json", "weights.csv", "repair.json"];
+        let mut files = vec!["row.json", "weights.csv", "repair.json", CLASS_ACCURACY_CSV];
         if r.evaluations > 0 {
             files.push("pareto_front.svg");
         }
@@ -117,6 +117,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     }
     let quality_rows = check_quality(out, &rows, &config.alphas, &mut problems)?;
     check_table1(out, config, classes.len(), &mut problems)?;
+    check_class_accuracy(out, &rows, &mut problems)?;
     let mut figures = 0;
     let pairs: BTreeSet<(&str, &str, usize, u32)> = rows
         .iter()
@@ -128,6 +129,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         .collect();
     names.push(TABLE1_FIGURE.into());
     names.push("table1.md".into());
+    names.push(WARNINGS_CSV.into());
     for name in names {
         if out.join(&name).is_file() {
             figures += usize::from(name.extension().is_some_and(|e| e == "svg"));
@@ -161,24 +163,23 @@ fn check_ranges(r: &RepairRow, at: &str, problems: &mut Vec<String>) {
         ("repaired_acc_cls", r.repaired_acc_cls),
         ("rr", r.rr),
         ("br", r.br),
-    ];
+    ]
+    .into_iter()
+    .chain(
+        [
+            ("base_balanced_acc", r.base_balanced_acc),
+            ("repaired_balanced_acc", r.repaired_balanced_acc),
+            ("base_share_cls", r.base_share_cls),
+            ("repaired_share_cls", r.repaired_share_cls),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v?))),
+    );
     for (name, value) in fractions {
         if !(0.0..=1.0).contains(&value) {
             problems.push(format!("{at}: {name} = {value} is outside [0, 1]"));
         }
     }
-}
-
-fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let error = |e: csv::Error| PipelineError::File {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    };
-    csv::Reader::from_path(path)
-        .map_err(error)?
-        .deserialize()
-        .collect::<std::result::Result<_, _>>()
-        .map_err(error)
 }
 
 /// Every (row, α) has its Qual in `quality.csv`, equal to the recomputed one.
@@ -189,7 +190,7 @@ fn check_quality(
     problems: &mut Vec<String>,
 ) -> Result<usize> {
     let path = out.join("quality.csv");
-    let written: Vec<QualityRow> = read_csv(&path)?;
+    let written: Vec<QualityRow> = read_csv_rows(&path)?;
     let mut by_key = BTreeMap::new();
     for q in &written {
         let key = (q.run, q.epoch, q.target_class, q.alpha.to_bits());
@@ -237,6 +238,63 @@ fn check_quality(
     Ok(written.len())
 }
 
+/// `class_accuracy.csv` has every repair's classes, and its repaired class's row agrees
+/// with `repairs.csv` (accuracies, and the predicted share where recorded).
+fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<String>) -> Result<()> {
+    let written: Vec<ExperimentClassRow> = read_csv_rows(&out.join(CLASS_ACCURACY_CSV))?;
+    let mut by_unit: BTreeMap<(usize, usize, u32), Vec<&ExperimentClassRow>> = BTreeMap::new();
+    for c in &written {
+        by_unit
+            .entry((c.run, c.epoch, c.target_class))
+            .or_default()
+            .push(c);
+    }
+    let counts: BTreeSet<usize> = by_unit.values().map(Vec::len).collect();
+    if counts.len() > 1 {
+        problems.push(format!(
+            "class_accuracy.csv: units list different numbers of classes {counts:?}"
+        ));
+    }
+    let close = |a: Option<f64>, b: f64| (a.unwrap_or(0.0) - b).abs() <= QUAL_TOLERANCE;
+    for r in rows {
+        let at = format!(
+            "class_accuracy.csv: run {} epoch {} class {}",
+            r.run, r.epoch, r.target_class
+        );
+        let unit = by_unit.remove(&(r.run, r.epoch, r.target_class));
+        let Some(unit) = unit else {
+            problems.push(format!("{at}: missing"));
+            continue;
+        };
+        let Some(own) = unit.iter().find(|c| c.class == r.target_class) else {
+            problems.push(format!("{at}: no row for the repaired class"));
+            continue;
+        };
+        if !close(own.base_acc, r.base_acc_cls) || !close(own.repaired_acc, r.repaired_acc_cls) {
+            problems.push(format!(
+                "{at}: accuracies {:?} → {:?}, repairs.csv says {} → {}",
+                own.base_acc, own.repaired_acc, r.base_acc_cls, r.repaired_acc_cls
+            ));
+        }
+        let inputs: u64 = unit.iter().map(|c| c.test_inputs).sum();
+        if let Some(share) = r.repaired_share_cls {
+            let counted = own.repaired_predicted as f64 / inputs.max(1) as f64;
+            if (counted - share).abs() > QUAL_TOLERANCE {
+                problems.push(format!(
+                    "{at}: {} of {inputs} predicted as the class, repairs.csv says share {share}",
+                    own.repaired_predicted
+                ));
+            }
+        }
+    }
+    for (run, epoch, class) in by_unit.keys() {
+        problems.push(format!(
+            "class_accuracy.csv: run {run} epoch {epoch} class {class}: not in repairs.csv"
+        ));
+    }
+    Ok(())
+}
+
 /// One Table 1 row per α, counting each (run, class) once.
 fn check_table1(
     out: &Path,
@@ -244,7 +302,7 @@ fn check_table1(
     classes: usize,
     problems: &mut Vec<String>,
 ) -> Result<()> {
-    let table: Vec<Table1Csv> = read_csv(&out.join("table1.csv"))?;
+    let table: Vec<Table1Csv> = read_csv_rows(&out.join("table1.csv"))?;
     let want = config.seeds.len() * classes;
     for &alpha in &config.alphas {
         match table.iter().find(|t| t.alpha == alpha) {
@@ -265,7 +323,8 @@ fn check_table1(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{write_repairs_csv, TrainedRun};
+    use crate::experiment::{write_experiment_class_accuracy, write_repairs_csv, TrainedRun};
+    use crate::output::{write_csv_rows, ClassAccuracyRow};
     use crate::report_files::{write_report, ReportOptions};
     use crate::ExperimentFile;
     use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
@@ -311,6 +370,10 @@ mod tests {
                         fitness: 190.0,
                         evaluations: 5_100,
                         repair_ms: 20.0,
+                        base_balanced_acc: None,
+                        repaired_balanced_acc: None,
+                        base_share_cls: Some(0.25),
+                        repaired_share_cls: Some(0.5),
                     });
                 }
             }
@@ -346,12 +409,33 @@ mod tests {
             for name in ["row.json", "weights.csv", "repair.json", "pareto_front.svg"] {
                 std::fs::write(unit.join(name), "x").unwrap();
             }
+            // 40 test inputs: 10 of the repaired class, predicted 10 → 20 times.
+            let class_rows = [0, r.target_class].map(|class| ClassAccuracyRow {
+                class,
+                test_inputs: if class == 0 { 30 } else { 10 },
+                base_acc: Some(if class == 0 { 0.9 } else { r.base_acc_cls }),
+                repaired_acc: Some(if class == 0 { 0.8 } else { r.repaired_acc_cls }),
+                base_predicted: if class == 0 { 30 } else { 10 },
+                repaired_predicted: 20,
+            });
+            write_csv_rows(&unit.join(CLASS_ACCURACY_CSV), &class_rows).unwrap();
         }
         report(out, rows);
     }
 
     fn report(out: &Path, rows: &[RepairRow]) {
         write_repairs_csv(&out.join("repairs.csv"), rows).unwrap();
+        // Rows without a unit folder (foreign rows) have no per-class file to collect.
+        let with_units: Vec<RepairRow> = rows
+            .iter()
+            .filter(|r| {
+                unit_folder(out, r.run, r.epoch, r.target_class)
+                    .join(CLASS_ACCURACY_CSV)
+                    .is_file()
+            })
+            .cloned()
+            .collect();
+        write_experiment_class_accuracy(out, &with_units).unwrap();
         let options = ReportOptions {
             alphas: PAPER_ALPHAS.to_vec(),
             ties: TiePolicy::Post,
@@ -392,7 +476,7 @@ mod tests {
         let rows = rows(&config);
         finished(out.path(), &config, &rows);
         let path = out.path().join("quality.csv");
-        let mut written: Vec<QualityRow> = read_csv(&path).unwrap();
+        let mut written: Vec<QualityRow> = read_csv_rows(&path).unwrap();
         written[4].repaired_qual += 1e-6;
         std::fs::write(&path, repair_metrics::to_csv(&written).unwrap()).unwrap();
         let e = verify_experiment(out.path(), &config)
@@ -426,5 +510,31 @@ mod tests {
         assert!(e.contains("class-04/pareto_front.svg: missing"), "{e}");
         assert!(e.contains("run 1 epoch 3 class 4: not a unit"), "{e}");
         assert!(e.contains("seed 99"), "{e}");
+    }
+
+    #[test]
+    fn per_class_rows_that_disagree_with_the_repairs_are_named() {
+        let (config, out) = (config(), tempfile::tempdir().unwrap());
+        let rows = rows(&config);
+        finished(out.path(), &config, &rows);
+        let path = out.path().join(CLASS_ACCURACY_CSV);
+        let mut written: Vec<ExperimentClassRow> = read_csv_rows(&path).unwrap();
+        assert_eq!(written.len(), 2 * rows.len());
+        written[1].repaired_predicted = 21; // run 1 epoch 1 class 4
+        written[3].repaired_acc = Some(0.0); // run 1 epoch 1 class 9
+        written.truncate(written.len() - 2); // run 2 epoch 2 class 9
+        write_csv_rows(&path, &written).unwrap();
+        let e = verify_experiment(out.path(), &config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("run 1 epoch 1 class 4: 21 of 40 predicted"),
+            "{e}"
+        );
+        assert!(e.contains("run 1 epoch 1 class 9: accuracies"), "{e}");
+        assert!(
+            e.contains("class_accuracy.csv: run 2 epoch 2 class 9: missing"),
+            "{e}"
+        );
     }
 }

@@ -111,6 +111,10 @@ fn timeless(rows: &[repair_pipeline::RepairRow]) -> Vec<repair_pipeline::RepairR
     rows.iter()
         .map(|r| repair_pipeline::RepairRow {
             repair_ms: 0.0,
+            base_balanced_acc: None,
+            repaired_balanced_acc: None,
+            base_share_cls: None,
+            repaired_share_cls: None,
             ..r.clone()
         })
         .collect()

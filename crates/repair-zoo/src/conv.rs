@@ -105,7 +105,7 @@ impl Conv {
     }
 
     /// `relu(conv(xs))`, then a 2×2 max-pool when `pool`: one fused autograd node on
-    /// the fast path; on candle's path the same with [`max_pool2`].
+    /// the fast path; on candle's path the same with [`max_pool2`](crate::max_pool2).
     pub fn relu_pool(&self, xs: &Tensor, pool: bool) -> candle_core::Result<Tensor> {
         if self.fast_for(xs) {
             let cfg = self.inner.config();
@@ -120,26 +120,11 @@ impl Conv {
         }
         let ys = self.inner.forward(xs)?.relu()?;
         if pool {
-            max_pool2(&ys)
+            crate::pool::max_pool2(&ys)
         } else {
             Ok(ys)
         }
     }
-}
-
-/// A 2×2 max-pool (stride 2, odd sizes floored) as a reshape and a max reduction. It
-/// stands in for candle 0.11's `max_pool2d(2)`, whose backward gives a window's maximum
-/// only a quarter of the output gradient (a test in `fast_conv` pins this); the max
-/// reduction's gradient is right.
-pub fn max_pool2(xs: &Tensor) -> candle_core::Result<Tensor> {
-    let (b, c, h, w) = xs.dims4()?;
-    let (ph, pw) = (h / 2, w / 2);
-    xs.narrow(2, 0, 2 * ph)?
-        .narrow(3, 0, 2 * pw)?
-        .reshape((b, c, ph, 2, pw, 2))?
-        .permute((0, 1, 2, 4, 3, 5))?
-        .reshape((b, c, ph, pw, 4))?
-        .max(4)
 }
 
 impl Module for Conv {

@@ -121,13 +121,13 @@ impl Backbone for DenseNet121 {
         let xs = xs.apply(&self.conv0)?.apply_t(&self.norm0, train)?.relu()?;
         // Max-pool 3×3 / 2 with padding 1: values are ≥ 0 after ReLU, so zero padding
         // gives the same maximum as PyTorch's −∞ padding. candle 0.11 has no backward for
-        // a window unequal to its stride, so the CPU uses the zoo's pool (CUDA can only
-        // run this model forward until candle has one).
+        // a window unequal to its stride: the CPU runs the zoo's custom op, other
+        // devices the same pool as strided slices.
         let padded = xs.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
         let mut xs = if padded.device().is_cpu() && padded.dtype() == candle_core::DType::F32 {
             crate::fast_conv::max_pool(&padded, 3, 2)?
         } else {
-            padded.max_pool2d_with_stride(3, 2)?
+            crate::pool::max_pool_strided(&padded, 3, 2)?
         };
         for (b, layers) in self.blocks.iter().enumerate() {
             let mut features = vec![xs];
@@ -137,11 +137,8 @@ impl Backbone for DenseNet121 {
             }
             xs = Tensor::cat(&features, 1)?;
             if let Some(t) = self.transitions.get(b) {
-                xs = xs
-                    .apply_t(&t.norm, train)?
-                    .relu()?
-                    .apply(&t.conv)?
-                    .avg_pool2d(2)?;
+                xs = xs.apply_t(&t.norm, train)?.relu()?.apply(&t.conv)?;
+                xs = crate::pool::avg_pool2(&xs)?;
             }
         }
         let xs = xs.apply_t(&self.norm5, train)?.relu()?;

@@ -28,6 +28,7 @@ mod densenet;
 mod error;
 pub mod fast_conv;
 mod model;
+mod pool;
 mod seeded;
 mod vgg;
 
@@ -35,6 +36,7 @@ mod vgg;
 mod tests;
 
 pub use classifier::{Classifier, LastLayer};
-pub use conv::{conv_backend, max_pool2, set_conv_backend, ConvBackend};
+pub use conv::{conv_backend, set_conv_backend, ConvBackend};
 pub use error::{Result, ZooError};
 pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};
+pub use pool::{avg_pool2, max_pool2, max_pool_strided};

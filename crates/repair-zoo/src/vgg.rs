@@ -84,7 +84,7 @@ impl Backbone for Vgg16 {
                     let pool = layers.next_if(|l| matches!(l, Layer::Pool)).is_some();
                     conv.relu_pool(&xs, pool)?
                 }
-                Layer::Pool => crate::conv::max_pool2(&xs)?,
+                Layer::Pool => crate::pool::max_pool2(&xs)?,
             };
         }
         xs.flatten_from(1)?.apply(&self.fc)?.relu()

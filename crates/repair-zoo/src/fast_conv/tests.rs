@@ -327,7 +327,7 @@ fn impossible_shapes_are_errors() {
     assert!(super::conv2d(&f64_input, &wrong_channels, None, 1, 1).is_err());
 }
 
-use crate::conv::max_pool2;
+use crate::pool::max_pool2;
 
 /// Why the tests (and the zoo) do not use candle's pooling gradient: in candle 0.11 the
 /// winner of a 2×2 window gets ¼ of the gradient instead of all of it. If this test fails,
