@@ -1,4 +1,4 @@
-//! `cargo xtask data check | fetch | split`.
+//! `cargo xtask data check | import | fetch | split`.
 
 use anyhow::{bail, Context};
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
@@ -19,6 +19,31 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
             println!("{report}");
             if !report.is_ok() {
                 bail!("{} does not match datasets/{dataset}.toml", dir.display());
+            }
+            Ok(())
+        }
+        DataCommand::Import {
+            dataset,
+            from,
+            data,
+        } => {
+            let manifest = Manifest::builtin(&dataset)?;
+            let corpus = match dataset.as_str() {
+                "rsna" => {
+                    eprintln!("decoding the DICOM files under {} …", from.display());
+                    repair_data::load_rsna_official(&from, manifest.shape().height)?
+                }
+                other => bail!("no importer for `{other}` (only rsna)"),
+            };
+            let out = data.resolve(&dataset)?;
+            manifest.write_packed(&corpus, &out)?;
+            println!("{} → {}", corpus.describe(), out.display());
+            let report = manifest.check(&out, false);
+            println!("{report}");
+            if !report.is_ok() {
+                eprintln!(
+                    "warning: the imported data differs from datasets/{dataset}.toml (see above)"
+                );
             }
             Ok(())
         }

@@ -241,6 +241,17 @@ pub enum DataCommand {
         #[arg(long)]
         no_hash: bool,
     },
+    /// Decode a dataset from its official files into the packed layout of its manifest
+    /// (rsna: `stage_2_train_labels.csv` + `stage_2_train_images/*.dcm` → 160×160 grey).
+    Import {
+        /// Dataset name: rsna.
+        dataset: String,
+        /// The folder holding the official files.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Download and unpack the official archives listed in the manifest.
     Fetch {
         /// Dataset name (only gtsrb has downloadable official archives).

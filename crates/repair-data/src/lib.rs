@@ -7,8 +7,9 @@
 //! * A [`Corpus`] is all official images of a dataset with the official parts as
 //!   ranges. Loaders: [`load_gtsrb`] and [`load_pneumonia`] (packed `u8` files),
 //!   [`load_gtsrb_official`] (official PPM folders, with the study's optional
-//!   [`Preprocess`]), and with feature `candle-datasets`, [`load_mnist_dir`] and
-//!   [`load_cifar10_dir`].
+//!   [`Preprocess`]), with feature `rsna` `load_rsna_official` (RSNA Pneumonia's
+//!   official DICOM layout), and with feature `candle-datasets`, [`load_mnist_dir`] and
+//!   [`load_cifar10_dir`]. [`Corpus::resized`] brings images to a model's input size.
 //! * [`Split`] cuts a corpus by a [`SplitConfig`] (the study's rule, by track, or the
 //!   official parts), and saves / reloads it with the corpus checksum.
 //! * [`Manifest`] describes a dataset (`datasets/*.toml`) and checks a data folder.
@@ -43,6 +44,8 @@ mod packed;
 mod pneumonia;
 mod ppm;
 mod preprocess;
+#[cfg(feature = "rsna")]
+mod rsna;
 mod split;
 
 pub use atomic::write_atomic;
@@ -63,4 +66,9 @@ pub use packed::{read_packed, PackedPart};
 pub use pneumonia::{load_pneumonia, PNEUMONIA_CLASSES, PNEUMONIA_SHAPE};
 pub use ppm::{decode_ppm, read_ppm, RgbImage};
 pub use preprocess::{centre_crop, equalize_value, resize, resize_pixels, Preprocess};
+#[cfg(feature = "rsna")]
+pub use rsna::{
+    load_rsna_official, read_dicom_grey, read_rsna_labels, RsnaPatient, RSNA_CLASSES, RSNA_IMAGES,
+    RSNA_LABELS, RSNA_SIDE,
+};
 pub use split::{Split, SplitConfig, SplitPart, SplitRule};

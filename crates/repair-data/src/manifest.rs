@@ -86,12 +86,13 @@ pub struct Manifest {
 }
 
 /// The manifests shipped in `datasets/`, compiled in so tools work from any folder.
-const BUILTIN: [(&str, &str); 2] = [
+const BUILTIN: [(&str, &str); 3] = [
     ("gtsrb", include_str!("../../../datasets/gtsrb.toml")),
     (
         "pneumonia",
         include_str!("../../../datasets/pneumonia.toml"),
     ),
+    ("rsna", include_str!("../../../datasets/rsna.toml")),
 ];
 
 impl Manifest {
@@ -174,6 +175,44 @@ impl Manifest {
                 Ok(Corpus::new(&self.name, images, parts, None))
             }
         }
+    }
+
+    /// Writes `corpus` into `dir` in this manifest's packed layout (one image and one
+    /// label file per part, each atomically), so that [`Manifest::load`] reads it back:
+    /// how a dataset decoded from its official files (RSNA's DICOMs) is stored once.
+    pub fn write_packed(&self, corpus: &Corpus, dir: &Path) -> Result<()> {
+        let images = corpus.images();
+        if images.image_shape() != self.shape() || images.num_classes() != self.num_classes {
+            return Err(DataError::invalid(
+                dir,
+                format!(
+                    "{} holds {} images of {} classes, datasets/{}.toml wants {} and {}",
+                    corpus.name(),
+                    images.image_shape(),
+                    images.num_classes(),
+                    self.name,
+                    self.shape(),
+                    self.num_classes
+                ),
+            ));
+        }
+        for part in &self.parts {
+            let range = corpus
+                .part(&part.name)
+                .ok_or_else(|| {
+                    DataError::invalid(
+                        dir,
+                        format!("{} has no part `{}`", corpus.name(), part.name),
+                    )
+                })?
+                .range
+                .clone();
+            let bytes = images.image_shape().len();
+            let pixels = &images.pixels()[range.start * bytes..range.end * bytes];
+            crate::atomic::write_atomic(&dir.join(&part.images), pixels)?;
+            crate::atomic::write_atomic(&dir.join(&part.labels), &images.raw_labels()[range])?;
+        }
+        Ok(())
     }
 
     /// Verifies `dir`: every file's size (and, with `hashes`, SHA-256), then loads the
@@ -408,6 +447,10 @@ mod tests {
         let p = Manifest::builtin("pneumonia").unwrap();
         assert_eq!(p.shape(), crate::pneumonia::PNEUMONIA_SHAPE);
         assert_eq!(p.classes[1].counts["train"], 3_494);
+        let r = Manifest::builtin("rsna").unwrap();
+        assert_eq!(r.shape(), ImageShape::new(1, 160, 160));
+        assert_eq!(r.parts[0].count, 20_672 + 6_012);
+        assert!(r.files.is_empty());
     }
 
     #[test]

@@ -85,10 +85,11 @@ pub struct SplitConfig {
 }
 
 impl SplitConfig {
-    /// The study's rule for `dataset` (`gtsrb` or `pneumonia`) with `seed`.
+    /// The study's rule for `dataset` with `seed`: RSNA's (test 10 % stratified, repair
+    /// 5 % of the rest) for `rsna` and its stand-in `pneumonia`, GTSRB's otherwise.
     pub fn study(dataset: &str, seed: u64) -> Self {
         match dataset {
-            "pneumonia" => SplitConfig {
+            "pneumonia" | "rsna" => SplitConfig {
                 rule: SplitRule::Study,
                 seed,
                 test_ratio: Some(0.1),

@@ -212,7 +212,10 @@ mod tests {
         let file = ExperimentFile::load(&path).unwrap();
         assert_eq!(file.dataset, "pneumonia");
         let paper = file.profile("paper").unwrap();
-        assert_eq!((paper.model.as_str(), paper.input_side), ("densenet121", Some(32)));
+        assert_eq!(
+            (paper.model.as_str(), paper.input_side),
+            ("densenet121", Some(32))
+        );
         assert_eq!(paper.seeds, [1024, 2048, 4096, 8192, 16384]);
         assert_eq!(paper.classes, [1]);
         let quick = file.profile("quick").unwrap();
@@ -222,6 +225,16 @@ mod tests {
         // (and folders made before the key existed) stay valid.
         let json = serde_json::to_string(quick).unwrap();
         assert!(!json.contains("input_side"), "{json}");
+        // RSNA itself: the same study at the packed 160 × 160.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/rsna.toml");
+        let rsna = ExperimentFile::load(&path).unwrap();
+        assert_eq!(rsna.dataset, "rsna");
+        let paper = rsna.profile("paper").unwrap();
+        assert_eq!(
+            (paper.model.as_str(), paper.input_side),
+            ("densenet121", None)
+        );
+        assert_eq!(paper.classes, [1]);
     }
 
     #[test]
