@@ -205,6 +205,10 @@ pub struct TrainArgs {
     /// ImageNet VGG16 weights (safetensors, torchvision names) for the conv base.
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
+    /// Resize images to N × N first (bilinear): DenseNet-121 needs N ≥ 32, so
+    /// PneumoniaMNIST (28 × 28) takes `--input-side 32`.
+    #[arg(long, value_name = "N")]
+    pub input_side: Option<usize>,
 }
 
 /// `cargo xtask bench …`

@@ -20,9 +20,14 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     };
     let dataset = split_dataset(&split_path)?;
     let data = args.data.resolve(&dataset)?;
-    let corpus = Manifest::builtin(&dataset)?.load(&data)?;
-    let split = Split::load(&split_path, &corpus)?;
     let run = RunInfo::for_checkpoint(&args.checkpoint)?;
+    // A model trained on resized images (an experiment's `input_side`) gets them resized
+    // the same way; the split's checksum then matches the resized corpus.
+    let (_, height, width) = run.model.input;
+    let corpus = Manifest::builtin(&dataset)?
+        .load(&data)?
+        .resized(height, width)?;
+    let split = Split::load(&split_path, &corpus)?;
     let device = crate::train::device(&args.device)?;
     eprintln!(
         "repairing class {} of {} ({}) on {}",

@@ -22,6 +22,10 @@ pub fn device(name: &str) -> anyhow::Result<Device> {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let manifest = Manifest::builtin(&args.dataset)?;
     let corpus = manifest.load(&args.data.resolve(&args.dataset)?)?;
+    let corpus = match args.input_side {
+        Some(side) => corpus.resized(side, side)?,
+        None => corpus,
+    };
     let split_path = args.out.join("split.json");
     let split = if split_path.exists() {
         Split::load(&split_path, &corpus)?

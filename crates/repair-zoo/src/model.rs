@@ -91,7 +91,7 @@ pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
             if crate::densenet::final_side(h).is_none() || crate::densenet::final_side(w).is_none()
             {
                 return Err(unsupported(format!(
-                    "input {h}×{w} is too small; sides must be at least 32"
+                    "input {h}×{w} is too small; sides must be at least 32 (resize the images: `input_side` in an experiment, `--input-side` in `xtask train`)"
                 )));
             }
             (
