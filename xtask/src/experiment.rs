@@ -92,7 +92,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     crate::report::run(ReportArgs {
-        input: out.join("repairs.csv"),
+        input: vec![out.join("repairs.csv")],
         alpha: config.alphas.clone(),
         tie: repair_metrics::TiePolicy::Post,
         incomplete: repair_metrics::IncompletePolicy::Mark,

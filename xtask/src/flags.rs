@@ -161,8 +161,10 @@ pub struct SlurmArgs {
 /// `cargo xtask report …`
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// `repairs.csv`, or the folder that holds it.
-    pub input: PathBuf,
+    /// `repairs.csv` files, or the folders that hold them; several (e.g. the GTSRB and
+    /// the pneumonia experiment) give one Table 1 with a row group per dataset.
+    #[arg(required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
     /// The α values of Qual_α.
     #[arg(long, value_delimiter = ',', default_values_t = [0.2, 0.5, 0.8])]
     pub alpha: Vec<f64>,
@@ -172,7 +174,7 @@ pub struct ReportArgs {
     /// Missing repairs: mark (default) or available (classify on what is there).
     #[arg(long, default_value = "mark")]
     pub incomplete: repair_metrics::IncompletePolicy,
-    /// Output folder. Default: the folder of the CSV.
+    /// Output folder. Default: the folder of the CSV (required for several).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

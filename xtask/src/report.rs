@@ -1,29 +1,35 @@
 //! `cargo xtask report`: Table 1 and the quality tables from a `repairs.csv` alone.
 
+use std::path::{Path, PathBuf};
+
 use repair_pipeline::{write_report, ReportOptions};
 
 use crate::flags::ReportArgs;
 
 /// Runs `cargo xtask report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let csv_path = if args.input.is_dir() {
-        args.input.join("repairs.csv")
-    } else {
-        args.input.clone()
-    };
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None => csv_path
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default(),
+    let csv_paths: Vec<PathBuf> = args
+        .input
+        .iter()
+        .map(|p| {
+            if p.is_dir() {
+                p.join("repairs.csv")
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    let out = match (&args.out, csv_paths.as_slice()) {
+        (Some(dir), _) => dir.clone(),
+        (None, [one]) => one.parent().map(Path::to_path_buf).unwrap_or_default(),
+        (None, _) => anyhow::bail!("several inputs: pass --out DIR for the joint report"),
     };
     let options = ReportOptions {
         alphas: args.alpha,
         ties: args.tie,
         incomplete: args.incomplete,
     };
-    let summary = write_report(&csv_path, &options, &out)?;
+    let summary = write_report(&csv_paths, &options, &out)?;
     print!("{}", summary.table1_markdown);
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");

@@ -1,4 +1,4 @@
-//! The report of an experiment from its `repairs.csv` alone: `quality.csv`,
+//! The report of one or more experiments from their `repairs.csv` alone: `quality.csv`,
 //! `patterns.csv`, `table1.csv`, `table1.md` and the SVG figures, each written
 //! atomically. The file names live here once, for the writer and for
 //! [`verify_experiment`](crate::verify_experiment).
@@ -60,11 +60,46 @@ fn metrics_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
     }
 }
 
-/// Reads `csv_path` (any CSV with the `repairs.csv` columns) and writes the report into
-/// `out`.
-pub fn write_report(csv_path: &Path, options: &ReportOptions, out: &Path) -> Result<ReportSummary> {
-    let err = |e| metrics_error(csv_path, e);
-    let repairs = read_repairs(csv_path).map_err(err)?;
+/// Reads `csv_paths` (any CSVs with the `repairs.csv` columns; several experiments, e.g.
+/// GTSRB and pneumonia, give one Table 1 with a row group per dataset) and writes the
+/// report into `out`. A repair listed in two files is an error naming both.
+pub fn write_report(
+    csv_paths: &[PathBuf],
+    options: &ReportOptions,
+    out: &Path,
+) -> Result<ReportSummary> {
+    let Some(first) = csv_paths.first() else {
+        return Err(PipelineError::Invalid("no repairs.csv to report on".into()));
+    };
+    let err = |e| metrics_error(first, e);
+    let mut repairs = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for path in csv_paths {
+        for row in read_repairs(path).map_err(|e| metrics_error(path, e))? {
+            let key = (
+                row.dataset.clone(),
+                row.model.clone(),
+                row.run,
+                row.target_class,
+                row.epoch,
+            );
+            if let Some(other) = seen.insert(key, path) {
+                return Err(metrics_error(
+                    path,
+                    format!(
+                        "{} {} run {} class {} epoch {} is also in {}",
+                        row.dataset,
+                        row.model,
+                        row.run,
+                        row.target_class,
+                        row.epoch,
+                        other.display()
+                    ),
+                ));
+            }
+            repairs.push(row);
+        }
+    }
     let quality_rows = quality(&repairs, &options.alphas).map_err(err)?;
     let run_patterns =
         patterns(&repairs, &options.alphas, options.ties, options.incomplete).map_err(err)?;

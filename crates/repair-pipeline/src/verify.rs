@@ -441,7 +441,7 @@ mod tests {
             ties: TiePolicy::Post,
             incomplete: IncompletePolicy::Mark,
         };
-        write_report(&out.join("repairs.csv"), &options, out).unwrap();
+        write_report(&[out.join("repairs.csv")], &options, out).unwrap();
     }
 
     #[test]
@@ -510,6 +510,44 @@ mod tests {
         assert!(e.contains("class-04/pareto_front.svg: missing"), "{e}");
         assert!(e.contains("run 1 epoch 3 class 4: not a unit"), "{e}");
         assert!(e.contains("seed 99"), "{e}");
+    }
+
+    #[test]
+    fn two_experiments_report_as_one_table_and_a_repeated_repair_is_refused() {
+        let (config, a, b) = (
+            config(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let rows = rows(&config);
+        write_repairs_csv(&a.path().join("repairs.csv"), &rows).unwrap();
+        let other: Vec<RepairRow> = rows
+            .iter()
+            .map(|r| RepairRow {
+                dataset: "pneumonia".into(),
+                ..r.clone()
+            })
+            .collect();
+        write_repairs_csv(&b.path().join("repairs.csv"), &other).unwrap();
+        let options = ReportOptions {
+            alphas: PAPER_ALPHAS.to_vec(),
+            ties: TiePolicy::Post,
+            incomplete: IncompletePolicy::Mark,
+        };
+        let both = [a.path().join("repairs.csv"), b.path().join("repairs.csv")];
+        let out = tempfile::tempdir().unwrap();
+        let summary = write_report(&both, &options, out.path()).unwrap();
+        assert_eq!(summary.repairs, 16);
+        let table: Vec<Table1Csv> = read_csv_rows(&out.path().join("table1.csv")).unwrap();
+        let datasets: BTreeSet<&str> = table.iter().map(|t| t.dataset.as_str()).collect();
+        assert_eq!(datasets, BTreeSet::from(["gtsrb", "pneumonia"]));
+        assert_eq!(table.len(), 2 * PAPER_ALPHAS.len());
+        let same = [a.path().join("repairs.csv"), a.path().join("repairs.csv")];
+        let e = write_report(&same, &options, out.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("run 1 class 4 epoch 1 is also in"), "{e}");
+        assert!(write_report(&[], &options, out.path()).is_err());
     }
 
     #[test]
