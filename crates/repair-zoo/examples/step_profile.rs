@@ -10,6 +10,14 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, Var};
 
+/// The binaries' allocator and setting (xtask/src/main.rs): without them every step
+/// page-faults its freed tensors back in and the per-layer times are inflated.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc v2's `mi_option_purge_delay`.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
     f();
     let start = Instant::now();
@@ -20,6 +28,8 @@ fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
 }
 
 fn main() -> candle_core::Result<()> {
+    // SAFETY: sets a plain integer option of the allocator.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let mut args = std::env::args().skip(1);
     let model = args.next().unwrap_or_else(|| "cnn-s".into());
     let batch: usize = args.next().map_or(128, |b| b.parse().expect("batch"));
