@@ -150,27 +150,25 @@ pub fn centre_crop(img: &RgbImage) -> RgbImage {
 
 /// Bilinear (triangle-filter) resize to `height × width`; a no-op at the same size.
 pub fn resize(img: &RgbImage, height: usize, width: usize) -> RgbImage {
-    if (img.height, img.width) == (height, width) {
-        return img.clone();
-    }
-    let buffer = image::RgbImage::from_raw(img.width as u32, img.height as u32, img.pixels.clone())
-        .expect("RgbImage holds width × height × 3 bytes");
-    let out = imageops::resize(&buffer, width as u32, height as u32, FilterType::Triangle);
+    let shape = ImageShape::new(3, img.height, img.width);
     RgbImage {
         width,
         height,
-        pixels: out.into_raw(),
+        pixels: resize_pixels(&img.pixels, shape, height, width),
     }
 }
 
-/// Bilinear (triangle-filter) resize of one grey or RGB image stored H × W × C, as
-/// [`resize`] does for RGB; a copy at the same size.
+/// Bilinear (triangle-filter) resize of one grey or RGB image stored H × W × C (what
+/// [`resize`] runs for RGB); a copy at the same size.
 ///
 /// # Panics
 /// When `pixels` does not hold one image of `shape`, or it has neither 1 nor 3
 /// channels (callers pass images of an [`ImageSet`](crate::ImageSet)).
 pub fn resize_pixels(pixels: &[u8], shape: ImageShape, height: usize, width: usize) -> Vec<u8> {
     assert_eq!(pixels.len(), shape.len(), "one image of {shape}");
+    if (shape.height, shape.width) == (height, width) {
+        return pixels.to_vec();
+    }
     let (w, h) = (shape.width as u32, shape.height as u32);
     let (nw, nh) = (width as u32, height as u32);
     match shape.channels {

@@ -186,7 +186,7 @@ pub fn read_dicom_grey(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
 
 /// Loads the official layout under `root` as a corpus `rsna` with one part `train`
 /// (every labelled patient; the study's split pools it), grey images resized to
-/// `side × side`. Images are decoded in parallel; the first failure is returned.
+/// `side × side`. Images are decoded in parallel; a failure is returned.
 pub fn load_rsna_official(root: &Path, side: usize) -> Result<Corpus> {
     if side == 0 {
         return Err(DataError::invalid(root, "image side 0"));
@@ -203,21 +203,24 @@ pub fn load_rsna_official(root: &Path, side: usize) -> Result<Corpus> {
         });
     }
     let shape = ImageShape::new(1, side, side);
-    let images: Vec<Vec<u8>> = patients
-        .par_iter()
-        .map(|p| {
-            let (pixels, rows, columns) = read_dicom_grey(&dicom(p))?;
-            Ok(resize_pixels(
-                &pixels,
+    // Each patient's resized image goes straight to its place in the one buffer.
+    let mut pixels = vec![0u8; patients.len() * shape.len()];
+    pixels
+        .par_chunks_mut(shape.len())
+        .zip(&patients)
+        .try_for_each(|(out, p)| -> Result<()> {
+            let (image, rows, columns) = read_dicom_grey(&dicom(p))?;
+            out.copy_from_slice(&resize_pixels(
+                &image,
                 ImageShape::new(1, rows, columns),
                 side,
                 side,
-            ))
-        })
-        .collect::<Result<_>>()?;
+            ));
+            Ok(())
+        })?;
     let labels: Vec<u8> = patients.iter().map(|p| p.label).collect();
     let n = labels.len();
-    let images = ImageSet::new(images.concat(), labels, shape, RSNA_CLASSES)
+    let images = ImageSet::new(pixels, labels, shape, RSNA_CLASSES)
         .expect("one resized image and a 0/1 label per patient");
     let parts = vec![Part {
         name: "train".into(),

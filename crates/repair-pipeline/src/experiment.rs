@@ -173,14 +173,10 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         }
     }
     if run.shard.is_whole() {
-        write_repairs_csv(&run.out.join("repairs.csv"), &rows)?;
+        write_csv_rows(&run.out.join("repairs.csv"), &rows)?;
         write_experiment_class_accuracy(run.out, &rows)?;
     }
     Ok(rows)
-}
-
-pub(crate) fn write_repairs_csv(path: &Path, rows: &[RepairRow]) -> Result<()> {
-    write_csv_rows(path, rows)
 }
 
 /// `class_accuracy.csv` of the whole experiment: every repair unit's per-class rows,

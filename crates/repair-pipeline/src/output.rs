@@ -236,13 +236,10 @@ pub fn class_accuracy_rows(
         .collect()
 }
 
-/// Writes rows as a CSV file with a header, atomically.
+/// Writes rows as a CSV file with a header ([`repair_metrics::to_csv`]), atomically.
 pub(crate) fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| file_error(path, e))?;
-    }
-    write_atomic(path, &w.into_inner().map_err(|e| file_error(path, e))?)?;
+    let bytes = repair_metrics::to_csv(rows).map_err(|e| file_error(path, e))?;
+    write_atomic(path, &bytes)?;
     Ok(())
 }
 

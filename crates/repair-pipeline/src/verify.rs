@@ -323,7 +323,7 @@ fn check_table1(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{write_experiment_class_accuracy, write_repairs_csv, TrainedRun};
+    use crate::experiment::{write_experiment_class_accuracy, TrainedRun};
     use crate::output::{write_csv_rows, ClassAccuracyRow};
     use crate::report_files::{write_report, ReportOptions};
     use crate::ExperimentFile;
@@ -424,7 +424,7 @@ mod tests {
     }
 
     fn report(out: &Path, rows: &[RepairRow]) {
-        write_repairs_csv(&out.join("repairs.csv"), rows).unwrap();
+        write_csv_rows(&out.join("repairs.csv"), rows).unwrap();
         // Rows without a unit folder (foreign rows) have no per-class file to collect.
         let with_units: Vec<RepairRow> = rows
             .iter()
@@ -520,7 +520,7 @@ mod tests {
             tempfile::tempdir().unwrap(),
         );
         let rows = rows(&config);
-        write_repairs_csv(&a.path().join("repairs.csv"), &rows).unwrap();
+        write_csv_rows(&a.path().join("repairs.csv"), &rows).unwrap();
         let other: Vec<RepairRow> = rows
             .iter()
             .map(|r| RepairRow {
@@ -528,7 +528,7 @@ mod tests {
                 ..r.clone()
             })
             .collect();
-        write_repairs_csv(&b.path().join("repairs.csv"), &other).unwrap();
+        write_csv_rows(&b.path().join("repairs.csv"), &other).unwrap();
         let options = ReportOptions {
             alphas: PAPER_ALPHAS.to_vec(),
             ties: TiePolicy::Post,

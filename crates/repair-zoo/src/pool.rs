@@ -23,6 +23,20 @@ pub fn avg_pool2(xs: &Tensor) -> candle_core::Result<Tensor> {
     windows2(xs)?.mean(D::Minus1)
 }
 
+/// Refuses a pooling window that is empty, has no stride, or does not fit `h × w`
+/// (shared with [`fast_conv::max_pool`](crate::fast_conv::max_pool)).
+pub(crate) fn check_window(
+    window: usize,
+    stride: usize,
+    h: usize,
+    w: usize,
+) -> candle_core::Result<()> {
+    if window == 0 || stride == 0 || window > h || window > w {
+        candle_core::bail!("max pool: a {window}×{window} window, stride {stride}, on {h}×{w}");
+    }
+    Ok(())
+}
+
 /// The 2×2 windows of `xs` (b, c, h, w) as the last axis: (b, c, h/2, w/2, 4).
 fn windows2(xs: &Tensor) -> candle_core::Result<Tensor> {
     let (b, c, h, w) = xs.dims4()?;
@@ -41,9 +55,7 @@ fn windows2(xs: &Tensor) -> candle_core::Result<Tensor> {
 /// whole gradient; on exact ties this one gives it to every tied input.
 pub fn max_pool_strided(xs: &Tensor, window: usize, stride: usize) -> candle_core::Result<Tensor> {
     let (b, c, h, w) = xs.dims4()?;
-    if window == 0 || stride == 0 || window > h || window > w {
-        candle_core::bail!("max pool: a {window}×{window} window, stride {stride}, on {h}×{w}");
-    }
+    check_window(window, stride, h, w)?;
     let (oh, ow) = ((h - window) / stride + 1, (w - window) / stride + 1);
     // Room for `stride · out` rows/columns from every window offset; the padding is
     // never picked (only the first of every `stride` rows/columns is kept).

@@ -14,9 +14,7 @@ use super::slice;
 pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Result<Tensor> {
     super::check_cpu_f32(&[("input", x)])?;
     let (_, _, h, w) = x.dims4()?;
-    if window == 0 || stride == 0 || window > h || window > w {
-        candle_core::bail!("max pool: a {window}×{window} window, stride {stride}, on {h}×{w}");
-    }
+    crate::pool::check_window(window, stride, h, w)?;
     x.contiguous()?.apply_op1(MaxPool {
         window,
         stride,
