@@ -13,10 +13,8 @@
 use std::sync::OnceLock;
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor};
-use rayon::prelude::*;
 
-use super::kernels::{self, Geometry};
-use super::scratch::Scratch;
+use super::kernels::{self, Chunk, Geometry, Wanted};
 use super::{geometry, slice};
 
 /// `maxpool2(relu(conv(x, kernel) + bias))`, or without the pool; CPU, `f32`.
@@ -102,30 +100,37 @@ impl ConvBlock {
         ))?;
         super::check_bias(&g, bias)?;
         let (x, kernel) = (slice(s1, l1, "input")?, slice(s2, l2, "kernel")?);
-        if !self.pool() {
-            let mut z = kernels::forward(&g, x, kernel, bias);
-            if self.activation != Activation::None {
-                z.par_iter_mut().for_each(|v| *v = v.max(0.0));
+        let bias_of = |o: usize| bias.map_or(0.0, |b| b[o]);
+        match self.activation {
+            Activation::None => {
+                let y = kernels::forward(&g, x, kernel, bias);
+                return Ok((CpuStorage::F32(y), out_shape(&g, false)));
             }
-            return Ok((CpuStorage::F32(z), out_shape(&g, false)));
+            Activation::Relu { pool: false } => {
+                let y = kernels::forward_map(&g, x, kernel, bias, |v| v.max(0.0));
+                return Ok((CpuStorage::F32(y), out_shape(&g, false)));
+            }
+            Activation::Relu { pool: true } => {}
         }
-        let mut z = Scratch::new(g.batch * g.c_out * g.ho * g.wo);
-        kernels::forward_into(&g, x, kernel, bias, &mut z);
         let (ph, pw) = (g.ho / 2, g.wo / 2);
+        let pooled = (ph * pw).max(1);
         let mut out = vec![0f32; g.batch * g.c_out * ph * pw];
         let mut winners = vec![0u8; out.len()];
-        out.par_chunks_mut(ph * pw)
-            .zip(winners.par_chunks_mut(ph * pw))
-            .enumerate()
-            .for_each(|(p, (out, won))| {
-                let plane = &z[p * g.ho * g.wo..(p + 1) * g.ho * g.wo];
+        let outputs: Vec<_> = kernels::per_chunk(&g, &mut out, g.c_out * ph * pw)
+            .into_iter()
+            .zip(kernels::per_chunk(&g, &mut winners, g.c_out * ph * pw))
+            .collect();
+        kernels::forward_chunks(&g, x, kernel, outputs, |c, product, (out, won)| {
+            let pieces = out.chunks_mut(pooled).zip(won.chunks_mut(pooled));
+            for ((_, o, plane), (out, won)) in kernels::planes(&g, c, product).zip(pieces) {
+                let b = bias_of(o);
                 for py in 0..ph {
                     for px in 0..pw {
                         let (mut best, mut at) = (f32::NEG_INFINITY, 0u8);
                         for (k, (dy, dx)) in
                             [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate()
                         {
-                            let v = plane[(2 * py + dy) * g.wo + 2 * px + dx];
+                            let v = plane[(2 * py + dy) * g.wo + 2 * px + dx] + b;
                             if v > best {
                                 (best, at) = (v, k as u8);
                             }
@@ -134,7 +139,8 @@ impl ConvBlock {
                         won[py * pw + px] = at;
                     }
                 }
-            });
+            }
+        });
         self.winners
             .set(winners)
             .map_err(|_| candle_core::Error::Msg("fast conv block: forward ran twice".into()))?;
@@ -166,77 +172,85 @@ impl ConvBlock {
             );
         }
         let dy = cpu_slice(&dy_s, dy_l, "output gradient")?;
-        // The gradient before the activation: `dy` itself for the plain convolution.
-        let masked;
-        let dz: &[f32] = match self.activation {
-            Activation::None => dy,
-            Activation::Relu { .. } => {
-                let (res_s, res_l) = res.storage_and_layout();
-                masked = self.pre_activation_grad(&g, dy, cpu_slice(&res_s, res_l, "output")?)?;
-                &masked
-            }
-        };
         let (x_s, x_l) = x.storage_and_layout();
         let (k_s, k_l) = kernel.storage_and_layout();
         let xs = cpu_slice(&x_s, x_l, "input")?;
         let ks = cpu_slice(&k_s, k_l, "kernel")?;
+        let wanted = Wanted {
+            input: x.track_op(),
+            kernel: kernel.track_op(),
+            bias: with_bias,
+        };
+        // The gradient before the activation, chunk by chunk: `dy` itself for the plain
+        // convolution, through ReLU's mask, or scattered to each pooling window's winner.
+        let grads = match self.activation {
+            Activation::None => {
+                kernels::backward(&g, xs, ks, wanted, |c, dz| kernels::gather(&g, dy, c, dz))
+            }
+            Activation::Relu { pool } => {
+                let (res_s, res_l) = res.storage_and_layout();
+                let res = cpu_slice(&res_s, res_l, "output")?;
+                if pool {
+                    let winners = self.winners.get().ok_or_else(|| {
+                        candle_core::Error::Msg("fast conv block: backward before forward".into())
+                    })?;
+                    kernels::backward(&g, xs, ks, wanted, |c, dz| {
+                        unpool(&g, dy, res, winners, c, dz)
+                    })
+                } else {
+                    kernels::backward(&g, xs, ks, wanted, |c, dz| {
+                        gather_masked(&g, dy, res, c, dz)
+                    })
+                }
+            }
+        };
         let device = x.device();
-        let dx = if x.track_op() {
-            let dx = kernels::input_grad(&g, dz, ks);
-            Some(Tensor::from_vec(dx, x.dims(), device)?)
-        } else {
-            None
+        let tensor = |v: Option<Vec<f32>>, dims: &[usize]| -> Result<Option<Tensor>> {
+            v.map(|v| Tensor::from_vec(v, dims, device)).transpose()
         };
-        let dk = if kernel.track_op() {
-            let dk = kernels::kernel_grad(&g, xs, dz);
-            Some(Tensor::from_vec(dk, kernel.dims(), device)?)
-        } else {
-            None
-        };
-        let db = if with_bias {
-            let plane = g.ho * g.wo;
-            let db: Vec<f32> = (0..g.c_out)
-                .into_par_iter()
-                .map(|o| {
-                    (0..g.batch)
-                        .map(|n| dz[(n * g.c_out + o) * plane..][..plane].iter().sum::<f32>())
-                        .sum()
-                })
-                .collect();
-            Some(Tensor::from_vec(db, g.c_out, device)?)
-        } else {
-            None
-        };
-        Ok((dx, dk, db))
+        Ok((
+            tensor(grads.input, x.dims())?,
+            tensor(grads.kernel, kernel.dims())?,
+            tensor(grads.bias, &[g.c_out])?,
+        ))
     }
+}
 
-    /// The gradient before the ReLU (and the pool), full resolution.
-    fn pre_activation_grad(&self, g: &Geometry, dy: &[f32], res: &[f32]) -> Result<Scratch> {
-        let plane = g.ho * g.wo;
-        let mut dz = Scratch::zeroed(g.batch * g.c_out * plane);
-        if !self.pool() {
-            dz.par_iter_mut()
-                .zip(dy.par_iter().zip(res))
-                .for_each(|(d, (&dy, &r))| *d = if r > 0.0 { dy } else { 0.0 });
-            return Ok(dz);
+/// A chunk of ReLU's input gradient (c_out × nb·HoWo): `dy` where the output `res` is
+/// positive, else 0.
+fn gather_masked(g: &Geometry, dy: &[f32], res: &[f32], c: Chunk, dz: &mut [f32]) {
+    let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
+    for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
+        for i in 0..c.nb {
+            let at = ((c.b0 + i) * g.c_out + o) * plane;
+            let (dy, res) = (&dy[at..at + plane], &res[at..at + plane]);
+            for ((d, &dy), &r) in row[i * plane..(i + 1) * plane].iter_mut().zip(dy).zip(res) {
+                *d = if r > 0.0 { dy } else { 0.0 };
+            }
         }
-        let winners = self.winners.get().ok_or_else(|| {
-            candle_core::Error::Msg("fast conv block: backward before forward".into())
-        })?;
-        let (ph, pw) = (g.ho / 2, g.wo / 2);
-        dz.par_chunks_mut(plane).enumerate().for_each(|(p, dz)| {
-            let at = p * ph * pw;
+    }
+}
+
+/// A chunk of the gradient before ReLU and the 2×2 pool (c_out × nb·HoWo): each pooled
+/// output's gradient goes to its window's winner when the output is positive.
+fn unpool(g: &Geometry, dy: &[f32], res: &[f32], winners: &[u8], c: Chunk, dz: &mut [f32]) {
+    let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
+    let (ph, pw) = (g.ho / 2, g.wo / 2);
+    for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
+        row.fill(0.0);
+        for i in 0..c.nb {
+            let at = ((c.b0 + i) * g.c_out + o) * ph * pw;
+            let target = &mut row[i * plane..(i + 1) * plane];
             for py in 0..ph {
                 for px in 0..pw {
                     let k = at + py * pw + px;
                     if res[k] > 0.0 {
                         let (dy_, dx_) = ((winners[k] / 2) as usize, (winners[k] % 2) as usize);
-                        dz[(2 * py + dy_) * g.wo + 2 * px + dx_] = dy[k];
+                        target[(2 * py + dy_) * g.wo + 2 * px + dx_] = dy[k];
                     }
                 }
             }
-        });
-        Ok(dz)
+        }
     }
 }
 

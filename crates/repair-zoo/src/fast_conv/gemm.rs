@@ -55,9 +55,15 @@ impl<'a> View<'a> {
 }
 
 /// `dst = lhs × rhs` (or `dst += lhs × rhs` with `accumulate`); `dst` is row-major
-/// `lhs.rows × rhs.cols`. Threads split the output, never the inner sum, so the result
-/// does not depend on the thread count.
-pub(crate) fn matmul(dst: &mut [f32], lhs: View<'_>, rhs: View<'_>, accumulate: bool) {
+/// `lhs.rows × rhs.cols`. With `parallel`, rayon's threads split the output, never the
+/// inner sum, so the result is the same either way and on any thread count.
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    lhs: View<'_>,
+    rhs: View<'_>,
+    accumulate: bool,
+    parallel: bool,
+) {
     assert_eq!(lhs.cols, rhs.rows, "matmul: inner dimensions differ");
     lhs.check("lhs");
     rhs.check("rhs");
@@ -98,7 +104,11 @@ pub(crate) fn matmul(dst: &mut [f32], lhs: View<'_>, rhs: View<'_>, accumulate: 
             false,
             false,
             false,
-            Parallelism::Rayon(0),
+            if parallel {
+                Parallelism::Rayon(0)
+            } else {
+                Parallelism::None
+            },
         );
     }
 }
@@ -125,6 +135,7 @@ mod tests {
             View::row_major(&a, m, k),
             View::row_major(&bt, n, k).t(),
             false,
+            true,
         );
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-5, "{g} vs {w}");
@@ -134,6 +145,7 @@ mod tests {
             View::row_major(&a, m, k),
             View::row_major(&b, k, n),
             true,
+            false,
         );
         for (g, w) in got.iter().zip(&want) {
             assert!((g - 2.0 * w).abs() < 1e-5);
@@ -149,6 +161,7 @@ mod tests {
             &mut d,
             View::row_major(&a, 2, 3),
             View::row_major(&a, 3, 2),
+            false,
             false,
         );
     }

@@ -2,8 +2,12 @@
 //! images laid side by side (im2col): forward `Y = W·cols + b`, input gradient
 //! `dX = col2im(Wᵀ·dY)`, weight gradient `dW = Σ dY·colsᵀ`. A chunk holds enough images
 //! for a wide GEMM even when the feature map is 2×2 (VGG's last blocks), and few enough
-//! to keep the column buffer small. Every sum runs in a fixed order, so results do not
-//! depend on the thread count.
+//! to keep its buffers in cache; **chunks run in parallel**, each one's copies and GEMMs
+//! on one thread, so a step pays one fork-join per layer rather than one per copy and
+//! per GEMM. What follows the GEMM (bias, ReLU, pooling) and what precedes the backward
+//! GEMMs (the activation's mask) run on the chunk while it is in cache, through the
+//! callers' closures. Every sum runs in an order fixed by the shapes alone, so results
+//! do not depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -25,8 +29,23 @@ pub(crate) struct Geometry {
     pub wo: usize,
 }
 
-/// Columns (image positions) per GEMM: wide enough for the kernel's blocking.
+/// Output positions per chunk GEMM: wide enough for the kernel's blocking, small
+/// enough that a chunk's column matrix stays in the L2 cache for most layers.
 const CHUNK_COLUMNS: usize = 4096;
+
+/// Chunks a batch is cut into at least, when it has that many images.
+const MIN_CHUNKS: usize = 8;
+
+/// Partial weight-gradient sums at most: the chunks form this many runs of consecutive
+/// chunks, each run summed by one task; the runs' sums are then added in order.
+const MAX_GROUPS: usize = 8;
+
+/// Images `b0..b0 + nb` of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    pub b0: usize,
+    pub nb: usize,
+}
 
 impl Geometry {
     /// From the input (batch, c_in, h, w) and kernel (c_out, c_in, k, k) dimensions.
@@ -62,7 +81,7 @@ impl Geometry {
         })
     }
 
-    fn out_plane(&self) -> usize {
+    pub fn out_plane(&self) -> usize {
         self.ho * self.wo
     }
 
@@ -75,17 +94,34 @@ impl Geometry {
         self.c_in * self.k * self.k
     }
 
-    /// Images per chunk.
-    fn chunk(&self) -> usize {
-        (CHUNK_COLUMNS / self.out_plane().max(1)).clamp(1, self.batch.max(1))
+    /// Images per chunk: about [`CHUNK_COLUMNS`] output positions, and at least
+    /// [`MIN_CHUNKS`] chunks when the batch has that many images, so that every thread
+    /// gets work. It depends on the shapes alone, never on the thread count.
+    pub fn chunk(&self) -> usize {
+        let by_columns = CHUNK_COLUMNS / self.out_plane().max(1);
+        let by_count = self.batch.div_ceil(MIN_CHUNKS);
+        by_columns.min(by_count).clamp(1, self.batch.max(1))
     }
 
-    /// `(first image, images)` of each chunk.
-    fn chunks(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+    /// The chunks, in image order.
+    fn chunks(&self) -> Vec<Chunk> {
         let step = self.chunk();
         (0..self.batch)
             .step_by(step)
-            .map(move |b0| (b0, step.min(self.batch - b0)))
+            .map(|b0| Chunk {
+                b0,
+                nb: step.min(self.batch - b0),
+            })
+            .collect()
+    }
+
+    /// Values per image of the input, the output.
+    fn image_in(&self) -> usize {
+        self.c_in * self.in_plane()
+    }
+
+    fn image_out(&self) -> usize {
+        self.c_out * self.out_plane()
     }
 
     /// Input row `iy` seen by output row `oy` through kernel row `ky`, if inside.
@@ -110,169 +146,317 @@ impl Geometry {
     }
 }
 
-/// im2col of images `b0..b0 + nb` of `x` into `cols` (ckk × nb·HoWo).
-fn im2col(g: &Geometry, x: &[f32], b0: usize, nb: usize, cols: &mut [f32]) {
-    let (plane, width) = (g.in_plane(), nb * g.out_plane());
-    cols[..g.ckk() * width]
-        .par_chunks_mut(width)
-        .enumerate()
-        .for_each(|(r, row)| {
-            let (c, ky, kx) = (r / (g.k * g.k), (r / g.k) % g.k, r % g.k);
-            for i in 0..nb {
-                let image = &x[((b0 + i) * g.c_in + c) * plane..][..plane];
-                let out = &mut row[i * g.out_plane()..(i + 1) * g.out_plane()];
-                for oy in 0..g.ho {
-                    let line = &mut out[oy * g.wo..(oy + 1) * g.wo];
-                    let Some(iy) = g.source(oy, ky, g.h) else {
-                        line.fill(0.0);
-                        continue;
-                    };
-                    let input = &image[iy * g.w..(iy + 1) * g.w];
-                    let (lo, hi) = g.inside(kx);
-                    line[..lo].fill(0.0);
-                    line[hi..].fill(0.0);
-                    if lo < hi {
-                        let first = lo * g.stride + kx - g.pad;
-                        if g.stride == 1 {
-                            line[lo..hi].copy_from_slice(&input[first..first + hi - lo]);
-                        } else {
-                            for (v, x) in line[lo..hi]
-                                .iter_mut()
-                                .zip(input[first..].iter().step_by(g.stride))
-                            {
-                                *v = *x;
-                            }
+/// im2col of the chunk's images into `cols` (ckk × nb·HoWo), on this thread.
+fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
+    let (plane, width) = (g.in_plane(), c.nb * g.out_plane());
+    for (r, row) in cols[..g.ckk() * width].chunks_mut(width).enumerate() {
+        let (ch, ky, kx) = (r / (g.k * g.k), (r / g.k) % g.k, r % g.k);
+        let (lo, hi) = g.inside(kx);
+        for i in 0..c.nb {
+            let image = &x[((c.b0 + i) * g.c_in + ch) * plane..][..plane];
+            let out = &mut row[i * g.out_plane()..(i + 1) * g.out_plane()];
+            for oy in 0..g.ho {
+                let line = &mut out[oy * g.wo..(oy + 1) * g.wo];
+                let Some(iy) = g.source(oy, ky, g.h) else {
+                    line.fill(0.0);
+                    continue;
+                };
+                let input = &image[iy * g.w..(iy + 1) * g.w];
+                line[..lo].fill(0.0);
+                line[hi..].fill(0.0);
+                if lo < hi {
+                    let first = lo * g.stride + kx - g.pad;
+                    if g.stride == 1 {
+                        line[lo..hi].copy_from_slice(&input[first..first + hi - lo]);
+                    } else {
+                        for (v, x) in line[lo..hi]
+                            .iter_mut()
+                            .zip(input[first..].iter().step_by(g.stride))
+                        {
+                            *v = *x;
                         }
                     }
                 }
             }
-        });
+        }
+    }
 }
 
-/// `dy` of images `b0..b0 + nb` as a (c_out × nb·HoWo) matrix.
-fn gather(g: &Geometry, dy: &[f32], b0: usize, nb: usize, out: &mut [f32]) {
-    let (plane, width) = (g.out_plane(), nb * g.out_plane());
-    out[..g.c_out * width]
-        .par_chunks_mut(width)
-        .enumerate()
-        .for_each(|(o, row)| {
-            for i in 0..nb {
-                let src = &dy[((b0 + i) * g.c_out + o) * plane..][..plane];
-                row[i * plane..(i + 1) * plane].copy_from_slice(src);
+/// col2im of `dcols` (ckk × nb·HoWo) into `dx`, the chunk's images (NCHW, zeroed):
+/// each (image, channel) plane gathers its kernel taps in a fixed order.
+fn col2im(g: &Geometry, dcols: &[f32], c: Chunk, dx: &mut [f32]) {
+    let (plane_in, plane_out, width) = (g.in_plane(), g.out_plane(), c.nb * g.out_plane());
+    for (p, out) in dx[..c.nb * g.image_in()].chunks_mut(plane_in).enumerate() {
+        let (i, ch) = (p / g.c_in, p % g.c_in);
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let (lo, hi) = g.inside(kx);
+                if lo == hi {
+                    continue;
+                }
+                let r = (ch * g.k + ky) * g.k + kx;
+                let src = &dcols[r * width + i * plane_out..][..plane_out];
+                let first = lo * g.stride + kx - g.pad;
+                for oy in 0..g.ho {
+                    let Some(iy) = g.source(oy, ky, g.h) else {
+                        continue;
+                    };
+                    let line = &src[oy * g.wo + lo..oy * g.wo + hi];
+                    let target = &mut out[iy * g.w + first..(iy + 1) * g.w];
+                    if g.stride == 1 {
+                        for (t, v) in target.iter_mut().zip(line) {
+                            *t += v;
+                        }
+                    } else {
+                        for (t, v) in target.iter_mut().step_by(g.stride).zip(line) {
+                            *t += v;
+                        }
+                    }
+                }
             }
-        });
+        }
+    }
+}
+
+/// Whether the GEMMs themselves should fan out over threads: only when there are fewer
+/// parallel tasks than threads (a small batch). The GEMM splits its output, never its
+/// inner sum, so the choice leaves the results unchanged.
+fn gemm_parallel(tasks: usize) -> bool {
+    tasks < rayon::current_num_threads()
+}
+
+/// For each plane of a chunk's product (c_out × nb·HoWo): `(image in chunk, channel,
+/// plane)`, in the chunk's NCHW order.
+pub(crate) fn planes<'a>(
+    g: &'a Geometry,
+    c: Chunk,
+    product: &'a [f32],
+) -> impl Iterator<Item = (usize, usize, &'a [f32])> + 'a {
+    let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
+    (0..c.nb).flat_map(move |i| {
+        (0..g.c_out).map(move |o| (i, o, &product[o * width + i * plane..][..plane]))
+    })
+}
+
+/// The forward GEMM of every chunk, in parallel: `epilogue(chunk, product, out)` gets
+/// the chunk's product `W·cols` (c_out × nb·HoWo, without bias) and its element of
+/// `outputs` (one per chunk, in order: the chunk's share of the layer's outputs).
+pub(crate) fn forward_chunks<T: Send>(
+    g: &Geometry,
+    x: &[f32],
+    kernel: &[f32],
+    outputs: Vec<T>,
+    epilogue: impl Fn(Chunk, &[f32], T) + Sync,
+) {
+    let chunks = g.chunks();
+    assert_eq!(
+        outputs.len(),
+        chunks.len(),
+        "fast conv: one output per chunk"
+    );
+    let parallel = gemm_parallel(chunks.len());
+    chunks.into_par_iter().zip(outputs).for_each(|(c, out)| {
+        let width = c.nb * g.out_plane();
+        let mut cols = Scratch::new(g.ckk() * width);
+        im2col(g, x, c, &mut cols);
+        let mut product = Scratch::new(g.c_out * width);
+        matmul(
+            &mut product,
+            View::row_major(kernel, g.c_out, g.ckk()),
+            View::row_major(&cols, g.ckk(), width),
+            false,
+            parallel,
+        );
+        epilogue(c, &product, out);
+    });
+}
+
+/// Splits `data` (NCHW values of the whole batch, `per_image` each) into one piece per
+/// chunk.
+pub(crate) fn per_chunk<'a, T>(
+    g: &Geometry,
+    data: &'a mut [T],
+    per_image: usize,
+) -> Vec<&'a mut [T]> {
+    data.chunks_mut((g.chunk() * per_image).max(1)).collect()
 }
 
 /// Forward: `y = conv(x, kernel) + bias`, NCHW.
 pub(crate) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    let mut y = vec![0f32; g.batch * g.c_out * g.out_plane()];
-    forward_into(g, x, kernel, bias, &mut y);
-    y
+    forward_map(g, x, kernel, bias, |v| v)
 }
 
-/// [`forward`] into `y` (batch · c_out · Ho · Wo values, all overwritten).
-pub(crate) fn forward_into(
+/// Forward with an elementwise activation: `y = f(conv(x, kernel) + bias)`, NCHW.
+pub(crate) fn forward_map(
     g: &Geometry,
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
-    y: &mut [f32],
-) {
-    let plane = g.out_plane();
-    let mut cols = Scratch::new(g.ckk() * g.chunk() * plane);
-    let mut product = Scratch::new(g.c_out * g.chunk() * plane);
-    for (b0, nb) in g.chunks() {
-        let width = nb * plane;
-        im2col(g, x, b0, nb, &mut cols);
-        matmul(
-            &mut product,
-            View::row_major(kernel, g.c_out, g.ckk()),
-            View::row_major(&cols[..g.ckk() * width], g.ckk(), width),
-            false,
-        );
-        y[b0 * g.c_out * plane..(b0 + nb) * g.c_out * plane]
-            .par_chunks_mut(plane)
-            .enumerate()
-            .for_each(|(p, out)| {
-                let (i, o) = (p / g.c_out, p % g.c_out);
-                let src = &product[o * width + i * plane..][..plane];
-                let b = bias.map_or(0.0, |b| b[o]);
-                for (d, s) in out.iter_mut().zip(src) {
-                    *d = s + b;
-                }
-            });
-    }
+    f: impl Fn(f32) -> f32 + Sync,
+) -> Vec<f32> {
+    let mut y = vec![0f32; g.batch * g.image_out()];
+    let outputs = per_chunk(g, &mut y, g.image_out());
+    forward_chunks(g, x, kernel, outputs, |c, product, y| {
+        for ((_, o, src), dst) in planes(g, c, product).zip(y.chunks_mut(g.out_plane())) {
+            let b = bias.map_or(0.0, |b| b[o]);
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = f(s + b);
+            }
+        }
+    });
+    y
 }
 
-/// Input gradient: `dx = col2im(kernelᵀ · dy)`, NCHW.
-pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
-    let (plane_in, plane_out) = (g.in_plane(), g.out_plane());
-    let mut dx = vec![0f32; g.batch * g.c_in * plane_in];
-    let mut dyt = Scratch::new(g.c_out * g.chunk() * plane_out);
-    let mut dcols = Scratch::new(g.ckk() * g.chunk() * plane_out);
-    for (b0, nb) in g.chunks() {
-        let width = nb * plane_out;
-        gather(g, dy, b0, nb, &mut dyt);
-        matmul(
-            &mut dcols,
-            View::row_major(kernel, g.c_out, g.ckk()).t(),
-            View::row_major(&dyt[..g.c_out * width], g.c_out, width),
-            false,
-        );
-        // col2im: each (image, channel) plane gathers its kernel taps in a fixed order.
-        dx[b0 * g.c_in * plane_in..(b0 + nb) * g.c_in * plane_in]
-            .par_chunks_mut(plane_in)
-            .enumerate()
-            .for_each(|(p, out)| {
-                let (i, c) = (p / g.c_in, p % g.c_in);
-                for ky in 0..g.k {
-                    for kx in 0..g.k {
-                        let r = (c * g.k + ky) * g.k + kx;
-                        let src = &dcols[r * width + i * plane_out..][..plane_out];
-                        for oy in 0..g.ho {
-                            let Some(iy) = g.source(oy, ky, g.h) else {
-                                continue;
-                            };
-                            let (lo, hi) = g.inside(kx);
-                            if lo == hi {
-                                continue;
-                            }
-                            let line = &src[oy * g.wo + lo..oy * g.wo + hi];
-                            let first = lo * g.stride + kx - g.pad;
-                            let target = &mut out[iy * g.w + first..(iy + 1) * g.w];
-                            if g.stride == 1 {
-                                for (t, v) in target.iter_mut().zip(line) {
-                                    *t += v;
-                                }
-                            } else {
-                                for (t, v) in target.iter_mut().step_by(g.stride).zip(line) {
-                                    *t += v;
-                                }
-                            }
-                        }
+/// The gradients a backward pass computes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wanted {
+    pub input: bool,
+    pub kernel: bool,
+    pub bias: bool,
+}
+
+/// Gradients of input (NCHW), kernel (c_out × c_in·k·k) and bias (c_out), as wanted.
+#[derive(Debug, Default)]
+pub(crate) struct Grads {
+    pub input: Option<Vec<f32>>,
+    pub kernel: Option<Vec<f32>>,
+    pub bias: Option<Vec<f32>>,
+}
+
+/// The backward pass from the gradient at the convolution's output (before bias),
+/// which `fill_dz(chunk, dz)` writes for one chunk as a (c_out × nb·HoWo) matrix: so the
+/// caller applies the activation's mask and pooling's scatter chunk by chunk while the
+/// chunk is in cache, and no full-size gradient buffer exists. Runs of consecutive
+/// chunks go in parallel; each run sums its kernel and bias gradients, and the runs'
+/// sums are added in run order.
+pub(crate) fn backward(
+    g: &Geometry,
+    x: &[f32],
+    kernel: &[f32],
+    wanted: Wanted,
+    fill_dz: impl Fn(Chunk, &mut [f32]) + Sync,
+) -> Grads {
+    let chunks = g.chunks();
+    let (dk_len, plane) = (g.c_out * g.ckk(), g.out_plane());
+    if chunks.is_empty() {
+        return Grads {
+            input: wanted.input.then(Vec::new),
+            kernel: wanted.kernel.then(|| vec![0.0; dk_len]),
+            bias: wanted.bias.then(|| vec![0.0; g.c_out]),
+        };
+    }
+    let per_run = chunks.len().div_ceil(MAX_GROUPS);
+    let runs: Vec<&[Chunk]> = chunks.chunks(per_run).collect();
+    // Each run's kernel-gradient sum, then its bias-gradient sum.
+    let part = dk_len + g.c_out;
+    let mut sums = Scratch::new(runs.len() * part);
+    let mut dx = if wanted.input {
+        vec![0f32; g.batch * g.image_in()]
+    } else {
+        Vec::new()
+    };
+    let mut dx_runs: Vec<&mut [f32]> = if wanted.input {
+        dx.chunks_mut(per_run * g.chunk() * g.image_in()).collect()
+    } else {
+        Vec::new()
+    };
+    dx_runs.resize_with(runs.len(), Default::default);
+    let parallel = gemm_parallel(runs.len());
+    runs.par_iter()
+        .zip(sums.par_chunks_mut(part))
+        .zip(dx_runs)
+        .for_each(|((run, sum), dx)| {
+            let (dk, db) = sum.split_at_mut(dk_len);
+            let widest = run[0].nb * plane;
+            let mut dz = Scratch::new(g.c_out * widest);
+            let mut cols = Scratch::new(if wanted.kernel { g.ckk() * widest } else { 0 });
+            let mut dcols = Scratch::new(if wanted.input { g.ckk() * widest } else { 0 });
+            for (n, &c) in run.iter().enumerate() {
+                let width = c.nb * plane;
+                let dz = &mut dz[..g.c_out * width];
+                fill_dz(c, dz);
+                if wanted.bias {
+                    for (b, row) in db.iter_mut().zip(dz.chunks(width)) {
+                        let s: f32 = row.iter().sum();
+                        *b = if n == 0 { s } else { *b + s };
                     }
                 }
-            });
+                if wanted.kernel {
+                    im2col(g, x, c, &mut cols);
+                    matmul(
+                        dk,
+                        View::row_major(dz, g.c_out, width),
+                        View::row_major(&cols[..g.ckk() * width], g.ckk(), width).t(),
+                        n > 0,
+                        parallel,
+                    );
+                }
+                if wanted.input {
+                    matmul(
+                        &mut dcols,
+                        View::row_major(kernel, g.c_out, g.ckk()).t(),
+                        View::row_major(dz, g.c_out, width),
+                        false,
+                        parallel,
+                    );
+                    let at = (c.b0 - run[0].b0) * g.image_in();
+                    col2im(g, &dcols, c, &mut dx[at..]);
+                }
+            }
+        });
+    let total = |offset: usize, len: usize| -> Vec<f32> {
+        let mut out = vec![0f32; len];
+        out.par_chunks_mut(4096).enumerate().for_each(|(j, out)| {
+            let at = offset + j * 4096;
+            for (r, run_sum) in sums.chunks(part).enumerate() {
+                let src = &run_sum[at..at + out.len()];
+                if r == 0 {
+                    out.copy_from_slice(src);
+                } else {
+                    out.iter_mut().zip(src).for_each(|(o, s)| *o += s);
+                }
+            }
+        });
+        out
+    };
+    Grads {
+        kernel: wanted.kernel.then(|| total(0, dk_len)),
+        bias: wanted.bias.then(|| total(dk_len, g.c_out)),
+        input: wanted.input.then_some(dx),
     }
-    dx
 }
 
-/// Weight gradient `dkernel = Σ_chunks dy · colsᵀ` (c_out × c_in·k·k), chunks in order.
-pub(crate) fn kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let plane = g.out_plane();
-    let mut dk = vec![0f32; g.c_out * g.ckk()];
-    let mut cols = Scratch::new(g.ckk() * g.chunk() * plane);
-    let mut dyt = Scratch::new(g.c_out * g.chunk() * plane);
-    for (n, (b0, nb)) in g.chunks().enumerate() {
-        let width = nb * plane;
-        im2col(g, x, b0, nb, &mut cols);
-        gather(g, dy, b0, nb, &mut dyt);
-        matmul(
-            &mut dk,
-            View::row_major(&dyt[..g.c_out * width], g.c_out, width),
-            View::row_major(&cols[..g.ckk() * width], g.ckk(), width).t(),
-            n > 0,
-        );
+/// Copies a chunk of `dy` (NCHW, the whole batch) into `dz` (c_out × nb·HoWo).
+pub(crate) fn gather(g: &Geometry, dy: &[f32], c: Chunk, dz: &mut [f32]) {
+    let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
+    for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
+        for i in 0..c.nb {
+            let src = &dy[((c.b0 + i) * g.c_out + o) * plane..][..plane];
+            row[i * plane..(i + 1) * plane].copy_from_slice(src);
+        }
     }
-    dk
+}
+
+/// Input gradient: `dx = col2im(kernelᵀ · dy)`, NCHW (for tests: the op fuses it).
+#[cfg(test)]
+pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
+    let wanted = Wanted {
+        input: true,
+        kernel: false,
+        bias: false,
+    };
+    let grads = backward(g, &[], kernel, wanted, |c, dz| gather(g, dy, c, dz));
+    grads.input.expect("wanted")
+}
+
+/// Weight gradient `dkernel = Σ_chunks dy · colsᵀ` (c_out × c_in·k·k) (for tests).
+#[cfg(test)]
+pub(crate) fn kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let wanted = Wanted {
+        input: false,
+        kernel: true,
+        bias: false,
+    };
+    let grads = backward(g, x, &[], wanted, |c, dz| gather(g, dy, c, dz));
+    grads.kernel.expect("wanted")
 }

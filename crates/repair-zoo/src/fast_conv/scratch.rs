@@ -38,13 +38,6 @@ impl Scratch {
         v.truncate(len);
         Scratch(v)
     }
-
-    /// A buffer of `len` zeros.
-    pub fn zeroed(len: usize) -> Self {
-        let mut s = Scratch::new(len);
-        s.0.fill(0.0);
-        s
-    }
 }
 
 impl Deref for Scratch {
@@ -89,7 +82,5 @@ mod tests {
         let again = Scratch::new(600);
         assert_eq!(again.len(), 600);
         assert_eq!(again.as_ptr(), ptr, "the free buffer is reused");
-        let zeros = Scratch::zeroed(2000);
-        assert!(zeros.iter().all(|&v| v == 0.0) && zeros.len() == 2000);
     }
 }
