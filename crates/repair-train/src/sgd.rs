@@ -14,7 +14,8 @@
 use std::collections::HashMap;
 
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Learning rate and momentum.
@@ -48,18 +49,45 @@ impl SgdMomentum {
     /// One update from the gradients of a backward pass. Variables without a gradient
     /// are left alone (and keep their velocity).
     pub fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        let (lr, momentum) = (self.config.lr, self.config.momentum);
         for ((_, var), velocity) in self.vars.iter().zip(self.velocity.iter_mut()) {
             let Some(g) = grads.get(var) else { continue };
             // Detached: otherwise each velocity keeps the op graph of the previous one
             // and of this batch's backward pass alive, and memory grows every step.
             let g = g.detach();
-            let v = match velocity.take() {
-                Some(v) if self.config.momentum != 0.0 => ((v * self.config.momentum)? + g)?,
-                _ => g,
+            let fused = var.device().is_cpu() && var.dtype() == candle_core::DType::F32;
+            match velocity.take() {
+                Some(v) if momentum != 0.0 && fused => {
+                    // In place, one pass each and no allocation (VGG16: 17 M weights):
+                    // the same f32 arithmetic as the tensor expressions below.
+                    v.inplace_op2(
+                        &g,
+                        &Axpby {
+                            a: momentum as f32,
+                            b: 1.0,
+                        },
+                    )?;
+                    var.as_tensor().inplace_op2(
+                        &v,
+                        &Axpby {
+                            a: 1.0,
+                            b: -lr as f32,
+                        },
+                    )?;
+                    *velocity = Some(v);
+                }
+                v => {
+                    let v = match v {
+                        Some(v) if momentum != 0.0 => ((v * momentum)? + g)?,
+                        // A copy: the first velocity must not share the gradient's storage,
+                        // which later steps update in place.
+                        _ => g.copy()?,
+                    }
+                    .detach();
+                    var.set(&(var.as_tensor() - (&v * lr)?)?)?;
+                    *velocity = Some(v);
+                }
             }
-            .detach();
-            var.set(&(var.as_tensor() - (&v * self.config.lr)?)?)?;
-            *velocity = Some(v);
         }
         Ok(())
     }
@@ -105,6 +133,48 @@ impl SgdMomentum {
                 None => None,
             };
         }
+        Ok(())
+    }
+}
+
+/// `x ← a·x + b·y` in place on contiguous CPU `f32` tensors. With `b = 1` or `a = 1` it
+/// rounds exactly as `x·a + y` and `x − y·lr` do, so fused and tensor steps agree.
+struct Axpby {
+    a: f32,
+    b: f32,
+}
+
+impl InplaceOp2 for Axpby {
+    fn name(&self) -> &'static str {
+        "sgd-axpby"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &mut CpuStorage,
+        lx: &Layout,
+        y: &CpuStorage,
+        ly: &Layout,
+    ) -> candle_core::Result<()> {
+        let (CpuStorage::F32(x), CpuStorage::F32(y)) = (x, y) else {
+            candle_core::bail!("sgd: the fused update takes f32 tensors");
+        };
+        let (Some((x0, x1)), Some((y0, y1))) = (lx.contiguous_offsets(), ly.contiguous_offsets())
+        else {
+            candle_core::bail!("sgd: the fused update takes contiguous tensors");
+        };
+        if x1 - x0 != y1 - y0 {
+            candle_core::bail!("sgd: {} values updated from {}", x1 - x0, y1 - y0);
+        }
+        let (a, b) = (self.a, self.b);
+        x[x0..x1]
+            .par_chunks_mut(1 << 14)
+            .zip(y[y0..y1].par_chunks(1 << 14))
+            .for_each(|(x, y)| {
+                for (x, y) in x.iter_mut().zip(y) {
+                    *x = if a == 1.0 { *x + b * y } else { a * *x + b * y };
+                }
+            });
         Ok(())
     }
 }
