@@ -123,21 +123,11 @@ impl ConvBlock {
         kernels::forward_chunks(&g, x, kernel, outputs, |c, product, (out, won)| {
             let pieces = out.chunks_mut(pooled).zip(won.chunks_mut(pooled));
             for ((_, o, plane), (out, won)) in kernels::planes(&g, c, product).zip(pieces) {
-                let b = bias_of(o);
                 for py in 0..ph {
-                    for px in 0..pw {
-                        let (mut best, mut at) = (f32::NEG_INFINITY, 0u8);
-                        for (k, (dy, dx)) in
-                            [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate()
-                        {
-                            let v = plane[(2 * py + dy) * g.wo + 2 * px + dx] + b;
-                            if v > best {
-                                (best, at) = (v, k as u8);
-                            }
-                        }
-                        out[py * pw + px] = best.max(0.0);
-                        won[py * pw + px] = at;
-                    }
+                    let top = &plane[2 * py * g.wo..][..2 * pw];
+                    let bottom = &plane[(2 * py + 1) * g.wo..][..2 * pw];
+                    let at = py * pw..(py + 1) * pw;
+                    pool_rows(top, bottom, bias_of(o), &mut out[at.clone()], &mut won[at]);
                 }
             }
         });
@@ -231,25 +221,49 @@ fn gather_masked(g: &Geometry, dy: &[f32], res: &[f32], c: Chunk, dz: &mut [f32]
     }
 }
 
+/// One row of a 2×2 max-pool after bias and ReLU: from input rows `top` and `bottom`
+/// (2·pw values each), `out` (pw) and each window's winner (0..4, row-major). Pairwise
+/// comparisons without branches, so it vectorises; the winner is the first maximum in
+/// row-major order, as a strict `>` scan would find (PyTorch's rule).
+fn pool_rows(top: &[f32], bottom: &[f32], bias: f32, out: &mut [f32], won: &mut [u8]) {
+    for (px, (o, w)) in out.iter_mut().zip(won.iter_mut()).enumerate() {
+        let (a0, a1) = (top[2 * px] + bias, top[2 * px + 1] + bias);
+        let (b0, b1) = (bottom[2 * px] + bias, bottom[2 * px + 1] + bias);
+        let (t, tw) = if a1 > a0 { (a1, 1u8) } else { (a0, 0u8) };
+        let (d, dw) = if b1 > b0 { (b1, 3u8) } else { (b0, 2u8) };
+        let (best, at) = if d > t { (d, dw) } else { (t, tw) };
+        *o = best.max(0.0);
+        *w = at;
+    }
+}
+
 /// A chunk of the gradient before ReLU and the 2×2 pool (c_out × nb·HoWo): each pooled
-/// output's gradient goes to its window's winner when the output is positive.
+/// output's gradient goes to its window's winner when the output is positive; every other
+/// position (the rest of each window, an odd last row or column) gets 0. One pass that
+/// writes every value, without a separate zero fill.
 fn unpool(g: &Geometry, dy: &[f32], res: &[f32], winners: &[u8], c: Chunk, dz: &mut [f32]) {
     let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
     let (ph, pw) = (g.ho / 2, g.wo / 2);
     for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
-        row.fill(0.0);
         for i in 0..c.nb {
             let at = ((c.b0 + i) * g.c_out + o) * ph * pw;
             let target = &mut row[i * plane..(i + 1) * plane];
             for py in 0..ph {
-                for px in 0..pw {
-                    let k = at + py * pw + px;
-                    if res[k] > 0.0 {
-                        let (dy_, dx_) = ((winners[k] / 2) as usize, (winners[k] % 2) as usize);
-                        target[(2 * py + dy_) * g.wo + 2 * px + dx_] = dy[k];
-                    }
+                let (top, rest) = target[2 * py * g.wo..].split_at_mut(g.wo);
+                let bottom = &mut rest[..g.wo];
+                let k = at + py * pw..at + (py + 1) * pw;
+                let sources = dy[k.clone()].iter().zip(&res[k.clone()]).zip(&winners[k]);
+                for (px, ((&dy, &r), &w)) in sources.enumerate() {
+                    let v = if r > 0.0 { dy } else { 0.0 };
+                    top[2 * px] = if w == 0 { v } else { 0.0 };
+                    top[2 * px + 1] = if w == 1 { v } else { 0.0 };
+                    bottom[2 * px] = if w == 2 { v } else { 0.0 };
+                    bottom[2 * px + 1] = if w == 3 { v } else { 0.0 };
                 }
+                top[2 * pw..].fill(0.0);
+                bottom[2 * pw..].fill(0.0);
             }
+            target[2 * ph * g.wo..].fill(0.0);
         }
     }
 }
