@@ -63,12 +63,15 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--only", choices=["cnn-s", "vgg16"], help="one network")
     args = p.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(1)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, mkldnn {torch.backends.mkldnn.is_available()}")
     for name, build, steps in [("cnn-s", cnn_s, args.steps), ("vgg16", vgg16, max(3, args.steps // 3))]:
+        if args.only not in (None, name):
+            continue
         print(f"{name}: {images_per_second(build(), steps, device):.1f} images/s")
 
 

@@ -226,9 +226,10 @@ fn gather_masked(g: &Geometry, dy: &[f32], res: &[f32], c: Chunk, dz: &mut [f32]
 /// comparisons without branches, so it vectorises; the winner is the first maximum in
 /// row-major order, as a strict `>` scan would find (PyTorch's rule).
 fn pool_rows(top: &[f32], bottom: &[f32], bias: f32, out: &mut [f32], won: &mut [u8]) {
-    for (px, (o, w)) in out.iter_mut().zip(won.iter_mut()).enumerate() {
-        let (a0, a1) = (top[2 * px] + bias, top[2 * px + 1] + bias);
-        let (b0, b1) = (bottom[2 * px] + bias, bottom[2 * px + 1] + bias);
+    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+    for ((o, w), (t, b)) in out.iter_mut().zip(won.iter_mut()).zip(windows) {
+        let (a0, a1) = (t[0] + bias, t[1] + bias);
+        let (b0, b1) = (b[0] + bias, b[1] + bias);
         let (t, tw) = if a1 > a0 { (a1, 1u8) } else { (a0, 0u8) };
         let (d, dw) = if b1 > b0 { (b1, 3u8) } else { (b0, 2u8) };
         let (best, at) = if d > t { (d, dw) } else { (t, tw) };
@@ -253,12 +254,13 @@ fn unpool(g: &Geometry, dy: &[f32], res: &[f32], winners: &[u8], c: Chunk, dz: &
                 let bottom = &mut rest[..g.wo];
                 let k = at + py * pw..at + (py + 1) * pw;
                 let sources = dy[k.clone()].iter().zip(&res[k.clone()]).zip(&winners[k]);
-                for (px, ((&dy, &r), &w)) in sources.enumerate() {
+                let pairs = top.chunks_exact_mut(2).zip(bottom.chunks_exact_mut(2));
+                for ((t, b), ((&dy, &r), &w)) in pairs.zip(sources) {
                     let v = if r > 0.0 { dy } else { 0.0 };
-                    top[2 * px] = if w == 0 { v } else { 0.0 };
-                    top[2 * px + 1] = if w == 1 { v } else { 0.0 };
-                    bottom[2 * px] = if w == 2 { v } else { 0.0 };
-                    bottom[2 * px + 1] = if w == 3 { v } else { 0.0 };
+                    t[0] = if w == 0 { v } else { 0.0 };
+                    t[1] = if w == 1 { v } else { 0.0 };
+                    b[0] = if w == 2 { v } else { 0.0 };
+                    b[1] = if w == 3 { v } else { 0.0 };
                 }
                 top[2 * pw..].fill(0.0);
                 bottom[2 * pw..].fill(0.0);

@@ -124,6 +124,16 @@ impl Geometry {
         self.c_out * self.out_plane()
     }
 
+    /// The shift of tap (ky, kx) when the output has the input's size at stride 1.
+    fn same_shift(&self, ky: usize, kx: usize) -> Option<Shift> {
+        (self.stride == 1 && self.ho == self.h && self.wo == self.w).then(|| Shift {
+            h: self.h,
+            w: self.w,
+            dy: ky as isize - self.pad as isize,
+            dx: kx as isize - self.pad as isize,
+        })
+    }
+
     /// Input row `iy` seen by output row `oy` through kernel row `ky`, if inside.
     fn source(&self, o: usize, kk: usize, size: usize) -> Option<usize> {
         (o * self.stride + kk)
@@ -146,6 +156,58 @@ impl Geometry {
     }
 }
 
+/// A stride-1 convolution whose output has the input's size (padding (k − 1) / 2, as
+/// every 3×3 layer of the zoo): kernel tap (ky, kx) then reads the input plane shifted by
+/// `dy = ky − pad` rows and `dx = kx − pad` columns, so im2col's row is one flat copy and
+/// col2im's one flat add, instead of a copy or an add per output row; the positions whose
+/// column wraps into the neighbouring row are the border columns, zeroed separately.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    h: usize,
+    w: usize,
+    dy: isize,
+    dx: isize,
+}
+
+impl Shift {
+    /// The output positions (flat, within the plane) whose source lies inside the plane:
+    /// the rows with a source row, trimmed where the flat source index leaves the plane.
+    fn copy_range(&self) -> std::ops::Range<usize> {
+        let (h, w) = (self.h as isize, self.w as isize);
+        let rows_lo = (-self.dy).clamp(0, h);
+        let rows_hi = (h - self.dy).clamp(rows_lo, h);
+        let offset = self.dy * w + self.dx;
+        let lo = (rows_lo * w).max(-offset).min(rows_hi * w);
+        let hi = (rows_hi * w).min(h * w - offset).max(lo);
+        lo as usize..hi as usize
+    }
+
+    /// The source positions of the output positions `range`.
+    fn source(&self, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let offset = self.dy * self.w as isize + self.dx;
+        (range.start as isize + offset) as usize..(range.end as isize + offset) as usize
+    }
+
+    /// Calls `f` with the span of each row's border columns (where the tap falls left or
+    /// right of the image) inside the rows that have a source row.
+    fn for_each_border(&self, mut f: impl FnMut(std::ops::Range<usize>)) {
+        let h = self.h as isize;
+        let cols = self.dx.unsigned_abs().min(self.w);
+        if cols == 0 {
+            return;
+        }
+        let rows_lo = (-self.dy).clamp(0, h) as usize;
+        let rows_hi = (h - self.dy).clamp(rows_lo as isize, h) as usize;
+        for oy in rows_lo..rows_hi {
+            if self.dx < 0 {
+                f(oy * self.w..oy * self.w + cols);
+            } else {
+                f((oy + 1) * self.w - cols..(oy + 1) * self.w);
+            }
+        }
+    }
+}
+
 /// im2col of the chunk's images into `cols` (ckk × nb·HoWo), on this thread.
 fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
     let (plane, width) = (g.in_plane(), c.nb * g.out_plane());
@@ -155,6 +217,14 @@ fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
         for i in 0..c.nb {
             let image = &x[((c.b0 + i) * g.c_in + ch) * plane..][..plane];
             let out = &mut row[i * g.out_plane()..(i + 1) * g.out_plane()];
+            if let Some(shift) = g.same_shift(ky, kx) {
+                let valid = shift.copy_range();
+                out[..valid.start].fill(0.0);
+                out[valid.end..].fill(0.0);
+                out[valid.clone()].copy_from_slice(&image[shift.source(valid)]);
+                shift.for_each_border(|span| out[span].fill(0.0));
+                continue;
+            }
             for oy in 0..g.ho {
                 let line = &mut out[oy * g.wo..(oy + 1) * g.wo];
                 let Some(iy) = g.source(oy, ky, g.h) else {
@@ -184,12 +254,25 @@ fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
 
 /// col2im of `dcols` (ckk × nb·HoWo) into `dx`, the chunk's images (NCHW, zeroed):
 /// each (image, channel) plane gathers its kernel taps in a fixed order.
-fn col2im(g: &Geometry, dcols: &[f32], c: Chunk, dx: &mut [f32]) {
+/// `dcols` is scratch: the same-size path zeroes the positions whose tap falls outside
+/// the image before its flat add.
+fn col2im(g: &Geometry, dcols: &mut [f32], c: Chunk, dx: &mut [f32]) {
     let (plane_in, plane_out, width) = (g.in_plane(), g.out_plane(), c.nb * g.out_plane());
     for (p, out) in dx[..c.nb * g.image_in()].chunks_mut(plane_in).enumerate() {
         let (i, ch) = (p / g.c_in, p % g.c_in);
         for ky in 0..g.k {
             for kx in 0..g.k {
+                if let Some(shift) = g.same_shift(ky, kx) {
+                    let r = (ch * g.k + ky) * g.k + kx;
+                    let src = &mut dcols[r * width + i * plane_out..][..plane_out];
+                    shift.for_each_border(|span| src[span].fill(0.0));
+                    let valid = shift.copy_range();
+                    let target = &mut out[shift.source(valid.clone())];
+                    for (t, v) in target.iter_mut().zip(&src[valid]) {
+                        *t += v;
+                    }
+                    continue;
+                }
                 let (lo, hi) = g.inside(kx);
                 if lo == hi {
                     continue;
@@ -406,7 +489,7 @@ pub(crate) fn backward(
                         parallel,
                     );
                     let at = (c.b0 - run[0].b0) * g.image_in();
-                    col2im(g, &dcols, c, &mut dx[at..]);
+                    col2im(g, &mut dcols, c, &mut dx[at..]);
                 }
             }
         });
