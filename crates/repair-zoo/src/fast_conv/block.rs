@@ -122,7 +122,7 @@ impl ConvBlock {
             .collect();
         kernels::forward_chunks(&g, x, kernel, outputs, |c, product, (out, won)| {
             let pieces = out.chunks_mut(pooled).zip(won.chunks_mut(pooled));
-            for ((_, o, plane), (out, won)) in kernels::planes(&g, c, product).zip(pieces) {
+            for ((o, plane), (out, won)) in kernels::planes(&g, c, product).zip(pieces) {
                 for py in 0..ph {
                     let top = &plane[2 * py * g.wo..][..2 * pw];
                     let bottom = &plane[(2 * py + 1) * g.wo..][..2 * pw];

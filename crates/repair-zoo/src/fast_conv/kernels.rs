@@ -182,8 +182,13 @@ impl Shift {
         lo as usize..hi as usize
     }
 
-    /// The source positions of the output positions `range`.
+    /// The source positions of the output positions `range` (a [`Shift::copy_range`]).
+    /// An empty range (a tap that sees no pixel: maps smaller than the kernel) maps to
+    /// `0..0`, since its shifted bounds may lie before the plane.
     fn source(&self, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        if range.is_empty() {
+            return 0..0;
+        }
         let offset = self.dy * self.w as isize + self.dx;
         (range.start as isize + offset) as usize..(range.end as isize + offset) as usize
     }
@@ -253,9 +258,9 @@ fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
 }
 
 /// col2im of `dcols` (ckk × nb·HoWo) into `dx`, the chunk's images (NCHW, zeroed):
-/// each (image, channel) plane gathers its kernel taps in a fixed order.
-/// `dcols` is scratch: the same-size path zeroes the positions whose tap falls outside
-/// the image before its flat add.
+/// each (image, channel) plane gathers its kernel taps in a fixed order. `dcols` is
+/// scratch: the same-size path zeroes the positions whose tap falls outside the image
+/// before its flat add.
 fn col2im(g: &Geometry, dcols: &mut [f32], c: Chunk, dx: &mut [f32]) {
     let (plane_in, plane_out, width) = (g.in_plane(), g.out_plane(), c.nb * g.out_plane());
     for (p, out) in dx[..c.nb * g.image_in()].chunks_mut(plane_in).enumerate() {
@@ -308,16 +313,16 @@ fn gemm_parallel(tasks: usize) -> bool {
     tasks < rayon::current_num_threads()
 }
 
-/// For each plane of a chunk's product (c_out × nb·HoWo): `(image in chunk, channel,
-/// plane)`, in the chunk's NCHW order.
+/// Each plane of a chunk's product (c_out × nb·HoWo) with its output channel, in the
+/// chunk's NCHW order (image by image, channel by channel).
 pub(crate) fn planes<'a>(
     g: &'a Geometry,
     c: Chunk,
     product: &'a [f32],
-) -> impl Iterator<Item = (usize, usize, &'a [f32])> + 'a {
+) -> impl Iterator<Item = (usize, &'a [f32])> + 'a {
     let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
     (0..c.nb).flat_map(move |i| {
-        (0..g.c_out).map(move |o| (i, o, &product[o * width + i * plane..][..plane]))
+        (0..g.c_out).map(move |o| (o, &product[o * width + i * plane..][..plane]))
     })
 }
 
@@ -380,7 +385,7 @@ pub(crate) fn forward_map(
     let mut y = vec![0f32; g.batch * g.image_out()];
     let outputs = per_chunk(g, &mut y, g.image_out());
     forward_chunks(g, x, kernel, outputs, |c, product, y| {
-        for ((_, o, src), dst) in planes(g, c, product).zip(y.chunks_mut(g.out_plane())) {
+        for ((o, src), dst) in planes(g, c, product).zip(y.chunks_mut(g.out_plane())) {
             let b = bias.map_or(0.0, |b| b[o]);
             for (d, s) in dst.iter_mut().zip(src) {
                 *d = f(s + b);

@@ -149,6 +149,41 @@ fn forward_and_both_gradients_match_candle_on_random_shapes() {
             padding: 3,
             bias: false,
         },
+        // Same-size maps smaller than the kernel (DenseNet's last block at 1×1; a 1×3
+        // strip; a 5×5 kernel on 2×1): taps that see no pixel at all.
+        Case {
+            batch: 3,
+            c_in: 4,
+            c_out: 5,
+            h: 1,
+            w: 1,
+            k: 3,
+            stride: 1,
+            padding: 1,
+            bias: true,
+        },
+        Case {
+            batch: 2,
+            c_in: 2,
+            c_out: 3,
+            h: 1,
+            w: 3,
+            k: 3,
+            stride: 1,
+            padding: 1,
+            bias: false,
+        },
+        Case {
+            batch: 2,
+            c_in: 3,
+            c_out: 2,
+            h: 2,
+            w: 1,
+            k: 5,
+            stride: 1,
+            padding: 2,
+            bias: true,
+        },
     ];
     for _ in 0..20 {
         cases.push(random_case(&mut rng, true));
