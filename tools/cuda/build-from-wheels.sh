@@ -6,7 +6,7 @@
 # `tools/cuda/device-check.sh` runs them. Needs pip, gcc, unzip, xz and a filled
 # `~/.cargo/registry` (any earlier `cargo build`).
 #
-#   tools/cuda/build-from-wheels.sh [OUT_DIR]      # default .device (ignore it in git)
+#   tools/cuda/build-from-wheels.sh [OUT_DIR]      # default .device (git ignores it)
 #
 # Cold on a 2-core machine: ~37 min for xtask (two thirds of it nvcc/ptxas on candle-kernels'
 # quantised-matmul kernels) and ~11 more for the test. Output: OUT_DIR/xtask.xz and
@@ -50,6 +50,7 @@ test_bin=$(cargo test --release -p repair-zoo --features cuda --test cuda_matche
 for pair in "$target/release/xtask:xtask" "$test_bin:cuda_matches_cpu"; do
     cp "${pair%%:*}" "$out/${pair##*:}"; strip "$out/${pair##*:}"; xz -T0 -6 -f "$out/${pair##*:}"
 done
+rm -rf "$out/datasets/pneumonia"
 mkdir -p "$out/datasets"
-cp -r "${EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the datasets folder}/pneumonia" "$out/datasets/"
+cp -r --no-preserve=mode "${EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the datasets folder}/pneumonia" "$out/datasets/"
 echo "built: $(ls "$out")"
