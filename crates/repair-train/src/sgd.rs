@@ -55,7 +55,11 @@ impl SgdMomentum {
             // Detached: otherwise each velocity keeps the op graph of the previous one
             // and of this batch's backward pass alive, and memory grows every step.
             let g = g.detach();
-            let fused = var.device().is_cpu() && var.dtype() == candle_core::DType::F32;
+            // The fused update reads and writes flat slices: CPU, f32, contiguous (the
+            // velocity always is: it starts as a contiguous copy, then stays in place).
+            let fused = var.device().is_cpu()
+                && var.dtype() == candle_core::DType::F32
+                && g.is_contiguous();
             match velocity.take() {
                 Some(v) if momentum != 0.0 && fused => {
                     // In place, one pass each and no allocation (VGG16: 17 M weights):
@@ -79,9 +83,9 @@ impl SgdMomentum {
                 v => {
                     let v = match v {
                         Some(v) if momentum != 0.0 => ((v * momentum)? + g)?,
-                        // A copy: the first velocity must not share the gradient's storage,
-                        // which later steps update in place.
-                        _ => g.copy()?,
+                        // A contiguous copy: the first velocity must not share the
+                        // gradient's storage, and later steps update it in place.
+                        _ => g.contiguous()?.copy()?,
                     }
                     .detach();
                     var.set(&(var.as_tensor() - (&v * lr)?)?)?;
@@ -210,6 +214,33 @@ mod tests {
         assert!(close(&seen[0], &[0.95, 2.1]), "{seen:?}");
         assert!(close(&seen[1], &[0.855, 2.29]), "{seen:?}");
         assert!(close(&seen[2], &[0.7195, 2.561]), "{seen:?}");
+    }
+
+    #[test]
+    fn a_transposed_gradient_takes_the_tensor_path_and_the_same_updates() {
+        // A gradient that is a strided view (here: a transpose) cannot be updated as a
+        // flat slice; the step must still follow v ← μ·v + g, p ← p − lr·v.
+        let p = Var::new(&[[1f32, 2.], [3., 4.]], &Device::Cpu).unwrap();
+        let g = Tensor::new(&[[1f32, 3.], [2., 4.]], &Device::Cpu)
+            .unwrap()
+            .t()
+            .unwrap();
+        assert!(!g.is_contiguous());
+        let mut sgd = SgdMomentum::new(
+            vec![("p".into(), p.clone())],
+            SgdConfig {
+                lr: 0.1,
+                momentum: 0.5,
+            },
+        );
+        for _ in 0..2 {
+            let mut grads = p.as_tensor().sum_all().unwrap().backward().unwrap();
+            grads.insert(p.as_tensor(), g.clone());
+            sgd.step(&grads).unwrap();
+        }
+        // g = [[1, 2], [3, 4]]; v1 = g, v2 = 1.5 g; p − 0.1·2.5·g.
+        let got = p.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(close(&got, &[0.75, 1.5, 2.25, 3.0]), "{got:?}");
     }
 
     #[test]
