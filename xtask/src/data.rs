@@ -31,7 +31,21 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
             let corpus = match dataset.as_str() {
                 "rsna" => {
                     eprintln!("decoding the DICOM files under {} …", from.display());
-                    repair_data::load_rsna_official(&from, manifest.shape().height)?
+                    let bar = indicatif::ProgressBar::new(0).with_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} DICOM files, {per_sec}, ETA {eta}",
+                        )?,
+                    );
+                    let corpus = repair_data::load_rsna_official_with(
+                        &from,
+                        manifest.shape().height,
+                        |total| {
+                            bar.set_length(total as u64);
+                            bar.inc(1);
+                        },
+                    )?;
+                    bar.finish_and_clear();
+                    corpus
                 }
                 other => bail!("no importer for `{other}` (only rsna)"),
             };

@@ -68,7 +68,7 @@ pub use ppm::{decode_ppm, read_ppm, RgbImage};
 pub use preprocess::{centre_crop, equalize_value, resize, resize_pixels, Preprocess};
 #[cfg(feature = "rsna")]
 pub use rsna::{
-    load_rsna_official, read_dicom_grey, read_rsna_labels, RsnaPatient, RSNA_CLASSES, RSNA_IMAGES,
-    RSNA_LABELS, RSNA_SIDE,
+    load_rsna_official, load_rsna_official_with, read_dicom_grey, read_rsna_labels, RsnaPatient,
+    RSNA_CLASSES, RSNA_IMAGES, RSNA_LABELS, RSNA_SIDE,
 };
 pub use split::{Split, SplitConfig, SplitPart, SplitRule};

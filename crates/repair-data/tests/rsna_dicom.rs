@@ -9,8 +9,8 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_pixeldata::Transcode;
 use repair_data::{
-    load_rsna_official, read_dicom_grey, read_rsna_labels, Dataset, Manifest, Split, SplitConfig,
-    SplitPart, RSNA_IMAGES, RSNA_LABELS,
+    load_rsna_official, load_rsna_official_with, read_dicom_grey, read_rsna_labels, Dataset,
+    Manifest, Split, SplitConfig, SplitPart, RSNA_IMAGES, RSNA_LABELS,
 };
 
 const W: usize = 40;
@@ -184,6 +184,18 @@ fn an_rsna_folder_loads_as_grey_images_with_patient_labels() {
     let sizes = SplitPart::ALL.map(|part| split.view(&corpus, part).len());
     assert_eq!(sizes.iter().sum::<usize>(), 20);
     assert_eq!(split.view(&corpus, SplitPart::Test).len(), 2);
+}
+
+#[test]
+fn the_import_reports_each_decoded_image_with_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rsna(dir.path());
+    let calls = std::sync::Mutex::new(Vec::new());
+    let corpus =
+        load_rsna_official_with(dir.path(), 16, |total| calls.lock().unwrap().push(total)).unwrap();
+    let calls = calls.into_inner().unwrap();
+    assert_eq!(calls.len(), corpus.images().len(), "one call per image");
+    assert!(calls.iter().all(|&t| t == 20), "{calls:?}");
 }
 
 #[test]
