@@ -174,9 +174,9 @@ impl ConvBlock {
         // The gradient before the activation, chunk by chunk: `dy` itself for the plain
         // convolution, through ReLU's mask, or scattered to each pooling window's winner.
         let grads = match self.activation {
-            Activation::None => {
-                kernels::backward(&g, xs, ks, wanted, |c, dz| kernels::gather(&g, dy, c, dz))
-            }
+            Activation::None => kernels::backward(&g, xs, ks, wanted, |c, dz| {
+                kernels::gather(&g, dy, None, c, dz)
+            }),
             Activation::Relu { pool } => {
                 let (res_s, res_l) = res.storage_and_layout();
                 let res = cpu_slice(&res_s, res_l, "output")?;
@@ -189,7 +189,7 @@ impl ConvBlock {
                     })
                 } else {
                     kernels::backward(&g, xs, ks, wanted, |c, dz| {
-                        gather_masked(&g, dy, res, c, dz)
+                        kernels::gather(&g, dy, Some(res), c, dz)
                     })
                 }
             }
@@ -203,21 +203,6 @@ impl ConvBlock {
             tensor(grads.kernel, kernel.dims())?,
             tensor(grads.bias, &[g.c_out])?,
         ))
-    }
-}
-
-/// A chunk of ReLU's input gradient (c_out × nb·HoWo): `dy` where the output `res` is
-/// positive, else 0.
-fn gather_masked(g: &Geometry, dy: &[f32], res: &[f32], c: Chunk, dz: &mut [f32]) {
-    let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
-    for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
-        for i in 0..c.nb {
-            let at = ((c.b0 + i) * g.c_out + o) * plane;
-            let (dy, res) = (&dy[at..at + plane], &res[at..at + plane]);
-            for ((d, &dy), &r) in row[i * plane..(i + 1) * plane].iter_mut().zip(dy).zip(res) {
-                *d = if r > 0.0 { dy } else { 0.0 };
-            }
-        }
     }
 }
 

@@ -555,13 +555,23 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-/// Copies a chunk of `dy` (NCHW, the whole batch) into `dz` (c_out × nb·HoWo).
-pub(crate) fn gather(g: &Geometry, dy: &[f32], c: Chunk, dz: &mut [f32]) {
+/// Copies a chunk of `dy` (NCHW, the whole batch) into `dz` (c_out × nb·HoWo); with
+/// `relu_out` (the ReLU's output, NCHW like `dy`), through ReLU's mask: `dy` where the
+/// output is positive, else 0.
+pub(crate) fn gather(g: &Geometry, dy: &[f32], relu_out: Option<&[f32]>, c: Chunk, dz: &mut [f32]) {
     let (plane, width) = (g.out_plane(), c.nb * g.out_plane());
     for (o, row) in dz[..g.c_out * width].chunks_mut(width).enumerate() {
         for i in 0..c.nb {
-            let src = &dy[((c.b0 + i) * g.c_out + o) * plane..][..plane];
-            row[i * plane..(i + 1) * plane].copy_from_slice(src);
+            let at = ((c.b0 + i) * g.c_out + o) * plane;
+            let (src, dst) = (&dy[at..at + plane], &mut row[i * plane..(i + 1) * plane]);
+            match relu_out {
+                None => dst.copy_from_slice(src),
+                Some(res) => {
+                    for ((d, &dy), &r) in dst.iter_mut().zip(src).zip(&res[at..at + plane]) {
+                        *d = if r > 0.0 { dy } else { 0.0 };
+                    }
+                }
+            }
         }
     }
 }
@@ -574,7 +584,7 @@ pub(crate) fn input_grad(g: &Geometry, dy: &[f32], kernel: &[f32]) -> Vec<f32> {
         kernel: false,
         bias: false,
     };
-    let grads = backward(g, &[], kernel, wanted, |c, dz| gather(g, dy, c, dz));
+    let grads = backward(g, &[], kernel, wanted, |c, dz| gather(g, dy, None, c, dz));
     grads.input.expect("wanted")
 }
 
@@ -586,6 +596,6 @@ pub(crate) fn kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         kernel: true,
         bias: false,
     };
-    let grads = backward(g, x, &[], wanted, |c, dz| gather(g, dy, c, dz));
+    let grads = backward(g, x, &[], wanted, |c, dz| gather(g, dy, None, c, dz));
     grads.kernel.expect("wanted")
 }
