@@ -20,6 +20,7 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 mkdir -p /tmp/bin
 for b in xtask cuda_matches_cpu; do python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" $dir/$b.xz /tmp/bin/$b; chmod +x /tmp/bin/$b; done
 ldd /tmp/bin/xtask | grep -E 'cuda|cublas|curand|nvrtc|not found'
+export EARLY_REPAIR_DATA=$(realpath $dir)/datasets
 if [ "$stage" = checks ]; then
 log "test: CUDA against CPU"
 timeout 120 /tmp/bin/cuda_matches_cpu --nocapture 2>&1 | tail -15
@@ -27,13 +28,11 @@ for m in "cnn-s 50" "vgg16 20" "densenet121 20"; do set -- $m
   log "bench train $1 cuda"; timeout 90 /tmp/bin/xtask bench train --device cuda --model $1 --steps $2 2>&1 | tail -2
 done
 log "pytorch cuda"; timeout 90 python3 benches/pytorch/train_step.py --device cuda --steps 50 2>&1 | grep -v Warning
-export EARLY_REPAIR_DATA=$(realpath $dir)/datasets
 log "pneumonia quick on cuda"
 timeout 150 /tmp/bin/xtask experiment pneumonia --device cuda --out runs/pneu-cuda > $OUT/pneu-quick.log 2>&1; echo "rc $?"; tail -25 $OUT/pneu-quick.log
 timeout 60 /tmp/bin/xtask verify runs/pneu-cuda 2>&1 | tail -5
 fi
 if [ "$stage" = paper ]; then
-export EARLY_REPAIR_DATA=$(realpath $dir)/datasets
 log "pneumonia paper (DenseNet-121), one seed, on cuda"
 timeout ${PAPER_S:-150} /tmp/bin/xtask experiment pneumonia --profile paper --set 'seeds=[1024]' --device cuda --out runs/pneu-paper-cuda > $OUT/pneu-paper.log 2>&1; echo "rc $?"; tail -20 $OUT/pneu-paper.log
 fi
