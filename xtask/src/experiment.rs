@@ -11,13 +11,19 @@ use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun, Shard, Stag
 
 use crate::flags::{ExperimentArgs, ReportArgs};
 
-/// The experiment file: `--config`, else `experiments/<NAME>.toml` of this workspace.
+/// The experiment file: `--config`, else `experiments/<NAME>.toml` of the workspace this
+/// binary was built in, else (a binary carried to another machine, such as a GPU host
+/// without Rust) `experiments/<NAME>.toml` under the current folder.
 pub fn experiment_path(name: &str, config: Option<&Path>) -> PathBuf {
-    match config {
-        Some(p) => p.to_path_buf(),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../experiments")
-            .join(format!("{name}.toml")),
+    if let Some(p) = config {
+        return p.to_path_buf();
+    }
+    let file = Path::new("experiments").join(format!("{name}.toml"));
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&file);
+    if built_in.exists() {
+        built_in
+    } else {
+        file
     }
 }
 
@@ -159,5 +165,24 @@ fn git_commit() -> String {
             _ => head,
         },
         None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_experiment_is_this_workspaces_file_and_otherwise_one_under_the_current_folder() {
+        let gtsrb = experiment_path("gtsrb", None);
+        assert!(gtsrb.is_file(), "{}", gtsrb.display());
+        assert!(gtsrb.is_absolute(), "{}", gtsrb.display());
+        // Not in the workspace (as every name is for a binary carried elsewhere).
+        assert_eq!(
+            experiment_path("not-an-experiment", None),
+            Path::new("experiments/not-an-experiment.toml")
+        );
+        let given = Path::new("/somewhere/else.toml");
+        assert_eq!(experiment_path("gtsrb", Some(given)), given);
     }
 }
