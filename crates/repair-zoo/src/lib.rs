@@ -27,6 +27,7 @@ mod conv;
 mod densenet;
 mod error;
 pub mod fast_conv;
+mod matmul_conv;
 mod model;
 mod pool;
 mod seeded;
