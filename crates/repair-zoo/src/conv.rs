@@ -1,8 +1,6 @@
 //! The convolution every zoo model uses, behind one type: on the CPU it runs the
-//! [`fast_conv`](crate::fast_conv) kernels (GEMM forward and backward) or, on request,
-//! candle's stock `conv2d`; on other devices (CUDA) stride-1 layers run as one matrix
-//! product over an im2col matrix of tensor ops ([`matmul_conv`](crate::matmul_conv)),
-//! whose gradients are matrix products too, and strided ones candle's `conv2d`.
+//! [`fast_conv`](crate::fast_conv) kernels (GEMM forward and backward), elsewhere — and
+//! on request everywhere — candle's stock `conv2d`.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -14,7 +12,7 @@ use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 pub enum ConvBackend {
     /// The GEMM kernels of this crate with their own backward pass (the default).
     Fast,
-    /// candle's `conv2d` and its autograd (on CUDA only strided layers use it).
+    /// candle's `conv2d` and its autograd (what CUDA always uses).
     Candle,
 }
 
@@ -120,7 +118,7 @@ impl Conv {
                 pool,
             );
         }
-        let ys = self.elsewhere(xs)?.relu()?;
+        let ys = self.inner.forward(xs)?.relu()?;
         if pool {
             crate::pool::max_pool2(&ys)
         } else {
@@ -129,22 +127,10 @@ impl Conv {
     }
 }
 
-impl Conv {
-    /// The convolution off the fast path: candle's `conv2d` on the CPU (the chosen
-    /// backend) and for strided layers, the matrix-product form on other devices.
-    fn elsewhere(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
-        let cfg = self.inner.config();
-        if xs.device().is_cpu() || cfg.stride != 1 || cfg.dilation != 1 || cfg.groups != 1 {
-            return self.inner.forward(xs);
-        }
-        crate::matmul_conv::conv2d(xs, self.inner.weight(), self.inner.bias(), cfg.padding)
-    }
-}
-
 impl Module for Conv {
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
         if !self.fast_for(xs) {
-            return self.elsewhere(xs);
+            return self.inner.forward(xs);
         }
         let cfg = self.inner.config();
         crate::fast_conv::conv2d(

@@ -27,7 +27,6 @@ mod conv;
 mod densenet;
 mod error;
 pub mod fast_conv;
-mod matmul_conv;
 mod model;
 mod pool;
 mod seeded;

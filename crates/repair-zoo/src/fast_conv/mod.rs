@@ -69,4 +69,4 @@ fn geometry(g: std::result::Result<Geometry, String>) -> Result<Geometry> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

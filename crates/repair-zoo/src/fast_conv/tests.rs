@@ -8,14 +8,14 @@ use rand_chacha::ChaCha8Rng;
 
 use super::kernels::{self, Geometry};
 
-pub(crate) fn random(rng: &mut ChaCha8Rng, dims: &[usize]) -> Tensor {
+fn random(rng: &mut ChaCha8Rng, dims: &[usize]) -> Tensor {
     let n: usize = dims.iter().product();
     let data: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
 }
 
 /// max |a − b| / max(1, max |b|): the relative error of `a` against reference `b`.
-pub(crate) fn relative_error(a: &Tensor, b: &Tensor) -> f32 {
+fn relative_error(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());
     let scale = b
         .abs()
