@@ -177,7 +177,7 @@ mod tests {
         let gtsrb = experiment_path("gtsrb", None);
         assert!(gtsrb.is_file(), "{}", gtsrb.display());
         assert!(gtsrb.is_absolute(), "{}", gtsrb.display());
-        // Not in the workspace (as every name is for a binary carried elsewhere).
+        // A name with no file in this workspace, as every name is for a binary run elsewhere.
         assert_eq!(
             experiment_path("not-an-experiment", None),
             Path::new("experiments/not-an-experiment.toml")

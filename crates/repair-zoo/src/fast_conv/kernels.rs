@@ -170,12 +170,20 @@ struct Shift {
 }
 
 impl Shift {
+    /// The output rows whose source row lies inside the plane.
+    fn rows(&self) -> std::ops::Range<usize> {
+        let h = self.h as isize;
+        let lo = (-self.dy).clamp(0, h);
+        let hi = (h - self.dy).clamp(lo, h);
+        lo as usize..hi as usize
+    }
+
     /// The output positions (flat, within the plane) whose source lies inside the plane:
     /// the rows with a source row, trimmed where the flat source index leaves the plane.
     fn copy_range(&self) -> std::ops::Range<usize> {
         let (h, w) = (self.h as isize, self.w as isize);
-        let rows_lo = (-self.dy).clamp(0, h);
-        let rows_hi = (h - self.dy).clamp(rows_lo, h);
+        let rows = self.rows();
+        let (rows_lo, rows_hi) = (rows.start as isize, rows.end as isize);
         let offset = self.dy * w + self.dx;
         let lo = (rows_lo * w).max(-offset).min(rows_hi * w);
         let hi = (rows_hi * w).min(h * w - offset).max(lo);
@@ -196,14 +204,11 @@ impl Shift {
     /// Calls `f` with the span of each row's border columns (where the tap falls left or
     /// right of the image) inside the rows that have a source row.
     fn for_each_border(&self, mut f: impl FnMut(std::ops::Range<usize>)) {
-        let h = self.h as isize;
         let cols = self.dx.unsigned_abs().min(self.w);
         if cols == 0 {
             return;
         }
-        let rows_lo = (-self.dy).clamp(0, h) as usize;
-        let rows_hi = (h - self.dy).clamp(rows_lo as isize, h) as usize;
-        for oy in rows_lo..rows_hi {
+        for oy in self.rows() {
             if self.dx < 0 {
                 f(oy * self.w..oy * self.w + cols);
             } else {
@@ -219,11 +224,13 @@ fn im2col(g: &Geometry, x: &[f32], c: Chunk, cols: &mut [f32]) {
     for (r, row) in cols[..g.ckk() * width].chunks_mut(width).enumerate() {
         let (ch, ky, kx) = (r / (g.k * g.k), (r / g.k) % g.k, r % g.k);
         let (lo, hi) = g.inside(kx);
+        let same = g
+            .same_shift(ky, kx)
+            .map(|shift| (shift, shift.copy_range()));
         for i in 0..c.nb {
             let image = &x[((c.b0 + i) * g.c_in + ch) * plane..][..plane];
             let out = &mut row[i * g.out_plane()..(i + 1) * g.out_plane()];
-            if let Some(shift) = g.same_shift(ky, kx) {
-                let valid = shift.copy_range();
+            if let Some((shift, valid)) = same.clone() {
                 out[..valid.start].fill(0.0);
                 out[valid.end..].fill(0.0);
                 out[valid.clone()].copy_from_slice(&image[shift.source(valid)]);
