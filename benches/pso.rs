@@ -7,8 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
+use repair_fitness::{ArachneFitness, FullFitness, RepairProblem, SyntheticSpec};
 use repair_fl::FaultLocaliser;
-use repair_pso::{run, ArachneFitness, FullFitness, PsoConfig, RepairProblem, SyntheticSpec};
+use repair_pso::{run, PsoConfig};
 
 /// A GTSRB-sized problem; `columns` is how many classes the 10 sites touch.
 fn problem(width: usize, columns: usize) -> RepairProblem {
@@ -70,12 +71,7 @@ pub fn search(c: &mut Criterion) {
 pub fn fl_and_search(c: &mut Criterion) {
     let mut group = c.benchmark_group("repair");
     let p = problem(512, 3);
-    let layer = repair_fl::LastLayer {
-        width: p.width,
-        classes: p.classes,
-        kernel: &p.kernel,
-        bias: &p.bias,
-    };
+    let layer = p.layer.view();
     let arachne = repair_fl::Arachne::default();
     group.bench_function("fl_arachne_w512", |b| {
         b.iter(|| {

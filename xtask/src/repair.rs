@@ -54,7 +54,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let fit = |f: Option<repair_pso::FitnessDetail>| f.map_or(f64::NAN, |f| f.fitness);
+    let fit = |f: Option<_>| f.map_or(f64::NAN, |f: repair_pipeline::FitnessDetail| f.fitness);
     let t = &report.timings;
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",

@@ -5,7 +5,7 @@
 pub enum FlError {
     /// The layer or the inputs are inconsistent (shapes, NaN, labels).
     #[error("fault localisation: {0}")]
-    Problem(#[from] repair_pso::ProblemError),
+    Problem(#[from] repair_core::ProblemError),
     /// There are no negative inputs: nothing to localise.
     #[error("fault localisation: no negative inputs, nothing to repair")]
     NoNegatives,

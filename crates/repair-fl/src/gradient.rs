@@ -3,15 +3,13 @@
 //! Keras clips p_y to [1e-7, 1 − 1e-7] before the log and `clip_by_value` passes no
 //! gradient outside that range, so a row whose p_y is clipped contributes nothing.
 
-use repair_pso::Rows;
-
-use crate::layer::LastLayer;
+use repair_core::{DenseLayerView, LabelledActivations};
 
 /// Keras' probability clip.
 const P_MIN: f64 = 1e-7;
 
 /// GL for every weight, `width × classes` (index i · classes + j).
-pub fn gradient_loss(layer: &LastLayer<'_>, negatives: &Rows) -> Vec<f64> {
+pub fn gradient_loss(layer: &DenseLayerView<'_>, negatives: &LabelledActivations) -> Vec<f64> {
     let (d, c) = (layer.width, layer.classes);
     let mut sum = vec![0.0f64; d * c];
     let mut p = vec![0.0; c];

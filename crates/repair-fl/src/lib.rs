@@ -9,27 +9,26 @@
 //! * [`GradientTopK`] and [`RandomSites`]: the baselines of the Arachne paper.
 //!
 //! ```
-//! use repair_fl::{Arachne, FaultLocaliser, LastLayer};
-//! use repair_pso::Rows;
+//! use repair_core::{DenseLayerView, LabelledActivations};
+//! use repair_fl::{Arachne, FaultLocaliser};
 //!
 //! // 2 units, 2 classes; one negative of class 1 that the layer calls class 0.
 //! let kernel = [1.0, 0.0, 0.0, 0.1];
-//! let layer = LastLayer { width: 2, classes: 2, kernel: &kernel, bias: &[0.0, 0.0] };
-//! let negatives = Rows { activations: vec![2.0, 1.0], labels: vec![1] };
-//! let found = Arachne::default().localise(&layer, &negatives, &Rows::default()).unwrap();
+//! let layer = DenseLayerView { width: 2, classes: 2, kernel: &kernel, bias: &[0.0, 0.0] };
+//! let negatives = LabelledActivations { activations: vec![2.0, 1.0], labels: vec![1] };
+//! let none = LabelledActivations::default();
+//! let found = Arachne::default().localise(&layer, &negatives, &none).unwrap();
 //! assert!(!found.sites.is_empty());
 //! ```
 #![deny(missing_docs)]
 
 mod error;
 mod gradient;
-mod layer;
 mod localiser;
 mod pareto;
 
 pub use error::FlError;
 pub use gradient::gradient_loss;
-pub use layer::LastLayer;
 pub use localiser::{
     Arachne, Candidate, FaultLocaliser, GradientTopK, ImpactActivation, Localisation, RandomSites,
 };

@@ -4,12 +4,11 @@
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use repair_pso::{Rows, Site};
+use repair_core::{DenseLayerView, LabelledActivations, Site};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FlError;
 use crate::gradient::gradient_loss;
-use crate::layer::LastLayer;
 use crate::pareto::pareto_front;
 
 /// Finds the last-layer weights to repair.
@@ -20,9 +19,9 @@ pub trait FaultLocaliser {
     /// The sites to search, with the scores that chose them.
     fn localise(
         &self,
-        layer: &LastLayer<'_>,
-        negatives: &Rows,
-        positives: &Rows,
+        layer: &DenseLayerView<'_>,
+        negatives: &LabelledActivations,
+        positives: &LabelledActivations,
     ) -> Result<Localisation, FlError>;
 }
 
@@ -97,9 +96,9 @@ pub struct RandomSites {
 
 /// Checks the inputs and computes GL for every weight (`width × classes`).
 fn checked_gradient(
-    layer: &LastLayer<'_>,
-    negatives: &Rows,
-    positives: &Rows,
+    layer: &DenseLayerView<'_>,
+    negatives: &LabelledActivations,
+    positives: &LabelledActivations,
 ) -> Result<Vec<f64>, FlError> {
     layer.check("negatives", negatives)?;
     layer.check("positives", positives)?;
@@ -111,7 +110,7 @@ fn checked_gradient(
 
 /// The weights ranked by GL, descending; the sort is stable over the study's
 /// iteration order (j outer, i inner), which decides ties.
-fn ranked(layer: &LastLayer<'_>, gl: &[f64]) -> Vec<(Site, f64)> {
+fn ranked(layer: &DenseLayerView<'_>, gl: &[f64]) -> Vec<(Site, f64)> {
     let (d, c) = (layer.width, layer.classes);
     let mut all: Vec<(Site, f64)> = (0..c)
         .flat_map(|j| (0..d).map(move |i| Site { i, j }))
@@ -122,7 +121,11 @@ fn ranked(layer: &LastLayer<'_>, gl: &[f64]) -> Vec<(Site, f64)> {
 }
 
 /// ā: the activations the forward impact multiplies with.
-fn impact_activations(layer: &LastLayer<'_>, negatives: &Rows, how: ImpactActivation) -> Vec<f64> {
+fn impact_activations(
+    layer: &DenseLayerView<'_>,
+    negatives: &LabelledActivations,
+    how: ImpactActivation,
+) -> Vec<f64> {
     let d = layer.width;
     match how {
         ImpactActivation::First => negatives.activations[..d]
@@ -143,8 +146,8 @@ fn impact_activations(layer: &LastLayer<'_>, negatives: &Rows, how: ImpactActiva
 }
 
 fn candidates(
-    layer: &LastLayer<'_>,
-    negatives: &Rows,
+    layer: &DenseLayerView<'_>,
+    negatives: &LabelledActivations,
     how: ImpactActivation,
     ranked: &[(Site, f64)],
 ) -> Vec<Candidate> {
@@ -162,7 +165,11 @@ fn candidates(
 }
 
 /// A localisation that selects every one of `chosen` (the baselines).
-fn select_all(layer: &LastLayer<'_>, negatives: &Rows, chosen: &[(Site, f64)]) -> Localisation {
+fn select_all(
+    layer: &DenseLayerView<'_>,
+    negatives: &LabelledActivations,
+    chosen: &[(Site, f64)],
+) -> Localisation {
     let mut candidates = candidates(layer, negatives, ImpactActivation::Mean, chosen);
     candidates.iter_mut().for_each(|c| c.selected = true);
     Localisation {
@@ -185,9 +192,9 @@ impl FaultLocaliser for Arachne {
 
     fn localise(
         &self,
-        layer: &LastLayer<'_>,
-        negatives: &Rows,
-        positives: &Rows,
+        layer: &DenseLayerView<'_>,
+        negatives: &LabelledActivations,
+        positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         if self.gradient_factor == 0 {
             return Err(FlError::Config("gradient_factor must be at least 1".into()));
@@ -220,9 +227,9 @@ impl FaultLocaliser for GradientTopK {
 
     fn localise(
         &self,
-        layer: &LastLayer<'_>,
-        negatives: &Rows,
-        positives: &Rows,
+        layer: &DenseLayerView<'_>,
+        negatives: &LabelledActivations,
+        positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         let k = at_least_one(self.k)?;
         let ranked = ranked(layer, &checked_gradient(layer, negatives, positives)?);
@@ -237,9 +244,9 @@ impl FaultLocaliser for RandomSites {
 
     fn localise(
         &self,
-        layer: &LastLayer<'_>,
-        negatives: &Rows,
-        positives: &Rows,
+        layer: &DenseLayerView<'_>,
+        negatives: &LabelledActivations,
+        positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         let k = at_least_one(self.k)?;
         let gl = checked_gradient(layer, negatives, positives)?;

@@ -4,11 +4,10 @@
 use candle_core::{DType, Device, Tensor, Var, D};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use repair_core::{DenseLayerView, LabelledActivations, Site};
 use repair_fl::{
-    gradient_loss, Arachne, FaultLocaliser, FlError, GradientTopK, ImpactActivation, LastLayer,
-    RandomSites,
+    gradient_loss, Arachne, FaultLocaliser, FlError, GradientTopK, ImpactActivation, RandomSites,
 };
-use repair_pso::{Rows, Site};
 
 fn site(i: usize, j: usize) -> Site {
     Site { i, j }
@@ -23,8 +22,8 @@ fn site(i: usize, j: usize) -> Site {
 const KERNEL: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
 const BIAS: [f32; 2] = [0.0, 0.0];
 
-fn layer() -> LastLayer<'static> {
-    LastLayer {
+fn layer() -> DenseLayerView<'static> {
+    DenseLayerView {
         width: 2,
         classes: 2,
         kernel: &KERNEL,
@@ -32,8 +31,8 @@ fn layer() -> LastLayer<'static> {
     }
 }
 
-fn negatives() -> Rows {
-    Rows {
+fn negatives() -> LabelledActivations {
+    LabelledActivations {
         activations: vec![1.0, 2.0],
         labels: vec![1],
     }
@@ -42,7 +41,7 @@ fn negatives() -> Rows {
 #[test]
 fn arachne_finds_the_hand_computed_front_with_duplicates_in_gradient_order() {
     let found = Arachne::default()
-        .localise(&layer(), &negatives(), &Rows::default())
+        .localise(&layer(), &negatives(), &LabelledActivations::default())
         .unwrap();
     assert_eq!(found.sites, [site(1, 0), site(1, 1), site(0, 0)]);
     let sigma = 1f64.exp() / (1f64.exp() + 1.0);
@@ -62,7 +61,7 @@ fn the_gradient_prefilter_keeps_twenty_weights_per_negative() {
         ..Arachne::default()
     };
     let found = two
-        .localise(&layer(), &negatives(), &Rows::default())
+        .localise(&layer(), &negatives(), &LabelledActivations::default())
         .unwrap();
     assert_eq!(found.candidates.len(), 2);
     assert_eq!(found.sites, [site(1, 0), site(1, 1)]);
@@ -71,7 +70,7 @@ fn the_gradient_prefilter_keeps_twenty_weights_per_negative() {
 #[test]
 fn forward_impact_uses_the_mean_activation_or_the_first_as_configured() {
     // A second negative with a = (3, 0): mean ā = (2, 1), first = (1, 2).
-    let negatives = Rows {
+    let negatives = LabelledActivations {
         activations: vec![1.0, 2.0, 3.0, 0.0],
         labels: vec![1, 1],
     };
@@ -83,7 +82,9 @@ fn forward_impact_uses_the_mean_activation_or_the_first_as_configured() {
             activation: how,
             ..Arachne::default()
         };
-        let found = fl.localise(&layer(), &negatives, &Rows::default()).unwrap();
+        let found = fl
+            .localise(&layer(), &negatives, &LabelledActivations::default())
+            .unwrap();
         let c = found
             .candidates
             .iter()
@@ -96,12 +97,12 @@ fn forward_impact_uses_the_mean_activation_or_the_first_as_configured() {
 #[test]
 fn the_baselines_pick_top_gradients_or_seeded_random_sites() {
     let top = GradientTopK { k: 1 }
-        .localise(&layer(), &negatives(), &Rows::default())
+        .localise(&layer(), &negatives(), &LabelledActivations::default())
         .unwrap();
     assert_eq!(top.sites, [site(1, 0)]);
     let random = |seed| {
         RandomSites { k: 2, seed }
-            .localise(&layer(), &negatives(), &Rows::default())
+            .localise(&layer(), &negatives(), &LabelledActivations::default())
             .unwrap()
             .sites
     };
@@ -113,20 +114,24 @@ fn the_baselines_pick_top_gradients_or_seeded_random_sites() {
 
 #[test]
 fn bad_inputs_are_named() {
-    let no_negatives = Arachne::default().localise(&layer(), &Rows::default(), &Rows::default());
+    let no_negatives = Arachne::default().localise(
+        &layer(),
+        &LabelledActivations::default(),
+        &LabelledActivations::default(),
+    );
     assert_eq!(no_negatives.unwrap_err(), FlError::NoNegatives);
-    let bad_label = Rows {
+    let bad_label = LabelledActivations {
         activations: vec![1.0, 2.0],
         labels: vec![2],
     };
     let err = Arachne::default()
-        .localise(&layer(), &bad_label, &Rows::default())
+        .localise(&layer(), &bad_label, &LabelledActivations::default())
         .unwrap_err();
     assert!(
         err.to_string().contains("negatives row 0 has label 2"),
         "{err}"
     );
-    let nan = Rows {
+    let nan = LabelledActivations {
         activations: vec![1.0, f32::NAN],
         labels: vec![1],
     };
@@ -137,7 +142,7 @@ fn bad_inputs_are_named() {
 }
 
 /// Σ_x −ln clip(softmax(a W + b)_y, 1e-7, 1 − 1e-7) differentiated by candle.
-fn autograd(layer: &LastLayer<'_>, rows: &Rows) -> Vec<f64> {
+fn autograd(layer: &DenseLayerView<'_>, rows: &LabelledActivations) -> Vec<f64> {
     let dev = Device::Cpu;
     let (d, c, n) = (layer.width, layer.classes, rows.len());
     let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
@@ -174,13 +179,13 @@ fn the_analytic_gradient_loss_equals_candle_autograd_clip_included() {
             .iter_mut()
             .for_each(|a| *a *= 60.0);
     }
-    let layer = LastLayer {
+    let layer = DenseLayerView {
         width: d,
         classes: c,
         kernel: &kernel,
         bias: &bias,
     };
-    let rows = Rows {
+    let rows = LabelledActivations {
         activations,
         labels,
     };

@@ -1,11 +1,11 @@
-//! Penultimate activations extracted once per checkpoint, and the last layer as plain
-//! `f32` data in the study's Keras layout — everything FL and the search read.
+//! Penultimate activations extracted once per checkpoint, and what the last layer
+//! predicts on them: everything FL, the search and the metrics read.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use indicatif::{ProgressBar, ProgressStyle};
+use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{Batcher, Dataset, Normalisation};
 use repair_metrics::ConfusionMatrix;
-use repair_pso::{first_argmax, logits, Rows, Site};
 use repair_zoo::Classifier;
 
 use crate::error::{PipelineError, Result};
@@ -19,7 +19,7 @@ pub fn extract<D: Dataset>(
     normalisation: Option<&Normalisation>,
     device: &Device,
     progress: bool,
-) -> Result<Rows> {
+) -> Result<LabelledActivations> {
     let mut batcher = Batcher::new(data, batch_size.max(1), 0)
         .in_order()
         .on(device.clone());
@@ -34,7 +34,7 @@ pub fn extract<D: Dataset>(
     } else {
         ProgressBar::hidden()
     };
-    let mut rows = Rows::default();
+    let mut rows = LabelledActivations::default();
     for batch in batcher.epoch(0) {
         let batch = batch?;
         let a = model.penultimate(&batch.images, false)?;
@@ -48,92 +48,18 @@ pub fn extract<D: Dataset>(
     Ok(rows)
 }
 
-/// The last dense layer, Keras layout (`kernel[i · classes + j]` = W_ij): the transpose
-/// of candle's (classes, D) `Linear` weight.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerWeights {
-    /// Penultimate width D.
-    pub width: usize,
-    /// Classes C.
-    pub classes: usize,
-    /// W, `width × classes`.
-    pub kernel: Vec<f32>,
-    /// b, `classes`.
-    pub bias: Vec<f32>,
-}
-
-impl LayerWeights {
-    /// Reads the last layer of `model`.
-    pub fn read(model: &dyn Classifier) -> Result<Self> {
-        let layer = model.last_layer()?;
-        let (classes, width) = layer.weight.dims2()?;
-        let kernel = layer
-            .weight
-            .to_dtype(DType::F32)?
-            .t()?
-            .contiguous()?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let bias = layer.bias.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-        Ok(LayerWeights {
-            width,
-            classes,
-            kernel,
-            bias,
-        })
-    }
-
-    /// As a candle last layer on `device`, for [`Classifier::set_last_layer`].
-    pub fn to_last_layer(&self, device: &Device) -> Result<repair_zoo::LastLayer> {
-        let kernel = Tensor::from_slice(&self.kernel, (self.width, self.classes), device)?;
-        Ok(repair_zoo::LastLayer {
-            weight: kernel.t()?.contiguous()?,
-            bias: Tensor::from_slice(&self.bias, self.classes, device)?,
-        })
-    }
-
-    /// A borrowed view for the fault localisers.
-    pub fn view(&self) -> repair_fl::LastLayer<'_> {
-        repair_fl::LastLayer {
-            width: self.width,
-            classes: self.classes,
-            kernel: &self.kernel,
-            bias: &self.bias,
-        }
-    }
-
-    /// The layer with `values` written into `sites` (as `f32`).
-    pub fn patched(&self, sites: &[Site], values: &[f64]) -> LayerWeights {
-        let mut out = self.clone();
-        for (s, &v) in sites.iter().zip(values) {
-            out.kernel[s.i * self.classes + s.j] = v as f32;
-        }
-        out
-    }
-
-    /// Predicted class of each row: the first arg-max of b + a·W accumulated in `f64`,
-    /// the same rule and arithmetic as the repair fitness, so "correct" means the same
-    /// thing in the repair sets, the search and RR/BR.
-    pub fn predict(&self, rows: &Rows) -> Result<Vec<u32>> {
-        if rows.activations.len() != rows.len() * self.width {
-            return Err(PipelineError::Invalid(format!(
-                "{} activations for {} rows of width {}: the activations come from another model",
-                rows.activations.len(),
-                rows.len(),
-                self.width
-            )));
-        }
-        let mut z = vec![0.0f64; self.classes];
-        Ok(rows
-            .activations
-            .chunks(self.width.max(1))
-            .take(rows.len())
-            .map(|a| {
-                logits(a, &self.kernel, &self.bias, &mut z);
-                first_argmax(&z) as u32
-            })
-            .collect())
-    }
+/// Predicted class of each row ([`repair_core::DenseLayerView::predict`]: the first
+/// arg-max of b + a·W in `f64`, the rule of the repair fitness), with an error that
+/// says what a width mismatch means here.
+pub(crate) fn predict(layer: &DenseLayer, rows: &LabelledActivations) -> Result<Vec<u32>> {
+    layer.view().predict(rows).map_err(|_| {
+        PipelineError::Invalid(format!(
+            "{} activations for {} rows of width {}: the activations come from another model",
+            rows.activations.len(),
+            rows.len(),
+            layer.width
+        ))
+    })
 }
 
 /// Total and per-class accuracy of predictions.
@@ -164,14 +90,18 @@ impl ClassAccuracy {
 }
 
 /// The confusion matrix of `layer` on `rows`.
-pub fn confusion(layer: &LayerWeights, rows: &Rows) -> Result<ConfusionMatrix> {
-    let predicted = layer.predict(rows)?;
+pub fn confusion(layer: &DenseLayer, rows: &LabelledActivations) -> Result<ConfusionMatrix> {
+    let predicted = predict(layer, rows)?;
     ConfusionMatrix::new(layer.classes, &rows.labels, &predicted)
         .map_err(|e| PipelineError::Invalid(e.to_string()))
 }
 
 /// Accuracy of `layer` on `rows`, overall and for `class`.
-pub fn accuracy(layer: &LayerWeights, rows: &Rows, class: u32) -> Result<ClassAccuracy> {
+pub fn accuracy(
+    layer: &DenseLayer,
+    rows: &LabelledActivations,
+    class: u32,
+) -> Result<ClassAccuracy> {
     if class as usize >= layer.classes {
         return Err(PipelineError::Invalid(format!(
             "class {class} is out of range: the layer has {} classes",

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Device;
+use repair_core::{DenseLayer, LabelledActivations, Site};
 use repair_data::{Corpus, Dataset, Normalisation, Split, SplitPart};
-use repair_pso::{Rows, Site};
 use repair_zoo::{build_model, Classifier, Model, ModelSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::{accuracy, extract, ClassAccuracy, LayerWeights};
+use crate::activations::{accuracy, extract, ClassAccuracy};
 use crate::error::{PipelineError, Result};
 use crate::output::{export_problem, write_repair_files};
 use crate::repair::{repair_layer, RepairSettings, Timings};
@@ -71,11 +71,11 @@ pub struct LoadedCheckpoint {
     /// The model holding the checkpoint's weights.
     pub model: Model,
     /// Its last layer.
-    pub layer: LayerWeights,
+    pub layer: DenseLayer,
     /// Repair-set activations and labels.
-    pub repair: Rows,
+    pub repair: LabelledActivations,
     /// Test-set activations and labels.
-    pub test: Rows,
+    pub test: LabelledActivations,
     /// Time to extract both, milliseconds.
     pub extract_ms: f64,
 }
@@ -106,7 +106,7 @@ pub fn load_checkpoint(
     }
     let model = build_model(&run.model, device)?;
     model.load(checkpoint)?;
-    let layer = LayerWeights::read(&model)?;
+    let layer = model.last_layer()?;
     let started = Instant::now();
     let norm = run.normalisation.as_ref();
     let part = |part| {
@@ -154,9 +154,9 @@ pub struct RepairReport {
     /// The localised sites.
     pub sites: Vec<Site>,
     /// Fitness of the original and repaired weights.
-    pub fitness_before: Option<repair_pso::FitnessDetail>,
+    pub fitness_before: Option<repair_fitness::FitnessDetail>,
     /// Fitness of the repaired weights.
-    pub fitness_after: Option<repair_pso::FitnessDetail>,
+    pub fitness_after: Option<repair_fitness::FitnessDetail>,
     /// Repair rate on the negatives.
     pub rr: f64,
     /// Break rate on all initially correct repair inputs.
@@ -200,9 +200,7 @@ pub fn repair_checkpoint(
     } else {
         let path = out.join("repaired.safetensors");
         let original = loaded.model.last_layer()?;
-        loaded
-            .model
-            .set_last_layer(&repaired.to_last_layer(loaded.model.device())?)?;
+        loaded.model.set_last_layer(&repaired)?;
         let saved = loaded.model.save(&path);
         loaded.model.set_last_layer(&original)?;
         saved?;

@@ -22,7 +22,7 @@ pub enum PipelineError {
     Pso(#[from] repair_pso::PsoError),
     /// The repair problem.
     #[error(transparent)]
-    Problem(#[from] repair_pso::ProblemError),
+    Problem(#[from] repair_core::ProblemError),
     /// A file could not be read or written.
     #[error("{path}: {problem}")]
     File {

@@ -9,15 +9,15 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
+use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{
     write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
 use repair_metrics::{ConfusionMatrix, RepairRow};
-use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig, TrainReport};
-use repair_zoo::{build_model, ModelSpec};
+use repair_zoo::{build_model, Classifier, ModelSpec};
 
-use crate::activations::{confusion, ClassAccuracy, LayerWeights};
+use crate::activations::{confusion, predict, ClassAccuracy};
 use crate::checkpoint::{load_checkpoint, RunInfo};
 use crate::error::{PipelineError, Result};
 use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
@@ -141,7 +141,10 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         )));
     }
     // Activations of every checkpoint to repair, from the cache the training stage wrote.
-    let mut loaded: HashMap<(usize, usize), (LayerWeights, Rows, Rows)> = HashMap::new();
+    let mut loaded: HashMap<
+        (usize, usize),
+        (DenseLayer, LabelledActivations, LabelledActivations),
+    > = HashMap::new();
     for (k, _, dir, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
             let cached = activations(run, &corpus, &split, dir, epoch)?;
@@ -356,22 +359,22 @@ fn activations(
     split: &Split,
     dir: &Path,
     epoch: usize,
-) -> Result<(LayerWeights, Rows, Rows)> {
+) -> Result<(DenseLayer, LabelledActivations, LabelledActivations)> {
     let checkpoint = dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
     let cache = dir.join(format!("activations/epoch-{epoch:03}.safetensors"));
     let info = RunInfo::for_checkpoint(&checkpoint)?;
     if cache.is_file() {
         let model = build_model(&info.model, &Device::Cpu)?;
         repair_zoo::Classifier::load(&model, &checkpoint)?;
-        let layer = LayerWeights::read(&model)?;
+        let layer = model.last_layer()?;
         let tensors = candle_core::safetensors::load(&cache, &Device::Cpu)?;
-        let rows = |name: &str| -> Result<Rows> {
+        let rows = |name: &str| -> Result<LabelledActivations> {
             let get = |key: String| {
                 tensors
                     .get(&key)
                     .ok_or_else(|| file_error(&cache, format!("no tensor {key}")))
             };
-            Ok(Rows {
+            Ok(LabelledActivations {
                 activations: get(format!("{name}.activations"))?
                     .flatten_all()?
                     .to_vec1::<f32>()?,
@@ -403,7 +406,7 @@ fn activations(
 /// over all checkpoints of all runs (the paper's rule), ascending by that accuracy.
 fn target_classes(
     config: &ExperimentConfig,
-    loaded: &HashMap<(usize, usize), (LayerWeights, Rows, Rows)>,
+    loaded: &HashMap<(usize, usize), (DenseLayer, LabelledActivations, LabelledActivations)>,
     classes: usize,
 ) -> Result<Vec<u32>> {
     if !config.classes.is_empty() {
@@ -421,7 +424,7 @@ fn target_classes(
         let (layer, _, test) = &loaded[key];
         // One prediction pass per checkpoint; a class absent from the test rows counts
         // as accuracy 0, as `accuracy` reports it.
-        let predicted = layer.predict(test)?;
+        let predicted = predict(layer, test)?;
         let per_class = ConfusionMatrix::new(classes, &test.labels, &predicted)
             .map_err(|e| PipelineError::Invalid(e.to_string()))?
             .per_class_accuracy();
@@ -452,9 +455,9 @@ struct Unit {
 fn repair_unit(
     run: &ExperimentRun<'_>,
     unit: &Unit,
-    layer: &LayerWeights,
-    repair: &Rows,
-    test: &Rows,
+    layer: &DenseLayer,
+    repair: &LabelledActivations,
+    test: &LabelledActivations,
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
     let row_path = unit.dir.join("row.json");

@@ -2,8 +2,8 @@
 //! line: extract activations once per checkpoint, build the repair sets, localise,
 //! search, measure (RR, BR, accuracies), write the files.
 //!
-//! Everything after extraction runs on plain `f32` rows (`repair_pso::Rows`) and the
-//! last layer in Keras layout ([`LayerWeights`]), in `f64` arithmetic, with one
+//! Everything after extraction runs on plain `f32` rows (`repair_core::LabelledActivations`) and the
+//! last layer in Keras layout (`repair_core::DenseLayer`), in `f64` arithmetic, with one
 //! prediction rule (first arg-max) shared by the repair sets, the fitness, RR and BR.
 #![deny(missing_docs)]
 
@@ -19,7 +19,7 @@ mod sampling;
 mod shard;
 mod verify;
 
-pub use activations::{accuracy, confusion, extract, ClassAccuracy, LayerWeights};
+pub use activations::{accuracy, confusion, extract, ClassAccuracy};
 pub use checkpoint::{
     load_checkpoint, repair_checkpoint, run_dir, LoadedCheckpoint, RepairReport, RunInfo,
 };
@@ -32,6 +32,7 @@ pub use output::{
 pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };
+pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::RepairRow;
 pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
 pub use sampling::{sample_positives, PositiveSampler};

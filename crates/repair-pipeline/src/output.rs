@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use repair_data::write_atomic;
-use repair_pso::RepairProblem;
+use repair_fitness::RepairProblem;
 use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 
@@ -122,7 +122,7 @@ pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: 
         .flat_map(|s| [s.i as u64, s.j as u64])
         .flat_map(|x| x.to_le_bytes())
         .collect();
-    let (d, c) = (problem.width, problem.classes);
+    let (d, c) = (problem.layer.width, problem.layer.classes);
     let (n, p) = (problem.negatives.len(), problem.positives.len());
     let buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
         (
@@ -149,8 +149,13 @@ pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: 
             vec![p],
             u32s(&problem.positives.labels),
         ),
-        ("kernel", Dtype::F32, vec![d, c], f32s(&problem.kernel)),
-        ("bias", Dtype::F32, vec![c], f32s(&problem.bias)),
+        (
+            "kernel",
+            Dtype::F32,
+            vec![d, c],
+            f32s(&problem.layer.kernel),
+        ),
+        ("bias", Dtype::F32, vec![c], f32s(&problem.layer.bias)),
         ("sites", Dtype::U64, vec![problem.sites.len(), 2], sites),
     ];
     let mut views = HashMap::new();

@@ -4,14 +4,13 @@
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use repair_core::{DenseLayer, LabelledActivations, Site};
+use repair_fitness::{ArachneFitness, FitnessDetail, RepairProblem};
 use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
-use repair_pso::{
-    run_with, ArachneFitness, FitnessDetail, IterationRecord, PsoConfig, RepairProblem, Rows, Site,
-    Swarm, Termination,
-};
+use repair_pso::{run_with, IterationRecord, PsoConfig, Swarm, Termination};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::LayerWeights;
+use crate::activations::predict;
 use crate::error::{PipelineError, Result};
 use crate::sampling::{sample_positives, PositiveSampler};
 
@@ -166,11 +165,11 @@ pub struct RepairOutcome {
 /// Repairs `layer` for `settings.class` on the repair set's cached activations and
 /// returns the repaired layer (unchanged when there is nothing to repair).
 pub fn repair_layer(
-    layer: &LayerWeights,
-    repair_set: &Rows,
+    layer: &DenseLayer,
+    repair_set: &LabelledActivations,
     settings: &RepairSettings,
     progress: bool,
-) -> Result<(LayerWeights, RepairOutcome)> {
+) -> Result<(DenseLayer, RepairOutcome)> {
     let class = settings.class;
     if class as usize >= layer.classes {
         return Err(PipelineError::Invalid(format!(
@@ -180,7 +179,7 @@ pub fn repair_layer(
         )));
     }
     let started = Instant::now();
-    let predicted = layer.predict(repair_set)?;
+    let predicted = predict(layer, repair_set)?;
     let is_negative = |k: usize| repair_set.labels[k] == class && predicted[k] != class;
     let negative_idx: Vec<usize> = (0..repair_set.len()).filter(|&k| is_negative(k)).collect();
     let correct_idx: Vec<usize> = (0..repair_set.len())
@@ -243,10 +242,7 @@ pub fn repair_layer(
 
     let search_start = Instant::now();
     let problem = RepairProblem {
-        width: layer.width,
-        classes: layer.classes,
-        kernel: layer.kernel.clone(),
-        bias: layer.bias.clone(),
+        layer: layer.clone(),
         negatives,
         positives,
         sites: found.sites.clone(),
@@ -284,7 +280,7 @@ pub fn repair_layer(
             repaired: v as f32,
         })
         .collect();
-    let after = repaired.predict(repair_set)?;
+    let after = predict(&repaired, repair_set)?;
     let fixed = negative_idx.iter().filter(|&&k| after[k] == class).count();
     let broken = correct_idx
         .iter()
@@ -300,8 +296,8 @@ pub fn repair_layer(
 }
 
 /// The rows `idx` of `set`.
-fn rows(set: &Rows, width: usize, idx: &[usize]) -> Rows {
-    Rows {
+fn rows(set: &LabelledActivations, width: usize, idx: &[usize]) -> LabelledActivations {
+    LabelledActivations {
         activations: idx
             .iter()
             .flat_map(|&k| set.activations[k * width..(k + 1) * width].iter().copied())

@@ -28,7 +28,7 @@ pub struct ReportOptions {
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone)]
 pub struct ReportSummary {
-    /// Rows read from `repairs.csv`.
+    /// LabelledActivations read from `repairs.csv`.
     pub repairs: usize,
     /// Table 1 as Markdown (also `table1.md`, followed by the warnings).
     pub table1_markdown: String,

@@ -23,9 +23,9 @@ pub struct Verified {
     pub runs: usize,
     /// Target classes.
     pub classes: Vec<u32>,
-    /// Rows of `repairs.csv` (= repair units).
+    /// LabelledActivations of `repairs.csv` (= repair units).
     pub repairs: usize,
-    /// Rows of `quality.csv` checked.
+    /// LabelledActivations of `quality.csv` checked.
     pub quality_rows: usize,
     /// Figures found.
     pub figures: usize,
@@ -425,7 +425,7 @@ mod tests {
 
     fn report(out: &Path, rows: &[RepairRow]) {
         write_csv_rows(&out.join("repairs.csv"), rows).unwrap();
-        // Rows without a unit folder (foreign rows) have no per-class file to collect.
+        // LabelledActivations without a unit folder (foreign rows) have no per-class file to collect.
         let with_units: Vec<RepairRow> = rows
             .iter()
             .filter(|r| {

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::Device;
+use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
 use repair_pipeline::{
-    load_checkpoint, repair_checkpoint, repair_layer, LayerWeights, LoadedCheckpoint,
-    PipelineError, RepairSettings, RunInfo,
+    load_checkpoint, repair_checkpoint, repair_layer, LoadedCheckpoint, PipelineError,
+    RepairSettings, RunInfo,
 };
-use repair_pso::Rows;
 use repair_train::{train, RunOptions, TrainConfig};
-use repair_zoo::{build_model, ModelSpec};
+use repair_zoo::{build_model, Classifier, ModelSpec};
 
 fn data_root() -> PathBuf {
     std::env::var_os("EARLY_REPAIR_DATA")
@@ -95,8 +95,8 @@ fn trained() -> &'static Trained {
 }
 
 /// The class with the most misclassified repair inputs.
-fn worst_class(layer: &LayerWeights, rows: &Rows) -> u32 {
-    let predicted = layer.predict(rows).unwrap();
+fn worst_class(layer: &DenseLayer, rows: &LabelledActivations) -> u32 {
+    let predicted = layer.view().predict(rows).unwrap();
     let mut wrong = [0usize; 43];
     for (&p, &y) in predicted.iter().zip(&rows.labels) {
         wrong[y as usize] += usize::from(p != y);
@@ -166,7 +166,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     }
     let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
     repair_zoo::Classifier::load(&reloaded, &out.path().join("repaired.safetensors")).unwrap();
-    let repaired = LayerWeights::read(&reloaded).unwrap();
+    let repaired = reloaded.last_layer().unwrap();
     let (_, outcome) = repair_layer(&loaded.layer, &loaded.repair, &settings, false).unwrap();
     for change in &outcome.changes {
         let k = change.site.i * 43 + change.site.j;
@@ -181,13 +181,13 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
 fn a_class_without_negatives_is_nothing_to_repair() {
     let t = trained();
     let loaded = &t.loaded;
-    let predicted = loaded.layer.predict(&loaded.repair).unwrap();
+    let predicted = loaded.layer.view().predict(&loaded.repair).unwrap();
     // Keep only the rows the model gets right: no class has a negative left.
     let keep: Vec<usize> = (0..loaded.repair.len())
         .filter(|&k| predicted[k] == loaded.repair.labels[k])
         .collect();
     let d = loaded.layer.width;
-    let rows = Rows {
+    let rows = LabelledActivations {
         activations: keep
             .iter()
             .flat_map(|&k| loaded.repair.activations[k * d..(k + 1) * d].to_vec())

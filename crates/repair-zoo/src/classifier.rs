@@ -4,20 +4,9 @@
 use std::path::Path;
 
 use candle_core::Tensor;
+use repair_core::DenseLayer;
 
 use crate::error::Result;
-
-/// The last dense layer: `logits = a · Wᵀ + b` for penultimate activations `a`.
-///
-/// `weight` has the candle / PyTorch layout **(classes, D)**; the study's Keras kernel
-/// is its transpose (D, classes), so Keras weight (i, j) is `weight[j][i]` here.
-#[derive(Debug, Clone)]
-pub struct LastLayer {
-    /// (classes, D) `f32`.
-    pub weight: Tensor,
-    /// (classes) `f32`.
-    pub bias: Tensor,
-}
 
 /// A trained or training image classifier whose last layer can be read and replaced.
 pub trait Classifier {
@@ -34,11 +23,13 @@ pub trait Classifier {
     /// The input of the last dense layer, (N, D).
     fn penultimate(&self, images: &Tensor, train: bool) -> Result<Tensor>;
 
-    /// A copy of the last layer's weights.
-    fn last_layer(&self) -> Result<LastLayer>;
+    /// A copy of the last layer's weights as `f32` in Keras layout: the transpose of
+    /// the (classes, D) candle / PyTorch `Linear` weight, so Keras W_ij is
+    /// `weight[j][i]` of the model.
+    fn last_layer(&self) -> Result<DenseLayer>;
 
-    /// Replaces the last layer's weights (same shapes; checked).
-    fn set_last_layer(&self, layer: &LastLayer) -> Result<()>;
+    /// Replaces the last layer's weights (same width and classes; checked).
+    fn set_last_layer(&self, layer: &DenseLayer) -> Result<()>;
 
     /// Writes every weight (and batch-norm statistic) as safetensors, atomically.
     fn save(&self, path: &Path) -> Result<()>;

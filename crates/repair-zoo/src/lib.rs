@@ -35,7 +35,7 @@ mod vgg;
 #[cfg(test)]
 mod tests;
 
-pub use classifier::{Classifier, LastLayer};
+pub use classifier::Classifier;
 pub use conv::{conv_backend, set_conv_backend, ConvBackend};
 pub use error::{Result, ZooError};
 pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};

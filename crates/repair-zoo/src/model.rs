@@ -8,7 +8,9 @@ use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{Linear, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{Classifier, LastLayer};
+use repair_core::DenseLayer;
+
+use crate::classifier::Classifier;
 use crate::error::{Result, ZooError};
 use crate::seeded::SeededVarMap;
 
@@ -229,30 +231,54 @@ impl Classifier for Model {
         Ok(self.backbone.features(images, train)?)
     }
 
-    fn last_layer(&self) -> Result<LastLayer> {
-        Ok(LastLayer {
-            weight: self.head_vars.0.as_tensor().copy()?,
-            bias: self.head_vars.1.as_tensor().copy()?,
+    fn last_layer(&self) -> Result<DenseLayer> {
+        let weight = self.head_vars.0.as_tensor();
+        let (classes, width) = weight.dims2()?;
+        let kernel = weight
+            .to_dtype(DType::F32)?
+            .t()?
+            .contiguous()?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let bias = self
+            .head_vars
+            .1
+            .as_tensor()
+            .to_dtype(DType::F32)?
+            .to_vec1::<f32>()?;
+        Ok(DenseLayer {
+            width,
+            classes,
+            kernel,
+            bias,
         })
     }
 
-    fn set_last_layer(&self, layer: &LastLayer) -> Result<()> {
-        for (var, new, what) in [
-            (&self.head_vars.0, &layer.weight, "weight"),
-            (&self.head_vars.1, &layer.bias, "bias"),
-        ] {
-            if var.shape() != new.shape() {
-                return Err(ZooError::Unsupported {
-                    model: self.spec.arch.clone(),
-                    problem: format!(
-                        "last-layer {what} must be {:?}, got {:?}",
-                        var.dims(),
-                        new.dims()
-                    ),
-                });
-            }
-            var.set(new)?;
+    fn set_last_layer(&self, layer: &DenseLayer) -> Result<()> {
+        let (classes, width) = self.head_vars.0.as_tensor().dims2()?;
+        let found = (
+            layer.width,
+            layer.classes,
+            layer.kernel.len(),
+            layer.bias.len(),
+        );
+        if found != (width, classes, width * classes, classes) {
+            return Err(ZooError::Unsupported {
+                model: self.spec.arch.clone(),
+                problem: format!(
+                    "the last layer must be {width} × {classes} (Keras layout), got {} × {} \
+                     with {} kernel and {} bias values",
+                    found.0, found.1, found.2, found.3
+                ),
+            });
         }
+        let dtype = self.head_vars.0.dtype();
+        let kernel = Tensor::from_slice(&layer.kernel, (width, classes), &self.device)?;
+        self.head_vars
+            .0
+            .set(&kernel.t()?.contiguous()?.to_dtype(dtype)?)?;
+        let bias = Tensor::from_slice(&layer.bias, classes, &self.device)?;
+        self.head_vars.1.set(&bias.to_dtype(dtype)?)?;
         Ok(())
     }
 

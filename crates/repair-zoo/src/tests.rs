@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::{build_model, Classifier, LastLayer, Model, ModelSpec, ZooError};
+use repair_core::DenseLayer;
+
+use crate::{build_model, Classifier, Model, ModelSpec, ZooError};
 
 fn spec(arch: &str, input: (usize, usize, usize), num_classes: usize, seed: u64) -> ModelSpec {
     ModelSpec {
@@ -65,7 +67,8 @@ fn vgg16_has_the_torchvision_conv_base_and_the_studys_head() {
     assert_eq!(count(&m, "head"), 4096 * 43 + 43);
     let x = images(1, (3, 32, 32));
     assert_eq!(m.penultimate(&x, false).unwrap().dims(), &[1, 4096]);
-    assert_eq!(m.last_layer().unwrap().weight.dims(), &[43, 4096]);
+    let head = m.last_layer().unwrap();
+    assert_eq!((head.width, head.classes), (4096, 43));
 }
 
 #[test]
@@ -145,44 +148,45 @@ fn the_same_seed_builds_the_same_weights() {
 }
 
 #[test]
-fn the_last_layer_round_trips_and_drives_the_logits() {
+fn the_last_layer_round_trips_in_keras_layout_and_drives_the_logits() {
     let m = model("cnn-s", (3, 32, 32), 5, 3);
     let x = images(2, (3, 32, 32));
-    let a = m.penultimate(&x, false).unwrap();
+    let a = m.penultimate(&x, false).unwrap().to_vec2::<f32>().unwrap();
     let layer = m.last_layer().unwrap();
-    // logits = a·Wᵀ + b, with W in (classes, D) layout.
-    let expected = a
-        .matmul(&layer.weight.t().unwrap())
-        .unwrap()
-        .broadcast_add(&layer.bias)
-        .unwrap();
-    let diff = (m.logits(&x, false).unwrap() - expected)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap();
-    assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
-    let zero = LastLayer {
-        weight: layer.weight.zeros_like().unwrap(),
-        bias: Tensor::new(&[1f32, 2., 3., 4., 5.], &Device::Cpu).unwrap(),
+    assert_eq!((layer.width, layer.classes), (256, 5));
+    // logits = b + a·W with W in Keras (D, classes) layout.
+    let logits = m.logits(&x, false).unwrap().to_vec2::<f32>().unwrap();
+    for (row, z) in a.iter().zip(&logits) {
+        let mut expected = [0.0f64; 5];
+        repair_core::logits(row, &layer.kernel, &layer.bias, &mut expected);
+        for (e, &z) in expected.iter().zip(z) {
+            assert!((e - f64::from(z)).abs() < 1e-5, "{e} vs {z}");
+        }
+    }
+    let zero = DenseLayer {
+        kernel: vec![0.0; 256 * 5],
+        bias: vec![1., 2., 3., 4., 5.],
+        ..layer.clone()
     };
     m.set_last_layer(&zero).unwrap();
     assert_eq!(
         m.logits(&x, false).unwrap().to_vec2::<f32>().unwrap()[1],
         vec![1., 2., 3., 4., 5.]
     );
+    assert_eq!(m.last_layer().unwrap(), zero);
     // The copy taken before is unaffected by the replacement.
-    assert_ne!(
-        layer.bias.to_vec1::<f32>().unwrap(),
-        vec![1., 2., 3., 4., 5.]
-    );
-    let wrong = LastLayer {
-        weight: Tensor::zeros((4, 256), DType::F32, &Device::Cpu).unwrap(),
-        bias: Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap(),
+    assert_ne!(layer.bias, vec![1., 2., 3., 4., 5.]);
+    let wrong = DenseLayer {
+        width: 256,
+        classes: 4,
+        kernel: vec![0.0; 256 * 4],
+        bias: vec![0.0; 4],
     };
     let err = m.set_last_layer(&wrong).unwrap_err().to_string();
-    assert!(err.contains("must be [5, 256], got [4, 256]"), "{err}");
+    assert!(
+        err.contains("must be 256 × 5 (Keras layout), got 256 × 4"),
+        "{err}"
+    );
 }
 
 #[test]

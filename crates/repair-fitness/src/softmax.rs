@@ -1,6 +1,8 @@
 //! The per-row arithmetic both fitness forms share, so that they differ only in how
 //! they obtain the logits.
 
+use repair_core::first_argmax;
+
 /// ln(1e-7): Keras clips probabilities to [1e-7, 1 − 1e-7] before the log.
 pub(crate) const LN_P_MIN: f64 = -16.118_095_650_958_32;
 /// ln(1 − 1e-7), of the `f64` nearest 1 − 1e-7.
@@ -10,37 +12,6 @@ pub(crate) const LN_P_MAX: f64 = -1.000_000_049_473_647_4e-7;
 #[inline]
 pub(crate) fn clipped_ce(log_p: f64) -> f64 {
     -log_p.clamp(LN_P_MIN, LN_P_MAX)
-}
-
-/// Logits b + a·W of one row, accumulated in `f64` from the `f32` inputs (kernel
-/// `width × classes`, Keras layout): the arithmetic of the fitness, so callers that
-/// classify rows (repair sets, RR, BR) agree with it bit for bit.
-pub fn logits(activations: &[f32], kernel: &[f32], bias: &[f32], out: &mut [f64]) {
-    let classes = bias.len();
-    for (o, &b) in out.iter_mut().zip(bias) {
-        *o = f64::from(b);
-    }
-    for (i, &a) in activations.iter().enumerate() {
-        if a == 0.0 {
-            continue; // exact: the kernel is finite (ReLU outputs are often 0)
-        }
-        let a = f64::from(a);
-        let w = &kernel[i * classes..(i + 1) * classes];
-        for (o, &w) in out.iter_mut().zip(w) {
-            *o += a * f64::from(w);
-        }
-    }
-}
-
-/// Index of the largest logit, the first on ties (numpy's / Keras' argmax).
-pub fn first_argmax(z: &[f64]) -> usize {
-    let mut best = 0;
-    for (j, &v) in z.iter().enumerate().skip(1) {
-        if v > z[best] {
-            best = j;
-        }
-    }
-    best
 }
 
 /// (clipped cross-entropy, correctly classified) of one row's logits.
@@ -64,8 +35,7 @@ mod tests {
     }
 
     #[test]
-    fn ties_go_to_the_first_index_and_certainty_is_clipped() {
-        assert_eq!(first_argmax(&[1.0, 3.0, 3.0]), 1);
+    fn certainty_is_clipped() {
         let (ce, ok) = row_outcome(&[0.0, 100.0], 1);
         assert!(ok);
         assert!((ce - 1e-7).abs() < 1e-12, "{ce}");

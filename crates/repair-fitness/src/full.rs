@@ -2,10 +2,11 @@
 //! row. O(rows × width × classes) per position — the plain reading of reference notes
 //! §3.4 and the oracle the incremental form is tested against.
 
-use crate::arachne::problem::{FitnessDetail, RepairProblem, Rows};
-use crate::arachne::softmax::{logits, row_outcome};
-use crate::error::ProblemError;
-use crate::objective::Objective;
+use repair_core::{logits, LabelledActivations, ProblemError};
+use repair_pso::Objective;
+
+use crate::problem::{FitnessDetail, RepairProblem};
+use crate::softmax::row_outcome;
 
 /// The Arachne fitness, computed from scratch for each position.
 #[derive(Debug, Clone)]
@@ -26,11 +27,11 @@ impl FullFitness {
     pub fn evaluate(&self, position: &[f64]) -> Result<FitnessDetail, ProblemError> {
         let p = &self.problem;
         let kernel = p.patched_kernel(position)?;
-        let outcome = |rows: &Rows| {
-            let mut z = vec![0.0; p.classes];
+        let outcome = |rows: &LabelledActivations| {
+            let mut z = vec![0.0; p.layer.classes];
             let (mut loss, mut correct) = (0.0, 0);
-            for (a, &y) in rows.activations.chunks(p.width).zip(&rows.labels) {
-                logits(a, &kernel, &p.bias, &mut z);
+            for (a, &y) in rows.activations.chunks(p.layer.width).zip(&rows.labels) {
+                logits(a, &kernel, &p.layer.bias, &mut z);
                 let (ce, ok) = row_outcome(&z, y as usize);
                 loss += ce;
                 correct += usize::from(ok);

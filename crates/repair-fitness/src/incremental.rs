@@ -24,11 +24,12 @@
 //! no `target-cpu=native` needed, and all three give the same bits (no fused
 //! multiply-add is introduced, and lanes are independent rows).
 
-use crate::arachne::fastmath::{exp, ln};
-use crate::arachne::problem::{FitnessDetail, RepairProblem};
-use crate::arachne::softmax::{clipped_ce, logits};
-use crate::error::ProblemError;
-use crate::objective::Objective;
+use repair_core::{logits, ProblemError};
+use repair_pso::Objective;
+
+use crate::fastmath::{exp, ln};
+use crate::problem::{FitnessDetail, RepairProblem};
+use crate::softmax::clipped_ce;
 
 /// `label_touched` value of a row whose label column no site touches.
 const UNTOUCHED: u32 = u32::MAX;
@@ -101,7 +102,7 @@ impl ArachneFitness {
     /// Validates `problem` and precomputes the per-row quantities.
     pub fn new(problem: &RepairProblem) -> Result<Self, ProblemError> {
         problem.validate()?;
-        let (d, c) = (problem.width, problem.classes);
+        let (d, c) = (problem.layer.width, problem.layer.classes);
         let mut order: Vec<usize> = (0..problem.sites.len()).collect();
         order.sort_by_key(|&k| (problem.sites[k].j, k));
         let mut columns: Vec<u32> = Vec::new();
@@ -120,7 +121,7 @@ impl ArachneFitness {
         }
         let base_weight = order
             .iter()
-            .map(|&k| f64::from(problem.kernel[problem.sites[k].i * c + problem.sites[k].j]))
+            .map(|&k| f64::from(problem.layer.kernel[problem.sites[k].i * c + problem.sites[k].j]))
             .collect();
         let rows = problem.negatives.len() + problem.positives.len();
         let mut fitness = ArachneFitness {
@@ -144,7 +145,7 @@ impl ArachneFitness {
         let mut z = vec![0.0; c];
         for set in [&problem.negatives, &problem.positives] {
             for (a, &y) in set.activations.chunks(d).zip(&set.labels) {
-                logits(a, &problem.kernel, &problem.bias, &mut z);
+                logits(a, &problem.layer.kernel, &problem.layer.bias, &mut z);
                 fitness.push_row(problem, a, &z, y, &touched_of);
             }
         }
@@ -377,7 +378,7 @@ impl Objective for ArachneFitness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arachne::synthetic::SyntheticSpec;
+    use crate::synthetic::SyntheticSpec;
 
     /// Every instruction set this CPU has gives the very same bits as the baseline.
     #[test]

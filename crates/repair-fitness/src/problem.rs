@@ -3,94 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerScale;
-use crate::error::ProblemError;
-
-/// A weight of the last layer: input (penultimate unit) `i`, output (class) `j`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Site {
-    /// Penultimate index (row of the kernel).
-    pub i: usize,
-    /// Class index (column of the kernel).
-    pub j: usize,
-}
-
-/// Cached penultimate activations of some inputs, row-major, with their true labels.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rows {
-    /// `labels.len() × width` values.
-    pub activations: Vec<f32>,
-    /// True class of each row.
-    pub labels: Vec<u32>,
-}
-
-impl Rows {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Checks that the rows fit a layer of `width` inputs and `classes` outputs: one
-    /// activation row per label, finite values, labels below `classes`. `what` names
-    /// the rows in the error.
-    pub fn check(
-        &self,
-        what: &'static str,
-        width: usize,
-        classes: usize,
-    ) -> Result<(), ProblemError> {
-        length(what, self.activations.len(), self.len() * width)?;
-        finite(what, &self.activations)?;
-        match self.labels.iter().position(|&l| l as usize >= classes) {
-            None => Ok(()),
-            Some(row) => Err(ProblemError::Label {
-                what,
-                row,
-                label: self.labels[row],
-                classes,
-            }),
-        }
-    }
-}
-
-/// Checks a last layer in Keras layout: `kernel` of `width × classes` and `bias` of
-/// `classes` finite values.
-pub fn check_layer(
-    width: usize,
-    classes: usize,
-    kernel: &[f32],
-    bias: &[f32],
-) -> Result<(), ProblemError> {
-    length("kernel", kernel.len(), width * classes)?;
-    length("bias", bias.len(), classes)?;
-    finite("kernel", kernel)?;
-    finite("bias", bias)
-}
+use repair_core::{DenseLayer, LabelledActivations, ProblemError, Site};
+use repair_pso::LayerScale;
 
 /// The search problem of one Arachne repair.
 ///
-/// The kernel uses Keras' layout, `width × classes` row-major (`kernel[i·classes + j]`
-/// = W_ij, the same (i, j) as the study's `weights.csv`); candle's `Linear` weight is
-/// its transpose.
+/// The layer uses Keras' layout ([`DenseLayer`]): `kernel[i·classes + j]` = W_ij, the
+/// same (i, j) as the study's `weights.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepairProblem {
-    /// Penultimate width D.
-    pub width: usize,
-    /// Number of classes C.
-    pub classes: usize,
-    /// W, `width × classes`.
-    pub kernel: Vec<f32>,
-    /// b, `classes`.
-    pub bias: Vec<f32>,
+    /// The last dense layer before the repair.
+    pub layer: DenseLayer,
     /// Misclassified inputs of the target class (I_neg).
-    pub negatives: Rows,
+    pub negatives: LabelledActivations,
     /// Correctly classified inputs (I_pos).
-    pub positives: Rows,
+    pub positives: LabelledActivations,
     /// The localised weights, one coordinate of a position each, in this order.
     pub sites: Vec<Site>,
 }
@@ -127,12 +54,11 @@ impl FitnessDetail {
 impl RepairProblem {
     /// Checks shapes, finiteness, labels and sites.
     pub fn validate(&self) -> Result<(), ProblemError> {
-        let (d, c) = (self.width, self.classes);
+        let (d, c) = (self.layer.width, self.layer.classes);
         if d == 0 || c == 0 {
             return Err(ProblemError::Empty("the layer has no weights"));
         }
-        check_layer(d, c, &self.kernel, &self.bias)?;
-        self.negatives.check("negatives", d, c)?;
+        self.layer.view().check("negatives", &self.negatives)?;
         self.positives.check("positives", d, c)?;
         if self.negatives.is_empty() {
             return Err(ProblemError::Empty("no negative inputs: nothing to repair"));
@@ -167,21 +93,23 @@ impl RepairProblem {
     pub fn current(&self) -> Vec<f64> {
         self.sites
             .iter()
-            .map(|s| f64::from(self.kernel[s.i * self.classes + s.j]))
+            .map(|s| f64::from(self.layer.kernel[s.i * self.layer.classes + s.j]))
             .collect()
     }
 
     /// Std (population, as numpy's default) and range of all kernel weights.
     pub fn layer_scale(&self) -> LayerScale {
-        let n = self.kernel.len() as f64;
-        let mean = self.kernel.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
+        let n = self.layer.kernel.len() as f64;
+        let mean = self.layer.kernel.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
         let var = self
+            .layer
             .kernel
             .iter()
             .map(|&w| (f64::from(w) - mean).powi(2))
             .sum::<f64>()
             / n;
         let (lo, hi) = self
+            .layer
             .kernel
             .iter()
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &w| {
@@ -197,9 +125,9 @@ impl RepairProblem {
     /// the values are written into a model).
     pub fn patched_kernel(&self, position: &[f64]) -> Result<Vec<f32>, ProblemError> {
         self.check_position(position)?;
-        let mut kernel = self.kernel.clone();
+        let mut kernel = self.layer.kernel.clone();
         for (s, &x) in self.sites.iter().zip(position) {
-            kernel[s.i * self.classes + s.j] = x as f32;
+            kernel[s.i * self.layer.classes + s.j] = x as f32;
         }
         Ok(kernel)
     }
@@ -213,28 +141,5 @@ impl RepairProblem {
                 sites: self.sites.len(),
             })
         }
-    }
-}
-
-fn length(what: &'static str, found: usize, expected: usize) -> Result<(), ProblemError> {
-    if found == expected {
-        Ok(())
-    } else {
-        Err(ProblemError::Length {
-            what,
-            found,
-            expected,
-        })
-    }
-}
-
-fn finite(what: &'static str, values: &[f32]) -> Result<(), ProblemError> {
-    match values.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(ProblemError::NonFinite {
-            what,
-            index,
-            value: values[index],
-        }),
     }
 }

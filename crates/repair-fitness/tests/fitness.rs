@@ -3,9 +3,8 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use repair_pso::{
-    ArachneFitness, FitnessDetail, FullFitness, RepairProblem, Rows, Site, SyntheticSpec,
-};
+use repair_core::{DenseLayer, LabelledActivations as Rows, Site};
+use repair_fitness::{ArachneFitness, FitnessDetail, FullFitness, RepairProblem, SyntheticSpec};
 
 fn assert_close(a: FitnessDetail, b: FitnessDetail, what: &str) {
     let rel = |x: f64, y: f64| (x - y).abs() / x.abs().max(y.abs()).max(1e-12);
@@ -130,10 +129,12 @@ fn both_forms_break_arg_max_ties_the_same_way_on_exact_data() {
             continue;
         }
         let problem = RepairProblem {
-            width,
-            classes,
-            kernel,
-            bias,
+            layer: DenseLayer {
+                width,
+                classes,
+                kernel,
+                bias,
+            },
             negatives,
             positives,
             sites,
@@ -168,14 +169,14 @@ fn both_forms_break_arg_max_ties_the_same_way_on_exact_data() {
 /// Rows whose patched logits have a tied maximum.
 fn count_ties(problem: &RepairProblem, x: &[f64]) -> usize {
     let kernel = problem.patched_kernel(x).unwrap();
-    let c = problem.classes;
+    let c = problem.layer.classes;
     [&problem.negatives, &problem.positives]
         .iter()
-        .flat_map(|rows| rows.activations.chunks(problem.width))
+        .flat_map(|rows| rows.activations.chunks(problem.layer.width))
         .filter(|a| {
             let z: Vec<f32> = (0..c)
                 .map(|j| {
-                    problem.bias[j]
+                    problem.layer.bias[j]
                         + a.iter()
                             .enumerate()
                             .map(|(i, v)| v * kernel[i * c + j])
@@ -194,10 +195,12 @@ fn the_fitness_formula_matches_a_hand_computed_case() {
     // Logits: z = a·W + b with W = [[0, 0]] → z = (0, 0) for both rows: p = ½ each,
     // argmax ties → class 0. Negative wrong, positive right; L = ln 2 for both.
     let problem = RepairProblem {
-        width: 1,
-        classes: 2,
-        kernel: vec![0.0, 0.0],
-        bias: vec![0.0, 0.0],
+        layer: DenseLayer {
+            width: 1,
+            classes: 2,
+            kernel: vec![0.0, 0.0],
+            bias: vec![0.0, 0.0],
+        },
         negatives: Rows {
             activations: vec![1.0],
             labels: vec![1],

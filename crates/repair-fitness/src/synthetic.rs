@@ -7,7 +7,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use crate::arachne::problem::{RepairProblem, Rows, Site};
+use repair_core::{DenseLayer, LabelledActivations, Site};
+
+use crate::problem::RepairProblem;
 
 /// The shape of a synthetic problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +68,7 @@ impl RepairProblem {
                 }));
                 labels.push(label(&mut rng));
             }
-            Rows {
+            LabelledActivations {
                 activations,
                 labels,
             }
@@ -81,10 +83,12 @@ impl RepairProblem {
             })
             .collect();
         RepairProblem {
-            width: d,
-            classes: c,
-            kernel,
-            bias,
+            layer: DenseLayer {
+                width: d,
+                classes: c,
+                kernel,
+                bias,
+            },
             negatives,
             positives,
             sites,

@@ -2,9 +2,10 @@
 
 use std::ops::ControlFlow;
 
+use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
 use repair_pso::{
-    run, run_with, ArachneFitness, BestSharing, IterationRecord, Observer, PsoConfig,
-    RepairProblem, SearchResult, Swarm, SwarmState, SyntheticSpec, Topology,
+    run, run_with, BestSharing, IterationRecord, Observer, PsoConfig, SearchResult, Swarm,
+    SwarmState, Topology,
 };
 
 fn problem() -> RepairProblem {

@@ -1,0 +1,38 @@
+//! The shared vocabulary of early-repair, as `grep-matcher` is for ripgrep's crates:
+//! the types every repair crate speaks, and nothing that needs a tensor library.
+//!
+//! * [`Site`]: one weight W_ij of the last dense layer.
+//! * [`LabelledActivations`]: cached penultimate activations of some inputs, row-major,
+//!   with their true labels — what fault localisation and the fitness read.
+//! * [`DenseLayer`] (owned) and [`DenseLayerView`] (borrowed): the last dense layer in
+//!   Keras layout, `kernel[i · classes + j]` = W_ij (the transpose of candle's and
+//!   PyTorch's `Linear` weight; the same (i, j) as the study's `weights.csv`).
+//! * [`logits`] / [`first_argmax`]: the one prediction rule, b + a·W accumulated in
+//!   `f64` and the first arg-max on ties (numpy's), so "correct" means the same thing in
+//!   the repair sets, the search, RR and BR.
+//! * [`ProblemError`]: what the layer and row checks report, naming the value at fault.
+//!
+//! ```
+//! use repair_core::{DenseLayer, LabelledActivations, Site};
+//!
+//! // 2 penultimate units, 2 classes: W = [[1, 0], [0, 0.5]], b = 0.
+//! let layer = DenseLayer::new(2, 2, vec![1.0, 0.0, 0.0, 0.5], vec![0.0, 0.0])?;
+//! let rows = LabelledActivations { activations: vec![1.0, 1.0], labels: vec![1] };
+//! assert_eq!(layer.view().predict(&rows)?, vec![0]); // 1.0 > 0.5: wrong
+//! let patched = layer.patched(&[Site { i: 1, j: 1 }], &[2.0]);
+//! assert_eq!(patched.view().predict(&rows)?, vec![1]);
+//! # Ok::<(), repair_core::ProblemError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod activations;
+mod error;
+mod layer;
+mod logits;
+mod site;
+
+pub use activations::LabelledActivations;
+pub use error::ProblemError;
+pub use layer::{check_layer, DenseLayer, DenseLayerView};
+pub use logits::{first_argmax, logits};
+pub use site::Site;
