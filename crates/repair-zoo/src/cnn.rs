@@ -7,8 +7,8 @@
 use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
+use crate::backbone::Backbone;
 use crate::conv::Conv;
-use crate::model::Backbone;
 
 /// Channel widths of the three conv blocks and the dense layer.
 #[derive(Debug, Clone, Copy)]

@@ -11,8 +11,8 @@
 use candle_core::Tensor;
 use candle_nn::{BatchNorm, BatchNormConfig, VarBuilder};
 
+use crate::backbone::Backbone;
 use crate::conv::Conv;
-use crate::model::Backbone;
 
 const GROWTH: usize = 32;
 const BLOCKS: [usize; 4] = [6, 12, 24, 16];

@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backbone;
 mod classifier;
 mod cnn;
 mod conv;

@@ -10,15 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use repair_core::DenseLayer;
 
+use crate::backbone::Backbone;
 use crate::classifier::Classifier;
 use crate::error::{Result, ZooError};
 use crate::seeded::SeededVarMap;
-
-/// Everything up to (and including) the penultimate activations.
-pub(crate) trait Backbone: Send + Sync {
-    /// (N, C, H, W) images → (N, D) penultimate activations.
-    fn features(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor>;
-}
 
 /// The models of the zoo.
 pub const MODEL_NAMES: [&str; 4] = ["cnn-s", "cnn-m", "vgg16", "densenet121"];

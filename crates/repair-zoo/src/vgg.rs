@@ -10,8 +10,8 @@
 use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
+use crate::backbone::Backbone;
 use crate::conv::Conv;
-use crate::model::Backbone;
 
 /// Output channels of each conv, `0` for a 2×2 max-pool (torchvision's `cfg "D"`).
 const CONFIG: [usize; 18] = [
