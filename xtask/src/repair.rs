@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::Context;
 use repair_data::{Manifest, Split};
 use repair_pipeline::{
-    load_checkpoint, repair_checkpoint, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
-    RepairSettings, RunInfo,
+    load_checkpoint, repair_unit, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
+    RepairSettings, RunManifest, UnitOutputs,
 };
 
 use crate::flags::RepairArgs;
@@ -20,7 +20,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     };
     let dataset = split_dataset(&split_path)?;
     let data = args.data.resolve(&dataset)?;
-    let run = RunInfo::for_checkpoint(&args.checkpoint)?;
+    let run = RunManifest::for_checkpoint(&args.checkpoint)?;
     // A model trained on resized images (an experiment's `input_side`) gets them resized
     // the same way; the split's checksum then matches the resized corpus.
     let (_, height, width) = run.model.input;
@@ -37,15 +37,12 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         corpus.describe()
     );
     let loaded = load_checkpoint(&args.checkpoint, &run, &corpus, &split, &device, true)?;
-    let report = repair_checkpoint(
-        &loaded,
-        &args.checkpoint,
-        &dataset,
-        &settings,
-        &args.out,
-        args.export_problem,
-        true,
-    )?;
+    let outputs = UnitOutputs {
+        repaired_model: Some(&loaded.model),
+        export_problem: args.export_problem,
+        progress: true,
+    };
+    let report = repair_unit(&loaded.input(&dataset), &settings, &args.out, &outputs)?;
     if report.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",

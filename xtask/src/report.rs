@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use repair_pipeline::{write_report, ReportOptions};
+use repair_pipeline::{write_report, ReportOptions, ReportSummary};
 
 use crate::flags::ReportArgs;
 
@@ -30,6 +30,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         incomplete: args.incomplete,
     };
     let summary = write_report(&csv_paths, &options, &out)?;
+    print_summary(&summary, &out);
+    Ok(())
+}
+
+/// Prints Table 1, the warnings and where the report went.
+pub fn print_summary(summary: &ReportSummary, out: &Path) {
     print!("{}", summary.table1_markdown);
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
@@ -39,5 +45,4 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         summary.repairs,
         out.display()
     );
-    Ok(())
 }

@@ -3,8 +3,9 @@
 use anyhow::Context;
 use candle_core::Device;
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_train::{train, RunOptions, TrainConfig};
-use repair_zoo::{build_model, ModelSpec};
+use repair_pipeline::{train_run, TrainRunOptions};
+use repair_train::TrainConfig;
+use repair_zoo::ModelSpec;
 
 use crate::flags::TrainArgs;
 
@@ -47,24 +48,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         num_classes: corpus.images().num_classes(),
         seed: args.seed,
     };
-    let model = build_model(&spec, &device(&args.device)?)?;
-    if let Some(path) = &args.pretrained {
-        model.load_pretrained_vgg16(path)?;
-    }
     let mut config = TrainConfig::paper(args.seed);
     if let Some(e) = args.epochs {
         config.max_epochs = e;
     }
-    repair_data::write_atomic(
-        &args.out.join("run.json"),
-        &serde_json::to_vec_pretty(&serde_json::json!({
-            "model": spec,
-            "train": config,
-            "split": "split.json",
-            "train_images": train_set.len(),
-            "config_hash": config.hash(),
-        }))?,
-    )?;
     eprintln!(
         "training {} on {} ({} train / {} val images), seed {}, → {}",
         spec.arch,
@@ -74,11 +61,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         args.seed,
         args.out.display()
     );
-    let options = RunOptions {
-        stop_after: None,
+    let options = TrainRunOptions {
+        pretrained: args.pretrained.as_deref(),
         progress: true,
+        ..TrainRunOptions::default()
     };
-    let report = train(&model, &train_set, &val_set, &config, &args.out, &options)?;
+    let device = device(&args.device)?;
+    let report = train_run(
+        &args.out, &spec, &config, &train_set, &val_set, &device, &options,
+    )?;
     let best = &report.history[report.converged_epoch - 1];
     println!(
         "done: {} epochs, converged at epoch {} (val loss {:.4}, val accuracy {:.4}), checkpoints {:?}",

@@ -11,6 +11,9 @@
 //!   `f64` and the first arg-max on ties (numpy's), so "correct" means the same thing in
 //!   the repair sets, the search, RR and BR.
 //! * [`ProblemError`]: what the layer and row checks report, naming the value at fault.
+//! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
+//!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
+//!   and checksums).
 //!
 //! ```
 //! use repair_core::{DenseLayer, LabelledActivations, Site};
@@ -26,13 +29,17 @@
 #![deny(missing_docs)]
 
 mod activations;
+mod atomic;
 mod error;
+mod hash;
 mod layer;
 mod logits;
 mod site;
 
 pub use activations::LabelledActivations;
+pub use atomic::{write_atomic, write_atomic_with};
 pub use error::ProblemError;
+pub use hash::{content_hash, hash_tag};
 pub use layer::{check_layer, DenseLayer, DenseLayerView};
 pub use logits::{first_argmax, logits};
 pub use site::Site;

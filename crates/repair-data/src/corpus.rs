@@ -162,7 +162,7 @@ fn checksum(images: &ImageSet) -> String {
     }
     h.update(images.raw_labels());
     h.update(images.pixels());
-    format!("xxh3-64:{:016x}", h.digest())
+    repair_core::hash_tag(h.digest())
 }
 
 #[cfg(test)]

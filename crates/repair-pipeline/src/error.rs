@@ -1,6 +1,6 @@
 //! Errors of the pipeline stages, wrapping the crates' own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a pipeline stage failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,3 +38,11 @@ pub enum PipelineError {
 
 /// Pipeline result.
 pub type Result<T> = std::result::Result<T, PipelineError>;
+
+/// The one constructor of [`PipelineError::File`]: the file, and what went wrong with it.
+pub(crate) fn file_error(path: &Path, problem: impl std::fmt::Display) -> PipelineError {
+    PipelineError::File {
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    }
+}

@@ -6,28 +6,41 @@
 //! and a [`Stage`] one half, so the work can be spread over a cluster.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{
     write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
-use repair_metrics::{ConfusionMatrix, RepairRow};
-use repair_train::{train, RunOptions, TrainConfig, TrainReport};
+use repair_metrics::{ConfusionMatrix, IncompletePolicy, RepairRow, TiePolicy};
+use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
-use crate::activations::{confusion, predict, ClassAccuracy};
-use crate::checkpoint::{load_checkpoint, RunInfo};
-use crate::error::{PipelineError, Result};
+use crate::activation_file::{read_rows, TensorFile};
+use crate::activations::predict;
+use crate::checkpoint::load_checkpoint;
+use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
 use crate::output::{
-    class_accuracy_rows, read_csv_rows, write_csv_rows, write_repair_files, ClassAccuracyRow,
-    ExperimentClassRow, CLASS_ACCURACY_CSV,
+    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, CLASS_ACCURACY_CSV,
 };
-use crate::repair::{repair_layer, LocaliserChoice, PsoPreset, RepairSettings};
+use crate::repair::{LocaliserChoice, PsoPreset, RepairSettings};
+use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
+use crate::report_files::{write_report, ReportOptions, ReportSummary};
+use crate::run_manifest::RunManifest;
 use crate::sampling::PositiveSampler;
 use crate::shard::{Shard, Stage};
+use crate::train_run::{train_run, TrainRunOptions};
+
+/// A checkpoint to repair: its last layer and cached activations.
+struct CachedCheckpoint {
+    checkpoint: PathBuf,
+    model: ModelSpec,
+    layer: DenseLayer,
+    repair: LabelledActivations,
+    test: LabelledActivations,
+}
 
 /// Where and how to run.
 #[derive(Clone)]
@@ -87,21 +100,44 @@ pub(crate) fn load_trained(dir: &Path) -> Result<Option<TrainedRun>> {
         .map_err(|e| file_error(&path, e))
 }
 
-fn file_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::File {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    }
-}
-
 fn every(indices: &[usize], k: usize) -> Vec<usize> {
     indices.iter().step_by(k).copied().collect()
 }
 
-/// Runs (or resumes) the experiment — the shard's slice of the stage's units — and
-/// returns the shard's rows of `repairs.csv`. The unsharded run of stage `All` also
-/// writes them to `out/repairs.csv`; stage `Train` returns no rows.
-pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
+/// What [`run_experiment`] did.
+#[derive(Debug, Clone)]
+pub struct ExperimentOutcome {
+    /// The shard's rows of `repairs.csv` (none for stage `Train`).
+    pub rows: Vec<RepairRow>,
+    /// The report (Table 1, quality, patterns, figures) that the unsharded run of stage
+    /// `All` writes into the output folder; the other runs leave it to that one.
+    pub report: Option<ReportSummary>,
+}
+
+/// Runs (or resumes) the experiment — the shard's slice of the stage's units. The
+/// unsharded run of stage `All` also writes `out/repairs.csv`, the experiment's
+/// `class_accuracy.csv` and the report for the config's α values.
+pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
+    let rows = run_units(run)?;
+    let report = if run.shard.is_whole() && run.stage == Stage::All {
+        let options = ReportOptions {
+            alphas: run.config.alphas.clone(),
+            ties: TiePolicy::Post,
+            incomplete: IncompletePolicy::Mark,
+        };
+        Some(write_report(
+            &[run.out.join("repairs.csv")],
+            &options,
+            run.out,
+        )?)
+    } else {
+        None
+    };
+    Ok(ExperimentOutcome { rows, report })
+}
+
+/// The units of [`run_experiment`], and `repairs.csv` when the run is whole.
+fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let config = run.config;
     config.validate().map_err(PipelineError::Invalid)?;
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
@@ -141,10 +177,7 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         )));
     }
     // Activations of every checkpoint to repair, from the cache the training stage wrote.
-    let mut loaded: HashMap<
-        (usize, usize),
-        (DenseLayer, LabelledActivations, LabelledActivations),
-    > = HashMap::new();
+    let mut loaded: HashMap<(usize, usize), CachedCheckpoint> = HashMap::new();
     for (k, _, dir, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
             let cached = activations(run, &corpus, &split, dir, epoch)?;
@@ -157,7 +190,7 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let mut number = 0;
     for (k, seed, _, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
-            let (layer, repair, test) = &loaded[&(*k, epoch)];
+            let cached = &loaded[&(*k, epoch)];
             for &class in &classes {
                 number += 1;
                 if !run.shard.owns(number - 1) {
@@ -171,7 +204,7 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
                     converged_epoch: report.converged_epoch,
                     class,
                 };
-                rows.push(repair_unit(run, &unit, layer, repair, test)?);
+                rows.push(experiment_unit(run, &unit, cached)?);
             }
         }
     }
@@ -265,13 +298,25 @@ fn finish_run(
     if let Some(report) = read_trained(run, corpus, seed, dir)? {
         return Ok(report);
     }
-    let report = train_run(run, corpus, split, seed, dir)?;
+    let (spec, train_config) = run_setup(run, corpus, seed);
+    let options = TrainRunOptions {
+        progress: run.progress,
+        ..TrainRunOptions::default()
+    };
+    let report = train_run(
+        dir,
+        &spec,
+        &train_config,
+        &split.view(corpus, SplitPart::Train),
+        &split.view(corpus, SplitPart::Val),
+        &run.device,
+        &options,
+    )?;
     let started = std::time::Instant::now();
     for epoch in checkpoints_to_repair(run.config, &report) {
         activations(run, corpus, split, dir, epoch)?;
     }
     let extract_s = started.elapsed().as_secs_f64();
-    let (_, train_config) = run_setup(run, corpus, seed);
     let path = dir.join("trained.json");
     let record = TrainedRun {
         config_hash: train_config.hash(),
@@ -309,38 +354,6 @@ fn read_trained(
     Ok(Some(record.report))
 }
 
-/// Trains (or resumes, or just reads back) one seed's run.
-fn train_run(
-    run: &ExperimentRun<'_>,
-    corpus: &Corpus,
-    split: &Split,
-    seed: u64,
-    dir: &Path,
-) -> Result<TrainReport> {
-    let (spec, train_config) = run_setup(run, corpus, seed);
-    std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
-    let run_json = serde_json::json!({ "model": spec, "train": train_config, "config_hash": train_config.hash() });
-    let json_path = dir.join("run.json");
-    write_atomic(
-        &json_path,
-        &serde_json::to_vec_pretty(&run_json).map_err(|e| file_error(&json_path, e))?,
-    )?;
-    let model = build_model(&spec, &run.device)?;
-    let options = RunOptions {
-        stop_after: None,
-        progress: run.progress,
-    };
-    train(
-        &model,
-        &split.view(corpus, SplitPart::Train),
-        &split.view(corpus, SplitPart::Val),
-        &train_config,
-        dir,
-        &options,
-    )
-    .map_err(|e| PipelineError::Invalid(format!("training {}: {e}", dir.display())))
-}
-
 /// Saved checkpoints up to the converged one (and after it on request).
 pub(crate) fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainReport) -> Vec<usize> {
     report
@@ -359,54 +372,45 @@ fn activations(
     split: &Split,
     dir: &Path,
     epoch: usize,
-) -> Result<(DenseLayer, LabelledActivations, LabelledActivations)> {
+) -> Result<CachedCheckpoint> {
     let checkpoint = dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
     let cache = dir.join(format!("activations/epoch-{epoch:03}.safetensors"));
-    let info = RunInfo::for_checkpoint(&checkpoint)?;
+    let info = RunManifest::for_checkpoint(&checkpoint)?;
     if cache.is_file() {
         let model = build_model(&info.model, &Device::Cpu)?;
-        repair_zoo::Classifier::load(&model, &checkpoint)?;
+        model.load(&checkpoint)?;
         let layer = model.last_layer()?;
-        let tensors = candle_core::safetensors::load(&cache, &Device::Cpu)?;
-        let rows = |name: &str| -> Result<LabelledActivations> {
-            let get = |key: String| {
-                tensors
-                    .get(&key)
-                    .ok_or_else(|| file_error(&cache, format!("no tensor {key}")))
-            };
-            Ok(LabelledActivations {
-                activations: get(format!("{name}.activations"))?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?,
-                labels: get(format!("{name}.labels"))?.to_vec1::<u32>()?,
-            })
-        };
-        return Ok((layer, rows("repair")?, rows("test")?));
+        let [repair, test] =
+            <[LabelledActivations; 2]>::try_from(read_rows(&cache, &["repair", "test"])?)
+                .map_err(|_| file_error(&cache, "expected the repair and test sets"))?;
+        return Ok(CachedCheckpoint {
+            checkpoint,
+            model: info.model,
+            layer,
+            repair,
+            test,
+        });
     }
     let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.device, run.progress)?;
-    std::fs::create_dir_all(cache.parent().expect("has parent"))
-        .map_err(|e| file_error(&cache, e))?;
     let width = loaded.layer.width;
-    let mut tensors = HashMap::new();
-    for (name, rows) in [("repair", &loaded.repair), ("test", &loaded.test)] {
-        let a = Tensor::from_slice(&rows.activations, (rows.len(), width), &Device::Cpu)?;
-        tensors.insert(format!("{name}.activations"), a.to_dtype(DType::F32)?);
-        tensors.insert(
-            format!("{name}.labels"),
-            Tensor::from_slice(&rows.labels, rows.len(), &Device::Cpu)?,
-        );
-    }
-    let tmp = cache.with_extension("safetensors.part");
-    candle_core::safetensors::save(&tensors, &tmp)?;
-    std::fs::rename(&tmp, &cache).map_err(|e| file_error(&cache, e))?;
-    Ok((loaded.layer, loaded.repair, loaded.test))
+    TensorFile::default()
+        .rows("repair", &loaded.repair, width)
+        .rows("test", &loaded.test, width)
+        .write(&cache)?;
+    Ok(CachedCheckpoint {
+        checkpoint,
+        model: info.model,
+        layer: loaded.layer,
+        repair: loaded.repair,
+        test: loaded.test,
+    })
 }
 
 /// The configured classes, or the `worst_classes` with the lowest mean test accuracy
 /// over all checkpoints of all runs (the paper's rule), ascending by that accuracy.
 fn target_classes(
     config: &ExperimentConfig,
-    loaded: &HashMap<(usize, usize), (DenseLayer, LabelledActivations, LabelledActivations)>,
+    loaded: &HashMap<(usize, usize), CachedCheckpoint>,
     classes: usize,
 ) -> Result<Vec<u32>> {
     if !config.classes.is_empty() {
@@ -421,11 +425,11 @@ fn target_classes(
     let mut keys: Vec<_> = loaded.keys().copied().collect();
     keys.sort_unstable();
     for key in &keys {
-        let (layer, _, test) = &loaded[key];
+        let cached = &loaded[key];
         // One prediction pass per checkpoint; a class absent from the test rows counts
         // as accuracy 0, as `accuracy` reports it.
-        let predicted = predict(layer, test)?;
-        let per_class = ConfusionMatrix::new(classes, &test.labels, &predicted)
+        let predicted = predict(&cached.layer, &cached.test)?;
+        let per_class = ConfusionMatrix::new(classes, &cached.test.labels, &predicted)
             .map_err(|e| PipelineError::Invalid(e.to_string()))?
             .per_class_accuracy();
         for (s, a) in sum.iter_mut().zip(per_class) {
@@ -451,13 +455,11 @@ struct Unit {
     class: u32,
 }
 
-/// One repair, or its saved result.
-fn repair_unit(
+/// One repair unit of the experiment ([`repair_unit`]), or its saved result.
+fn experiment_unit(
     run: &ExperimentRun<'_>,
     unit: &Unit,
-    layer: &DenseLayer,
-    repair: &LabelledActivations,
-    test: &LabelledActivations,
+    cached: &CachedCheckpoint,
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
     let row_path = unit.dir.join("row.json");
@@ -477,43 +479,49 @@ fn repair_unit(
         sampler: PositiveSampler::Stratified,
         ..RepairSettings::study(class, seed)
     };
-    let (repaired, outcome) = repair_layer(layer, repair, &settings, false)?;
-    let confusion_before = confusion(layer, test)?;
-    let confusion_after = confusion(&repaired, test)?;
-    let before = ClassAccuracy::of(&confusion_before, class);
-    let after = ClassAccuracy::of(&confusion_after, class);
-    let row = RepairRow {
-        dataset: run.dataset.to_string(),
-        model: c.model.clone(),
-        run: unit.run,
-        seed,
-        target_class: class,
-        epoch: unit.epoch,
-        converged_epoch: unit.converged_epoch,
-        base_acc_total: before.total,
-        base_acc_cls: before.class,
-        repaired_acc_total: after.total,
-        repaired_acc_cls: after.class,
-        rr: outcome.rr,
-        br: outcome.br,
-        n_sites: outcome.changes.len(),
-        fitness: outcome.fitness_after.map_or(0.0, |f| f.fitness),
-        evaluations: outcome.evaluations,
-        repair_ms: outcome.timings.fl_ms + outcome.timings.search_ms,
-        base_balanced_acc: Some(before.balanced),
-        repaired_balanced_acc: Some(after.balanced),
-        base_share_cls: Some(before.predicted_share),
-        repaired_share_cls: Some(after.predicted_share),
+    let input = RepairInput {
+        checkpoint: &cached.checkpoint,
+        dataset: run.dataset,
+        model: &cached.model,
+        layer: &cached.layer,
+        repair: &cached.repair,
+        test: &cached.test,
+        extract_ms: 0.0,
     };
-    write_repair_files(&unit.dir, class, &outcome, &settings)?;
-    write_csv_rows(
-        &unit.dir.join(CLASS_ACCURACY_CSV),
-        &class_accuracy_rows(&confusion_before, &confusion_after),
-    )?;
+    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
+    let row = repair_row(unit, &c.model, &report);
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,
         &serde_json::to_vec_pretty(&row).map_err(|e| file_error(&row_path, e))?,
     )?;
     Ok(row)
+}
+
+/// The `repairs.csv` row of a unit's report.
+fn repair_row(unit: &Unit, model: &str, report: &RepairReport) -> RepairRow {
+    let (before, after) = (&report.test_before, &report.test_after);
+    RepairRow {
+        dataset: report.dataset.clone(),
+        model: model.to_string(),
+        run: unit.run,
+        seed: unit.seed,
+        target_class: unit.class,
+        epoch: unit.epoch,
+        converged_epoch: unit.converged_epoch,
+        base_acc_total: before.total,
+        base_acc_cls: before.class,
+        repaired_acc_total: after.total,
+        repaired_acc_cls: after.class,
+        rr: report.rr,
+        br: report.br,
+        n_sites: report.sites.len(),
+        fitness: report.fitness_after.map_or(0.0, |f| f.fitness),
+        evaluations: report.evaluations,
+        repair_ms: report.timings.fl_ms + report.timings.search_ms,
+        base_balanced_acc: Some(before.balanced),
+        repaired_balanced_acc: Some(after.balanced),
+        base_share_cls: Some(before.predicted_share),
+        repaired_share_cls: Some(after.predicted_share),
+    }
 }

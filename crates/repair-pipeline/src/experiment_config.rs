@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{PipelineError, Result};
+use crate::error::{file_error, PipelineError, Result};
 use crate::repair::{LocaliserChoice, PsoPreset};
 
 /// Profile keys that may be absent from a profile (and so from its table) but can
@@ -85,10 +85,7 @@ pub struct ExperimentConfig {
 impl ExperimentFile {
     /// Reads and checks an experiment file.
     pub fn load(path: &Path) -> Result<Self> {
-        let fail = |problem: String| PipelineError::File {
-            path: path.to_path_buf(),
-            problem,
-        };
+        let fail = |problem: String| file_error(path, problem);
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
         let file: ExperimentFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
         for (name, profile) in &file.profiles {
@@ -111,6 +108,12 @@ impl ExperimentFile {
 }
 
 impl ExperimentConfig {
+    /// The `xxh3-64:` hash of the JSON form ([`repair_core::content_hash`]), recorded
+    /// in `experiment.json`: a folder made with another config is refused.
+    pub fn hash(&self) -> String {
+        repair_core::content_hash(&serde_json::to_vec(self).expect("config serialises"))
+    }
+
     /// This profile with `key=value` settings replaced (`seeds=[1024,2048]`,
     /// `model=cnn-s`, `max_epochs=10`): values are TOML, bare words are strings. An
     /// unknown key or a value of the wrong type is an error naming it; the result is

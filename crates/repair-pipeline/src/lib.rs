@@ -7,25 +7,29 @@
 //! prediction rule (first arg-max) shared by the repair sets, the fitness, RR and BR.
 #![deny(missing_docs)]
 
+mod activation_file;
 mod activations;
 mod checkpoint;
 mod error;
 mod experiment;
 mod experiment_config;
+mod experiment_manifest;
 mod output;
 mod repair;
+mod repair_unit;
 mod report_files;
+mod run_manifest;
 mod sampling;
 mod shard;
+mod train_run;
 mod verify;
 
 pub use activations::{accuracy, confusion, extract, ClassAccuracy};
-pub use checkpoint::{
-    load_checkpoint, repair_checkpoint, run_dir, LoadedCheckpoint, RepairReport, RunInfo,
-};
+pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
 pub use error::{PipelineError, Result};
-pub use experiment::{run_experiment, ExperimentRun};
+pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
+pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use output::{
     class_accuracy_rows, export_problem, write_repair_files, ClassAccuracyRow, CLASS_ACCURACY_CSV,
 };
@@ -34,7 +38,10 @@ pub use repair::{
 };
 pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::RepairRow;
+pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
+pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use sampling::{sample_positives, PositiveSampler};
 pub use shard::{Shard, Stage};
+pub use train_run::{train_run, TrainRunOptions};
 pub use verify::{verify_experiment, Verified};

@@ -2,23 +2,15 @@
 //! `history.csv`, `localisation.csv`, `pareto_front.svg`, `repair.json`, and with
 //! `--export-problem` the search problem itself.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use repair_data::write_atomic;
 use repair_fitness::RepairProblem;
-use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 
-use crate::error::{PipelineError, Result};
+use crate::activation_file::TensorFile;
+use crate::error::{file_error, Result};
 use crate::repair::RepairOutcome;
-
-fn file_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::File {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    }
-}
 
 fn csv_bytes(
     path: &Path,
@@ -113,59 +105,20 @@ pub fn write_repair_files<R: Serialize>(
 /// `problem.json` (shapes and sites, plus `extra`, e.g. the PSO config), so another
 /// tool can run the same search.
 pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: &E) -> Result<()> {
-    let path = dir.join("problem.safetensors");
-    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    let sites: Vec<u8> = problem
+    let (d, c) = (problem.layer.width, problem.layer.classes);
+    let (n, p) = (problem.negatives.len(), problem.positives.len());
+    let sites: Vec<u64> = problem
         .sites
         .iter()
         .flat_map(|s| [s.i as u64, s.j as u64])
-        .flat_map(|x| x.to_le_bytes())
         .collect();
-    let (d, c) = (problem.layer.width, problem.layer.classes);
-    let (n, p) = (problem.negatives.len(), problem.positives.len());
-    let buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
-        (
-            "negatives.activations",
-            Dtype::F32,
-            vec![n, d],
-            f32s(&problem.negatives.activations),
-        ),
-        (
-            "negatives.labels",
-            Dtype::U32,
-            vec![n],
-            u32s(&problem.negatives.labels),
-        ),
-        (
-            "positives.activations",
-            Dtype::F32,
-            vec![p, d],
-            f32s(&problem.positives.activations),
-        ),
-        (
-            "positives.labels",
-            Dtype::U32,
-            vec![p],
-            u32s(&problem.positives.labels),
-        ),
-        (
-            "kernel",
-            Dtype::F32,
-            vec![d, c],
-            f32s(&problem.layer.kernel),
-        ),
-        ("bias", Dtype::F32, vec![c], f32s(&problem.layer.bias)),
-        ("sites", Dtype::U64, vec![problem.sites.len(), 2], sites),
-    ];
-    let mut views = HashMap::new();
-    for (name, dtype, shape, bytes) in &buffers {
-        let view =
-            TensorView::new(*dtype, shape.clone(), bytes).map_err(|e| file_error(&path, e))?;
-        views.insert(name.to_string(), view);
-    }
-    let bytes = safetensors::serialize(&views, None).map_err(|e| file_error(&path, e))?;
-    write_atomic(&path, &bytes)?;
+    TensorFile::default()
+        .rows("negatives", &problem.negatives, d)
+        .rows("positives", &problem.positives, d)
+        .f32s("kernel", vec![d, c], &problem.layer.kernel)
+        .f32s("bias", vec![c], &problem.layer.bias)
+        .u64s("sites", vec![problem.sites.len(), 2], &sites)
+        .write(&dir.join("problem.safetensors"))?;
     let json_path = dir.join("problem.json");
     let json = serde_json::json!({
         "width": d,

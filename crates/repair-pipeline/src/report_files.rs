@@ -12,7 +12,7 @@ use repair_metrics::{
     MetricsError, PatternCsv, QualityRow, RepairRow, RunPattern, Table1Csv, Table1Row, TiePolicy,
 };
 
-use crate::error::{PipelineError, Result};
+use crate::error::{file_error, PipelineError, Result};
 
 /// How the report reads the repairs.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct ReportOptions {
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone)]
 pub struct ReportSummary {
-    /// LabelledActivations read from `repairs.csv`.
+    /// Rows read from `repairs.csv`.
     pub repairs: usize,
     /// Table 1 as Markdown (also `table1.md`, followed by the warnings).
     pub table1_markdown: String,
@@ -53,13 +53,6 @@ pub fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathB
 /// The Table 1 chart, relative to the report folder.
 pub const TABLE1_FIGURE: &str = "figures/table1.svg";
 
-fn metrics_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::File {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    }
-}
-
 /// Reads `csv_paths` (any CSVs with the `repairs.csv` columns; several experiments, e.g.
 /// GTSRB and pneumonia, give one Table 1 with a row group per dataset) and writes the
 /// report into `out`. A repair listed in two files is an error naming both.
@@ -71,11 +64,11 @@ pub fn write_report(
     let Some(first) = csv_paths.first() else {
         return Err(PipelineError::Invalid("no repairs.csv to report on".into()));
     };
-    let err = |e| metrics_error(first, e);
+    let err = |e| file_error(first, e);
     let mut repairs = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for path in csv_paths {
-        for row in read_repairs(path).map_err(|e| metrics_error(path, e))? {
+        for row in read_repairs(path).map_err(|e| file_error(path, e))? {
             let key = (
                 row.dataset.clone(),
                 row.model.clone(),
@@ -84,7 +77,7 @@ pub fn write_report(
                 row.epoch,
             );
             if let Some(other) = seen.insert(key, path) {
-                return Err(metrics_error(
+                return Err(file_error(
                     path,
                     format!(
                         "{} {} run {} class {} epoch {} is also in {}",
@@ -106,7 +99,7 @@ pub fn write_report(
     let table = table1(&run_patterns);
     let write_csv = |name: &str, bytes: std::result::Result<Vec<u8>, _>| -> Result<()> {
         let path = out.join(name);
-        write_atomic(&path, &bytes.map_err(|e| metrics_error(&path, e))?)?;
+        write_atomic(&path, &bytes.map_err(|e| file_error(&path, e))?)?;
         Ok(())
     };
     write_csv("quality.csv", to_csv(&quality_rows))?;
@@ -173,13 +166,13 @@ fn write_figures(
             .map(|p| (p.alpha, p.result.best_epoch))
             .collect();
         let [accuracy, qual] = run_figures(dataset, model, run, class).map(|p| out.join(p));
-        let svg = accuracy_figure(&rows).map_err(|e| metrics_error(&accuracy, e))?;
+        let svg = accuracy_figure(&rows).map_err(|e| file_error(&accuracy, e))?;
         write_atomic(&accuracy, svg.as_bytes())?;
-        let svg = quality_figure(&quality, &best).map_err(|e| metrics_error(&qual, e))?;
+        let svg = quality_figure(&quality, &best).map_err(|e| file_error(&qual, e))?;
         write_atomic(&qual, svg.as_bytes())?;
     }
     let path = out.join(TABLE1_FIGURE);
-    let svg = table1_figure(table).map_err(|e| metrics_error(&path, e))?;
+    let svg = table1_figure(table).map_err(|e| file_error(&path, e))?;
     write_atomic(&path, svg.as_bytes())?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Csv};
 
-use crate::error::{PipelineError, Result};
+use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
 use crate::experiment_config::ExperimentConfig;
 use crate::output::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
@@ -23,9 +23,9 @@ pub struct Verified {
     pub runs: usize,
     /// Target classes.
     pub classes: Vec<u32>,
-    /// LabelledActivations of `repairs.csv` (= repair units).
+    /// Rows of `repairs.csv` (= repair units).
     pub repairs: usize,
-    /// LabelledActivations of `quality.csv` checked.
+    /// Rows of `quality.csv` checked.
     pub quality_rows: usize,
     /// Figures found.
     pub figures: usize,
@@ -40,10 +40,7 @@ const QUAL_TOLERANCE: f64 = 1e-12;
 pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verified> {
     let mut problems = Vec::new();
     let repairs_csv = out.join("repairs.csv");
-    let rows = read_repairs(&repairs_csv).map_err(|e| PipelineError::File {
-        path: repairs_csv.clone(),
-        problem: e.to_string(),
-    })?;
+    let rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
     let classes: Vec<u32> = if config.classes.is_empty() {
         let found: BTreeSet<u32> = rows.iter().map(|r| r.target_class).collect();
         if found.len() != config.worst_classes {
@@ -425,7 +422,7 @@ mod tests {
 
     fn report(out: &Path, rows: &[RepairRow]) {
         write_csv_rows(&out.join("repairs.csv"), rows).unwrap();
-        // LabelledActivations without a unit folder (foreign rows) have no per-class file to collect.
+        // Rows without a unit folder (foreign rows) have no per-class file to collect.
         let with_units: Vec<RepairRow> = rows
             .iter()
             .filter(|r| {

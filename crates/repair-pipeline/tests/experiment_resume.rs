@@ -44,7 +44,12 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         shard: Shard::WHOLE,
         stage: Stage::All,
     };
-    let rows = run_experiment(&run).unwrap();
+    let outcome = run_experiment(&run).unwrap();
+    // The whole run writes its own report, for the config's α values.
+    let report = outcome.report.expect("a whole run reports");
+    assert_eq!(report.repairs, outcome.rows.len());
+    assert!(out.path().join("table1.md").is_file());
+    let rows = outcome.rows;
     // Checkpoints 1 and 2 (checkpoint_every 1) up to convergence, 2 classes.
     let epochs: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.epoch).collect();
     assert!(!epochs.is_empty() && epochs.iter().all(|&e| e <= rows[0].converged_epoch));
@@ -56,6 +61,15 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         rows[0].epoch, rows[0].target_class
     ));
     let weights_before = std::fs::read(unit.join("weights.csv")).unwrap();
+    // A unit's repair.json has the schema of `xtask repair`'s, and agrees with its row.
+    let report: repair_pipeline::RepairReport =
+        serde_json::from_slice(&std::fs::read(unit.join("repair.json")).unwrap()).unwrap();
+    assert_eq!(report.test_after.class, rows[0].repaired_acc_cls);
+    assert_eq!(report.sites.len(), rows[0].n_sites);
+    assert!(report.checkpoint.ends_with(format!(
+        "run-1/checkpoints/epoch-{:03}.safetensors",
+        rows[0].epoch
+    )));
 
     std::fs::remove_file(unit.join("row.json")).unwrap();
     std::fs::remove_file(unit.join("weights.csv")).unwrap();
@@ -65,7 +79,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     )))
     .unwrap();
     std::fs::remove_file(&csv).unwrap();
-    let again = run_experiment(&run).unwrap();
+    let again = run_experiment(&run).unwrap().rows;
     // Identical but for the wall time of the redone repair.
     assert_eq!(timeless(&again), timeless(&rows));
     assert_eq!(
@@ -86,7 +100,10 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         ..run.clone()
     };
     // Shard 2 owns no training run (one seed), so its repairs must wait for shard 1's.
-    assert!(run_experiment(&shard(2, Stage::Train)).unwrap().is_empty());
+    assert!(run_experiment(&shard(2, Stage::Train))
+        .unwrap()
+        .rows
+        .is_empty());
     let early = run_experiment(&shard(2, Stage::Repair))
         .unwrap_err()
         .to_string();
@@ -94,16 +111,22 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         early.contains("run-1") && early.contains("--stage train"),
         "{early}"
     );
-    assert!(run_experiment(&shard(1, Stage::Train)).unwrap().is_empty());
+    assert!(run_experiment(&shard(1, Stage::Train))
+        .unwrap()
+        .rows
+        .is_empty());
     let second = run_experiment(&shard(2, Stage::Repair)).unwrap();
-    let first_half = run_experiment(&shard(1, Stage::Repair)).unwrap();
+    assert!(second.report.is_none());
+    let second = second.rows;
+    let first_half = run_experiment(&shard(1, Stage::Repair)).unwrap().rows;
     assert_eq!(first_half.len() + second.len(), rows.len());
     assert!(!sharded_out.path().join("repairs.csv").exists());
     let collected = run_experiment(&ExperimentRun {
         out: sharded_out.path(),
         ..run.clone()
     })
-    .unwrap();
+    .unwrap()
+    .rows;
     assert_eq!(timeless(&collected), timeless(&rows));
 }
 

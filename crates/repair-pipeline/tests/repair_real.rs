@@ -9,10 +9,10 @@ use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
 use repair_pipeline::{
-    load_checkpoint, repair_checkpoint, repair_layer, LoadedCheckpoint, PipelineError,
-    RepairSettings, RunInfo,
+    load_checkpoint, repair_layer, repair_unit, train_run, LoadedCheckpoint, PipelineError,
+    RepairReport, RepairSettings, RunManifest, TrainRunOptions, UnitOutputs,
 };
-use repair_train::{train, RunOptions, TrainConfig};
+use repair_train::TrainConfig;
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
 fn data_root() -> PathBuf {
@@ -59,14 +59,14 @@ fn trained() -> &'static Trained {
             ..TrainConfig::paper(21)
         };
         let dir = tempfile::tempdir().unwrap();
-        let model = build_model(&spec(), &Device::Cpu).unwrap();
-        let report = train(
-            &model,
+        let report = train_run(
+            dir.path(),
+            &spec(),
+            &config,
             &train_set,
             &val_set,
-            &config,
-            dir.path(),
-            &RunOptions::default(),
+            &Device::Cpu,
+            &TrainRunOptions::default(),
         )
         .unwrap();
         let checkpoint = dir.path().join(format!(
@@ -74,13 +74,7 @@ fn trained() -> &'static Trained {
             report.epochs
         ));
         assert!(checkpoint.is_file());
-        let run = serde_json::json!({ "model": spec(), "train": config });
-        std::fs::write(
-            dir.path().join("run.json"),
-            serde_json::to_vec(&run).unwrap(),
-        )
-        .unwrap();
-        let run = RunInfo::for_checkpoint(&checkpoint).unwrap();
+        let run = RunManifest::for_checkpoint(&checkpoint).unwrap();
         assert_eq!(run.model, spec());
         let loaded =
             load_checkpoint(&checkpoint, &run, &corpus, &split, &Device::Cpu, false).unwrap();
@@ -107,7 +101,7 @@ fn worst_class(layer: &DenseLayer, rows: &LabelledActivations) -> u32 {
 #[test]
 fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_ground() {
     let t = trained();
-    let run = RunInfo::for_checkpoint(&t.checkpoint).unwrap();
+    let run = RunManifest::for_checkpoint(&t.checkpoint).unwrap();
     assert_eq!(run.model, spec());
     let loaded = &t.loaded;
     assert_eq!(
@@ -117,16 +111,12 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     let class = worst_class(&loaded.layer, &loaded.repair);
     let out = tempfile::tempdir().unwrap();
     let settings = RepairSettings::study(class, 3);
-    let report = repair_checkpoint(
-        loaded,
-        &t.checkpoint,
-        "gtsrb",
-        &settings,
-        out.path(),
-        true,
-        false,
-    )
-    .unwrap();
+    let outputs = UnitOutputs {
+        repaired_model: Some(&loaded.model),
+        export_problem: true,
+        progress: false,
+    };
+    let report = repair_unit(&loaded.input("gtsrb"), &settings, out.path(), &outputs).unwrap();
     assert!(report.negatives > 0 && !report.nothing_to_repair);
     assert!(!report.sites.is_empty());
     assert!(
@@ -157,6 +147,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     assert_eq!(weights.lines().count(), report.sites.len() + 1);
     for name in [
         "repair.json",
+        "class_accuracy.csv",
         "localisation.csv",
         "pareto_front.svg",
         "problem.json",
@@ -164,6 +155,9 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     ] {
         assert!(out.path().join(name).is_file(), "{name}");
     }
+    let json = std::fs::read(out.path().join("repair.json")).unwrap();
+    let written: RepairReport = serde_json::from_slice(&json).unwrap();
+    assert_eq!(written, report);
     let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
     repair_zoo::Classifier::load(&reloaded, &out.path().join("repaired.safetensors")).unwrap();
     let repaired = reloaded.last_layer().unwrap();
@@ -204,7 +198,7 @@ fn a_class_without_negatives_is_nothing_to_repair() {
 #[test]
 fn bad_requests_are_clear_errors() {
     let t = trained();
-    let run = RunInfo::for_checkpoint(&t.checkpoint).unwrap();
+    let run = RunManifest::for_checkpoint(&t.checkpoint).unwrap();
     let loaded = &t.loaded;
     let err = repair_layer(
         &loaded.layer,
@@ -229,12 +223,12 @@ fn bad_requests_are_clear_errors() {
     );
 
     // The checkpoint read as a wider model: a mis-shaped tensor, named.
-    let wider = RunInfo {
+    let wider = RunManifest {
         model: ModelSpec {
             arch: "cnn-m".into(),
             ..spec()
         },
-        normalisation: None,
+        ..run.clone()
     };
     let err = load_checkpoint(
         &t.checkpoint,
@@ -251,12 +245,12 @@ fn bad_requests_are_clear_errors() {
         "{err}"
     );
 
-    let ten = RunInfo {
+    let ten = RunManifest {
         model: ModelSpec {
             num_classes: 10,
             ..spec()
         },
-        normalisation: None,
+        ..run.clone()
     };
     let err = load_checkpoint(
         &t.checkpoint,

@@ -27,6 +27,9 @@ pub struct TrainConfig {
     /// Seed of the batch order (and, through the model spec, of the initial weights).
     pub seed: u64,
     /// Optional per-channel input normalisation (none in the study: inputs in [0, 1]).
+    /// Required in the JSON form (`null` for none): a file that lacks it is not read
+    /// as "no normalisation".
+    #[serde(deserialize_with = "Option::deserialize")]
     pub normalisation: Option<Normalisation>,
 }
 
@@ -87,7 +90,6 @@ impl TrainConfig {
 
     /// `xxh3-64:` hash of the JSON form; recorded in checkpoints and resume state.
     pub fn hash(&self) -> String {
-        let json = serde_json::to_vec(self).expect("config serialises");
-        format!("xxh3-64:{:016x}", xxhash_rust::xxh3::xxh3_64(&json))
+        repair_core::content_hash(&serde_json::to_vec(self).expect("config serialises"))
     }
 }

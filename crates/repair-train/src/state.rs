@@ -152,9 +152,10 @@ impl RunDir {
     ) -> Result<()> {
         let epoch = state.epochs_done;
         let path = self.state_velocity(epoch);
-        let tmp = path.with_extension("tmp");
-        candle_core::safetensors::save(velocity, &tmp)?;
-        std::fs::rename(&tmp, &path).map_err(|e| file_error(&path, e))?;
+        repair_core::write_atomic_with(&path, |tmp| {
+            candle_core::safetensors::save(velocity, tmp).map_err(std::io::Error::other)
+        })
+        .map_err(|e| file_error(&path, e))?;
         let json = serde_json::to_vec_pretty(state).expect("serialises");
         write_atomic(&self.state_json(), &json)?;
         if epoch > 0 {

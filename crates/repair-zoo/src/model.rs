@@ -278,16 +278,13 @@ impl Classifier for Model {
     }
 
     fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("safetensors.tmp");
-        let io_error = |e: std::io::Error| ZooError::Weights {
+        repair_core::write_atomic_with(path, |tmp| {
+            self.vars.save(tmp).map_err(std::io::Error::other)
+        })
+        .map_err(|e| ZooError::Weights {
             path: path.to_path_buf(),
             problem: e.to_string(),
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io_error)?;
-        }
-        self.vars.save(&tmp)?;
-        std::fs::rename(&tmp, path).map_err(io_error)
+        })
     }
 
     fn load(&self, path: &Path) -> Result<()> {

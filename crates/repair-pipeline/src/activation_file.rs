@@ -1,0 +1,147 @@
+//! The one safetensors layout of labelled activations, shared by the experiment's
+//! activation cache (`RUN/activations/epoch-NNN.safetensors`: sets `repair`, `test`)
+//! and an exported search problem (`problem.safetensors`: `negatives`, `positives`,
+//! plus the layer and sites): a set `NAME` is `NAME.activations`, f32 (rows, width),
+//! and `NAME.labels`, u32 (rows). Plain `safetensors`, no tensor library, so other
+//! tools (numpy, PyTorch) read the files as they are.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use repair_core::LabelledActivations;
+use repair_data::write_atomic;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+
+use crate::error::{file_error, Result};
+
+/// Tensors to write as one safetensors file.
+#[derive(Default)]
+pub(crate) struct TensorFile {
+    buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+}
+
+impl TensorFile {
+    /// Adds a set of rows of `width` values each.
+    pub fn rows(mut self, name: &str, rows: &LabelledActivations, width: usize) -> Self {
+        self = self.f32s(
+            &format!("{name}.activations"),
+            vec![rows.len(), width],
+            &rows.activations,
+        );
+        let labels = rows.labels.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.buffers.push((
+            format!("{name}.labels"),
+            Dtype::U32,
+            vec![rows.len()],
+            labels,
+        ));
+        self
+    }
+
+    /// Adds an f32 tensor.
+    pub fn f32s(mut self, name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
+        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.buffers
+            .push((name.to_string(), Dtype::F32, shape, bytes));
+        self
+    }
+
+    /// Adds a u64 tensor.
+    pub fn u64s(mut self, name: &str, shape: Vec<usize>, values: &[u64]) -> Self {
+        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.buffers
+            .push((name.to_string(), Dtype::U64, shape, bytes));
+        self
+    }
+
+    /// Writes the file atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut views = HashMap::new();
+        for (name, dtype, shape, bytes) in &self.buffers {
+            let view =
+                TensorView::new(*dtype, shape.clone(), bytes).map_err(|e| file_error(path, e))?;
+            views.insert(name.clone(), view);
+        }
+        let bytes = safetensors::serialize(&views, None).map_err(|e| file_error(path, e))?;
+        write_atomic(path, &bytes)?;
+        Ok(())
+    }
+}
+
+/// Reads the sets `names` of a file written with [`TensorFile::rows`]; a missing
+/// tensor, another dtype or shapes that do not agree is an error naming the file and
+/// tensor.
+pub(crate) fn read_rows(path: &Path, names: &[&str]) -> Result<Vec<LabelledActivations>> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| file_error(path, e))?;
+    let tensor = |key: &str, dtype: Dtype| {
+        let view = file
+            .tensor(key)
+            .map_err(|_| file_error(path, format!("no tensor {key}")))?;
+        if view.dtype() != dtype {
+            return Err(file_error(
+                path,
+                format!("{key} is {:?}, expected {dtype:?}", view.dtype()),
+            ));
+        }
+        Ok((view.shape().to_vec(), view.data().to_vec()))
+    };
+    let mut sets = Vec::with_capacity(names.len());
+    for name in names {
+        let (a_shape, a) = tensor(&format!("{name}.activations"), Dtype::F32)?;
+        let (l_shape, l) = tensor(&format!("{name}.labels"), Dtype::U32)?;
+        if a_shape.len() != 2 || l_shape.len() != 1 || a_shape[0] != l_shape[0] {
+            return Err(file_error(
+                path,
+                format!(
+                    "{name}: activations of shape {a_shape:?} do not fit labels of shape {l_shape:?}"
+                ),
+            ));
+        }
+        let f32s = a
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")));
+        let u32s = l
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+        sets.push(LabelledActivations {
+            activations: f32s.collect(),
+            labels: u32s.collect(),
+        });
+    }
+    Ok(sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_read_back_as_written_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.safetensors");
+        let repair = LabelledActivations {
+            activations: vec![0.5, -1.0, 2.0, 0.0],
+            labels: vec![3, 1],
+        };
+        let test = LabelledActivations {
+            activations: vec![7.0, 8.0],
+            labels: vec![0],
+        };
+        TensorFile::default()
+            .rows("repair", &repair, 2)
+            .rows("test", &test, 2)
+            .write(&path)
+            .unwrap();
+        assert_eq!(
+            read_rows(&path, &["repair", "test"]).unwrap(),
+            vec![repair, test]
+        );
+        let err = read_rows(&path, &["val"]).unwrap_err().to_string();
+        assert!(
+            err.contains("cache.safetensors") && err.contains("no tensor val.activations"),
+            "{err}"
+        );
+    }
+}

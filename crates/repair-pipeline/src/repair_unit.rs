@@ -1,0 +1,163 @@
+//! One repair of one checkpoint for one class, the unit of work that `xtask repair` and
+//! every (run, checkpoint, class) of an experiment share: repair the last layer on the
+//! cached activations, measure it on the test set, write the unit's files. One schema of
+//! `repair.json` ([`RepairReport`]) follows from there being one writer.
+
+use std::path::{Path, PathBuf};
+
+use repair_core::{DenseLayer, LabelledActivations, Site};
+use repair_fitness::FitnessDetail;
+use repair_pso::Termination;
+use repair_zoo::{Classifier, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::activations::{confusion, ClassAccuracy};
+use crate::error::{file_error, Result};
+use crate::output::{
+    class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
+};
+use crate::repair::{repair_layer, RepairSettings, Timings};
+
+/// What a repair unit reads: a checkpoint's last layer and its cached activations.
+#[derive(Debug, Clone, Copy)]
+pub struct RepairInput<'a> {
+    /// The checkpoint the layer and activations come from (recorded, not read).
+    pub checkpoint: &'a Path,
+    /// Dataset name.
+    pub dataset: &'a str,
+    /// The model of the checkpoint.
+    pub model: &'a ModelSpec,
+    /// Its last layer.
+    pub layer: &'a DenseLayer,
+    /// Repair-set activations and labels.
+    pub repair: &'a LabelledActivations,
+    /// Test-set activations and labels.
+    pub test: &'a LabelledActivations,
+    /// Time it took to extract the activations, milliseconds (0 when they were read
+    /// from an experiment's cache).
+    pub extract_ms: f64,
+}
+
+/// What a unit writes besides its result files.
+#[derive(Default)]
+pub struct UnitOutputs<'a> {
+    /// The model holding the checkpoint: with it, the repaired checkpoint is written as
+    /// `repaired.safetensors` (an experiment keeps only the changed weights, in
+    /// `weights.csv`, which a rerun of `xtask repair` with the same seed reproduces).
+    pub repaired_model: Option<&'a dyn Classifier>,
+    /// Also write the search problem (`problem.safetensors`, `problem.json`).
+    pub export_problem: bool,
+    /// Draw a progress bar for the search.
+    pub progress: bool,
+}
+
+/// Everything `repair.json` records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairReport {
+    /// The checkpoint repaired.
+    pub checkpoint: PathBuf,
+    /// The repaired checkpoint written (absent when nothing was repaired, or in an
+    /// experiment unit).
+    pub repaired_checkpoint: Option<PathBuf>,
+    /// Dataset name.
+    pub dataset: String,
+    /// The model.
+    pub model: ModelSpec,
+    /// The settings (class, localiser, PSO, seed, ...).
+    pub settings: RepairSettings,
+    /// Negatives (misclassified repair inputs of the class).
+    pub negatives: usize,
+    /// Correctly classified repair inputs.
+    pub correct: usize,
+    /// Positives sampled for the search.
+    pub positives_sampled: usize,
+    /// True when there were no negatives.
+    pub nothing_to_repair: bool,
+    /// The localised sites.
+    pub sites: Vec<Site>,
+    /// Fitness of the original weights.
+    pub fitness_before: Option<FitnessDetail>,
+    /// Fitness of the repaired weights.
+    pub fitness_after: Option<FitnessDetail>,
+    /// Repair rate on the negatives.
+    pub rr: f64,
+    /// Break rate on all initially correct repair inputs.
+    pub br: f64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// Why the search ended.
+    pub termination: Option<Termination>,
+    /// Test-set accuracy (total and class) before the repair.
+    pub test_before: ClassAccuracy,
+    /// Test-set accuracy after.
+    pub test_after: ClassAccuracy,
+    /// Activation extraction, milliseconds.
+    pub extract_ms: f64,
+    /// The other phases.
+    pub timings: Timings,
+}
+
+/// Repairs `input.layer` for `settings.class` and writes into `out`: `weights.csv`,
+/// `history.csv`, `localisation.csv`, `pareto_front.svg`, `class_accuracy.csv` (every
+/// class's test accuracy before and after), `repair.json`, and as `outputs` asks the
+/// repaired checkpoint and the search problem. A class without negatives is "nothing
+/// to repair": the files are still written, and no checkpoint.
+pub fn repair_unit(
+    input: &RepairInput<'_>,
+    settings: &RepairSettings,
+    out: &Path,
+    outputs: &UnitOutputs<'_>,
+) -> Result<RepairReport> {
+    let class = settings.class;
+    let (repaired, outcome) = repair_layer(input.layer, input.repair, settings, outputs.progress)?;
+    let confusion_before = confusion(input.layer, input.test)?;
+    let confusion_after = confusion(&repaired, input.test)?;
+    std::fs::create_dir_all(out).map_err(|e| file_error(out, e))?;
+    let repaired_checkpoint = match outputs.repaired_model {
+        Some(model) if !outcome.nothing_to_repair => {
+            let path = out.join("repaired.safetensors");
+            let original = model.last_layer()?;
+            model.set_last_layer(&repaired)?;
+            let saved = model.save(&path);
+            model.set_last_layer(&original)?;
+            saved?;
+            Some(path)
+        }
+        _ => None,
+    };
+    if outputs.export_problem && !outcome.nothing_to_repair {
+        let problem = outcome
+            .problem
+            .as_ref()
+            .expect("a search keeps its problem");
+        export_problem(out, problem, settings)?;
+    }
+    let report = RepairReport {
+        checkpoint: input.checkpoint.to_path_buf(),
+        repaired_checkpoint,
+        dataset: input.dataset.to_string(),
+        model: input.model.clone(),
+        settings: settings.clone(),
+        negatives: outcome.negatives,
+        correct: outcome.correct,
+        positives_sampled: outcome.positives_sampled,
+        nothing_to_repair: outcome.nothing_to_repair,
+        sites: outcome.changes.iter().map(|c| c.site).collect(),
+        fitness_before: outcome.fitness_before,
+        fitness_after: outcome.fitness_after,
+        rr: outcome.rr,
+        br: outcome.br,
+        evaluations: outcome.evaluations,
+        termination: outcome.termination,
+        test_before: ClassAccuracy::of(&confusion_before, class),
+        test_after: ClassAccuracy::of(&confusion_after, class),
+        extract_ms: input.extract_ms,
+        timings: outcome.timings,
+    };
+    write_repair_files(out, class, &outcome, &report)?;
+    write_csv_rows(
+        &out.join(CLASS_ACCURACY_CSV),
+        &class_accuracy_rows(&confusion_before, &confusion_after),
+    )?;
+    Ok(report)
+}
