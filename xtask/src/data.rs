@@ -47,10 +47,25 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
                     bar.finish_and_clear();
                     corpus
                 }
-                other => bail!("no importer for `{other}` (only rsna)"),
+                "gtsrb" => {
+                    eprintln!(
+                        "decoding and preprocessing the PPMs under {} …",
+                        from.display()
+                    );
+                    let out = data.resolve(&dataset)?;
+                    repair_data::import_gtsrb_official(
+                        &manifest,
+                        &from,
+                        &out,
+                        &repair_data::gtsrb_study_preprocess(),
+                    )?
+                }
+                other => bail!("no importer for `{other}` (gtsrb or rsna)"),
             };
             let out = data.resolve(&dataset)?;
-            manifest.write_packed(&corpus, &out)?;
+            if dataset != "gtsrb" {
+                manifest.write_packed(&corpus, &out)?;
+            }
             println!("{} → {}", corpus.describe(), out.display());
             let report = manifest.check(&out, false);
             println!("{report}");
@@ -63,9 +78,19 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
         }
         DataCommand::Fetch { dataset, out } => {
             let manifest = Manifest::builtin(&dataset)?;
-            crate::fetch::fetch(&manifest, &out)?;
+            let bar = indicatif::ProgressBar::new(manifest.archives.len() as u64).with_style(
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")?,
+            );
+            bar.set_prefix(format!("fetch {dataset}"));
+            repair_data::fetch_official(&manifest, &out, &mut |name, done, _| {
+                bar.set_position(done as u64);
+                bar.set_message(name.to_string());
+            })?;
+            bar.finish_and_clear();
             println!(
-                "{dataset}: official archives unpacked into {}",
+                "{dataset}: official archives unpacked into {}; pack them with \
+                 `cargo xtask data import {dataset} --from {}`",
+                out.display(),
                 out.display()
             );
             Ok(())

@@ -70,7 +70,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         config,
         data_dir: &data,
         out: &out,
-        device: crate::train::device(&args.device)?,
+        device: repair_pipeline::device_named(&args.device)?,
         progress: true,
         shard,
         stage: args.stage,

@@ -170,10 +170,10 @@ pub struct ReportArgs {
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
     #[arg(long, default_value = "post")]
-    pub tie: repair_metrics::TiePolicy,
+    pub tie: repair_pipeline::TiePolicy,
     /// Missing repairs: mark (default) or available (classify on what is there).
     #[arg(long, default_value = "mark")]
-    pub incomplete: repair_metrics::IncompletePolicy,
+    pub incomplete: repair_pipeline::IncompletePolicy,
     /// Output folder. Default: the folder of the CSV (required for several).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -250,7 +250,8 @@ pub enum DataCommand {
     /// Decode a dataset from its official files into the packed layout of its manifest
     /// (rsna: `stage_2_train_labels.csv` + `stage_2_train_images/*.dcm` → 160×160 grey).
     Import {
-        /// Dataset name: rsna.
+        /// Dataset name: gtsrb (the official layout `data fetch gtsrb` unpacks, packed
+        /// with the study's preprocessing) or rsna (the Kaggle DICOMs).
         dataset: String,
         /// The folder holding the official files.
         #[arg(long, value_name = "DIR")]
@@ -262,7 +263,8 @@ pub enum DataCommand {
     Fetch {
         /// Dataset name (only gtsrb has downloadable official archives).
         dataset: String,
-        /// Folder to unpack into (gets `GTSRB/Final_Training`, `GTSRB/Final_Test`).
+        /// Folder to unpack into (gets `GTSRB/Final_Training`, `GTSRB/Final_Test`); pack
+        /// it with `data import gtsrb --from` this folder.
         #[arg(long)]
         out: PathBuf,
     },

@@ -4,7 +4,6 @@
 mod bench;
 mod data;
 mod experiment;
-mod fetch;
 mod flags;
 mod repair;
 mod report;

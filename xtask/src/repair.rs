@@ -1,8 +1,5 @@
 //! `cargo xtask repair`: one checkpoint, one class.
 
-use std::path::Path;
-
-use anyhow::Context;
 use repair_data::{Manifest, Split};
 use repair_pipeline::{
     load_checkpoint, repair_unit, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
@@ -18,7 +15,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         Some(p) => p.clone(),
         None => run_dir(&args.checkpoint).join("split.json"),
     };
-    let dataset = split_dataset(&split_path)?;
+    let dataset = Split::dataset_of(&split_path)?;
     let data = args.data.resolve(&dataset)?;
     let run = RunManifest::for_checkpoint(&args.checkpoint)?;
     // A model trained on resized images (an experiment's `input_side`) gets them resized
@@ -28,7 +25,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         .load(&data)?
         .resized(height, width)?;
     let split = Split::load(&split_path, &corpus)?;
-    let device = crate::train::device(&args.device)?;
+    let device = repair_pipeline::device_named(&args.device)?;
     eprintln!(
         "repairing class {} of {} ({}) on {}",
         args.class,
@@ -86,16 +83,4 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         iterations: args.iterations,
         ..RepairSettings::study(args.class, args.seed)
     })
-}
-
-/// The dataset a split file was made for.
-fn split_dataset(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("{}: cannot read the split", path.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: not a split file", path.display()))?;
-    value["dataset"]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("{}: the split names no dataset", path.display()))
 }

@@ -1,23 +1,9 @@
 //! `cargo xtask train`: one training run on the study split.
 
-use anyhow::Context;
-use candle_core::Device;
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_pipeline::{train_run, TrainRunOptions};
-use repair_train::TrainConfig;
-use repair_zoo::ModelSpec;
+use repair_pipeline::{device_named, train_run, ModelSpec, TrainConfig, TrainRunOptions};
 
 use crate::flags::TrainArgs;
-
-/// The device named on the command line.
-pub fn device(name: &str) -> anyhow::Result<Device> {
-    match name {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Device::new_cuda(0)
-            .context("no CUDA device (build with `--features cuda` on a machine with a GPU)"),
-        other => anyhow::bail!("unknown device `{other}` (cpu or cuda)"),
-    }
-}
 
 /// Runs `cargo xtask train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -66,7 +52,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         progress: true,
         ..TrainRunOptions::default()
     };
-    let device = device(&args.device)?;
+    let device = device_named(&args.device)?;
     let report = train_run(
         &args.out, &spec, &config, &train_set, &val_set, &device, &options,
     )?;

@@ -109,6 +109,14 @@ pub enum DataError {
         /// What is wrong.
         problem: String,
     },
+    /// An official archive could not be downloaded.
+    #[error("could not download {url}: {problem}")]
+    Download {
+        /// The archive's URL.
+        url: String,
+        /// curl's reason, in one line.
+        problem: String,
+    },
     /// A tensor could not be built (device out of memory, unsupported dtype, ...).
     #[error("building a batch tensor: {0}")]
     Tensor(#[from] candle_core::Error),

@@ -29,6 +29,21 @@ const COLUMNS: [&str; 8] = [
     "Filename", "Width", "Height", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId",
 ];
 
+/// The rows as a ground-truth CSV (the official header, `;`, LF line ends as in the
+/// packed layout's `train_meta.csv`), which [`parse_gt_csv`] reads back.
+pub fn gt_csv_bytes(rows: &[GtRow]) -> Vec<u8> {
+    let mut out = COLUMNS.join(";");
+    out.push('\n');
+    for r in rows {
+        let [x1, y1, x2, y2] = r.roi;
+        out.push_str(&format!(
+            "{};{};{};{x1};{y1};{x2};{y2};{}\n",
+            r.filename, r.width, r.height, r.class_id
+        ));
+    }
+    out.into_bytes()
+}
+
 /// Reads every row of a ground-truth CSV.
 pub fn read_gt_csv(path: &Path) -> Result<Vec<GtRow>> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;

@@ -36,8 +36,10 @@ mod candle_vision;
 mod corpus;
 mod dataset;
 mod error;
+mod fetch;
 mod gt_csv;
 mod gtsrb;
+mod import;
 mod manifest;
 mod official;
 mod packed;
@@ -55,13 +57,15 @@ pub use candle_vision::{load_cifar10_dir, load_mnist_dir};
 pub use corpus::{Corpus, Part};
 pub use dataset::{Dataset, ImageSet, ImageSetProblem, ImageShape, Subset};
 pub use error::{DataError, Result};
-pub use gt_csv::{parse_gt_csv, read_gt_csv, GtRow};
+pub use fetch::fetch_official;
+pub use gt_csv::{gt_csv_bytes, parse_gt_csv, read_gt_csv, GtRow};
 pub use gtsrb::{load_gtsrb, GTSRB_CLASSES, GTSRB_SHAPE};
+pub use import::{gtsrb_study_preprocess, import_gtsrb_official};
 pub use manifest::{
     sha256_file, Archive, CheckReport, ClassInfo, ClassRow, FileCheck, Manifest, ManifestFile,
     ManifestPart,
 };
-pub use official::load_gtsrb_official;
+pub use official::{load_gtsrb_official, read_gtsrb_official, OfficialGtsrb};
 pub use packed::{read_packed, PackedPart};
 pub use pneumonia::{load_pneumonia, PNEUMONIA_CLASSES, PNEUMONIA_SHAPE};
 pub use ppm::{decode_ppm, read_ppm, RgbImage};

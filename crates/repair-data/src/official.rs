@@ -25,6 +25,24 @@ use crate::preprocess::Preprocess;
 /// it). Training images come class by class in CSV row order, test images in the row
 /// order of `GT-final_test.csv`, exactly as in the packed files.
 pub fn load_gtsrb_official(root: &Path, preprocess: &Preprocess) -> Result<Corpus> {
+    Ok(read_gtsrb_official(root, preprocess)?.corpus)
+}
+
+/// The official layout read whole: the corpus and the ground-truth rows behind it.
+#[derive(Debug, Clone)]
+pub struct OfficialGtsrb {
+    /// The images, as [`load_gtsrb_official`] returns them.
+    pub corpus: Corpus,
+    /// One row per training image, in corpus order, its `Filename` with the class
+    /// folder (`00000/00000_00000.ppm`): the packed layout's `train_meta.csv`.
+    pub train_meta: Vec<GtRow>,
+    /// The rows of `GT-final_test.csv`, in corpus order.
+    pub test_meta: Vec<GtRow>,
+}
+
+/// [`load_gtsrb_official`], keeping the ground-truth rows (what `data import gtsrb`
+/// writes beside the packed images).
+pub fn read_gtsrb_official(root: &Path, preprocess: &Preprocess) -> Result<OfficialGtsrb> {
     let root = if root.join("GTSRB").join("Final_Training").is_dir() {
         root.join("GTSRB")
     } else {
@@ -56,7 +74,10 @@ pub fn load_gtsrb_official(root: &Path, preprocess: &Preprocess) -> Result<Corpu
             }
             train_files.push(folder.join(&row.filename));
             train_labels.push(class as u8);
-            train_rows.push(row);
+            train_rows.push(GtRow {
+                filename: format!("{class:05}/{}", row.filename),
+                ..row
+            });
         }
     }
     let test_csv = find_test_csv(&root)?;
@@ -113,7 +134,11 @@ pub fn load_gtsrb_official(root: &Path, preprocess: &Preprocess) -> Result<Corpu
             range: n_train..n_total,
         },
     ];
-    Ok(Corpus::new("gtsrb", images, parts, Some(groups)))
+    Ok(OfficialGtsrb {
+        corpus: Corpus::new("gtsrb", images, parts, Some(groups)),
+        train_meta: train_rows,
+        test_meta: test_rows,
+    })
 }
 
 fn checked_label(csv: &Path, row_index: usize, row: &GtRow) -> Result<u8> {

@@ -279,6 +279,19 @@ impl Split {
         write_atomic(path, &json)
     }
 
+    /// The dataset a split file was made for, read before the data is loaded (a repair
+    /// finds its dataset this way).
+    pub fn dataset_of(path: &Path) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            dataset: String,
+        }
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        let named: Named = serde_json::from_slice(&bytes)
+            .map_err(|e| DataError::invalid(path, format!("not a split file: {e}")))?;
+        Ok(named.dataset)
+    }
+
     /// Reads a split and checks that it belongs to `corpus` and is well formed
     /// (indices in range, the four lists disjoint).
     pub fn load(path: &Path, corpus: &Corpus) -> Result<Split> {

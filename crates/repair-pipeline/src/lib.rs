@@ -9,7 +9,9 @@
 
 mod activation_file;
 mod activations;
+mod bench;
 mod checkpoint;
+mod device;
 mod error;
 mod experiment;
 mod experiment_config;
@@ -21,11 +23,14 @@ mod report_files;
 mod run_manifest;
 mod sampling;
 mod shard;
+mod slurm;
 mod train_run;
 mod verify;
 
 pub use activations::{accuracy, confusion, extract, ClassAccuracy};
+pub use bench::{bench_train_step, StepBench};
 pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
+pub use device::device_named;
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
@@ -37,11 +42,14 @@ pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };
 pub use repair_fitness::FitnessDetail;
-pub use repair_metrics::RepairRow;
+pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy};
+pub use repair_train::TrainConfig;
 pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
+pub use repair_zoo::ModelSpec;
 pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use sampling::{sample_positives, PositiveSampler};
 pub use shard::{Shard, Stage};
+pub use slurm::{slurm_script, SlurmPlan};
 pub use train_run::{train_run, TrainRunOptions};
 pub use verify::{verify_experiment, Verified};

@@ -1,27 +1,36 @@
-//! `cargo xtask data fetch`: download the official archives with `curl`, verify their
+//! Fetching a dataset's official archives: download them with `curl`, verify their
 //! published MD5, unpack them into a staging folder and move the result into place only
 //! when everything succeeded. On any failure the staging folder is removed, so nothing
-//! half-written is left looking complete.
+//! half-written is left looking complete. The result is the official layout (for GTSRB
+//! the PPM folders), which [`crate::import_gtsrb_official`] packs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context};
 use md5::{Digest, Md5};
-use repair_data::Manifest;
 
-/// Downloads and unpacks every archive of `manifest` into `out`.
-pub fn fetch(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
+use crate::error::{DataError, Result};
+use crate::manifest::Manifest;
+
+/// Downloads and unpacks every archive of `manifest` into `out`. `progress` is told
+/// the name of each archive as it starts, with how many came before and how many there
+/// are.
+pub fn fetch_official(
+    manifest: &Manifest,
+    out: &Path,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<()> {
     if manifest.archives.is_empty() {
-        bail!(
-            "datasets/{}.toml lists no downloadable archive; get the data as its README explains",
-            manifest.name
-        );
+        return Err(DataError::invalid(
+            format!("datasets/{}.toml", manifest.name),
+            "lists no downloadable archive; get the data as its README explains",
+        ));
     }
     let out_existed = out.exists();
     let staging = out.join(format!(".fetch-{}.partial", manifest.name));
-    let result = fetch_into(manifest, &staging).and_then(|()| move_into_place(&staging, out));
+    let result =
+        fetch_into(manifest, &staging, progress).and_then(|()| move_into_place(&staging, out));
     let _ = fs::remove_dir_all(&staging);
     if result.is_err() && !out_existed {
         // Only removes the folder we created, and only while it is empty.
@@ -30,38 +39,59 @@ pub fn fetch(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
     result
 }
 
-fn fetch_into(manifest: &Manifest, staging: &Path) -> anyhow::Result<()> {
+fn fetch_into(
+    manifest: &Manifest,
+    staging: &Path,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<()> {
     let unpacked = staging.join("unpacked");
-    fs::create_dir_all(&unpacked).with_context(|| format!("creating {}", unpacked.display()))?;
-    let bar = indicatif::ProgressBar::new(manifest.archives.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid template"),
-    );
-    bar.set_prefix(format!("fetch {}", manifest.name));
-    for archive in &manifest.archives {
-        let name = archive.url.rsplit('/').next().unwrap_or("archive.zip");
-        bar.set_message(name.to_string());
-        let file = staging.join(name);
+    fs::create_dir_all(&unpacked).map_err(|e| DataError::io(&unpacked, e))?;
+    let total = manifest.archives.len();
+    for (done, archive) in manifest.archives.iter().enumerate() {
+        // The archive's own name, never a path from the URL.
+        let name = archive_name(&archive.url);
+        progress(&name, done, total);
+        let file = staging.join(&name);
         download(&archive.url, &file)?;
         if let Some(expected) = &archive.md5 {
             let found = md5_file(&file)?;
             if &found != expected {
-                bail!(
-                    "{} has MD5 {found}, but {expected} was published; not unpacking it",
-                    archive.url
-                );
+                return Err(DataError::invalid(
+                    &archive.url,
+                    format!("has MD5 {found}, but {expected} was published; not unpacking it"),
+                ));
             }
         }
         unzip(&file, &unpacked)?;
         fs::remove_file(&file).ok();
-        bar.inc(1);
     }
-    bar.finish_and_clear();
+    progress("", total, total);
     Ok(())
 }
 
+/// The last segment of a URL, with anything but letters, digits, `.`, `-` and `_`
+/// replaced, so that a URL in a manifest cannot name a file outside the staging folder.
+fn archive_name(url: &str) -> String {
+    let last = url.rsplit('/').next().unwrap_or("");
+    let name: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        format!("archive{name}")
+    } else {
+        name
+    }
+}
+
 /// `curl -fsSL`; any failure becomes one sentence naming the URL.
-fn download(url: &str, to: &Path) -> anyhow::Result<()> {
+fn download(url: &str, to: &Path) -> Result<()> {
     let output = Command::new("curl")
         .args([
             "--fail",
@@ -75,53 +105,63 @@ fn download(url: &str, to: &Path) -> anyhow::Result<()> {
         .arg(to)
         .arg(url)
         .output()
-        .context("could not run curl, which data fetch uses to download")?;
+        .map_err(|e| {
+            DataError::invalid(
+                url,
+                format!("could not run curl, which data fetch uses to download: {e}"),
+            )
+        })?;
     if !output.status.success() {
         let why = String::from_utf8_lossy(&output.stderr);
         let why = why.trim().trim_start_matches("curl: ").replace('\n', " ");
-        bail!(
-            "could not download {url}: {why}; the network may be unreachable from this machine, and nothing was written"
-        );
+        return Err(DataError::Download {
+            url: url.to_string(),
+            problem: format!(
+                "{why}; the network may be unreachable from this machine, and nothing was written"
+            ),
+        });
     }
     Ok(())
 }
 
-fn md5_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+fn md5_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
     Ok(Md5::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
 }
 
-fn unzip(archive: &Path, into: &Path) -> anyhow::Result<()> {
-    let file = fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+fn unzip(archive: &Path, into: &Path) -> Result<()> {
+    let file = fs::File::open(archive).map_err(|e| DataError::io(archive, e))?;
+    // `extract` refuses entries that would land outside `into` (zip-slip).
     zip::ZipArchive::new(file)
         .and_then(|mut z| z.extract(into))
-        .with_context(|| format!("{} is not a readable zip archive", archive.display()))
+        .map_err(|e| DataError::invalid(archive, format!("not a readable zip archive: {e}")))
 }
 
 /// The official zips unpack to `GTSRB/Final_Training`, `GTSRB/Final_Test` and a bare
 /// `GT-final_test.csv`; the last goes to `GTSRB/Final_Test/`, where our loader looks
 /// first. Then each top-level entry is renamed into `out`.
-fn move_into_place(staging: &Path, out: &Path) -> anyhow::Result<()> {
+fn move_into_place(staging: &Path, out: &Path) -> Result<()> {
     let unpacked = staging.join("unpacked");
     let loose_gt = unpacked.join("GT-final_test.csv");
     let test_dir = unpacked.join("GTSRB").join("Final_Test");
     if loose_gt.is_file() && test_dir.is_dir() {
-        fs::rename(&loose_gt, test_dir.join("GT-final_test.csv"))?;
+        let target = test_dir.join("GT-final_test.csv");
+        fs::rename(&loose_gt, &target).map_err(|e| DataError::io(&target, e))?;
     }
-    for entry in fs::read_dir(&unpacked)? {
-        let entry = entry?;
+    let entries = fs::read_dir(&unpacked).map_err(|e| DataError::io(&unpacked, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| DataError::io(&unpacked, e))?;
         let target: PathBuf = out.join(entry.file_name());
         if target.exists() {
-            bail!(
-                "{} already exists; remove it or fetch into another folder",
-                target.display()
-            );
+            return Err(DataError::invalid(
+                &target,
+                "already exists; remove it or fetch into another folder",
+            ));
         }
-        fs::rename(entry.path(), &target)
-            .with_context(|| format!("moving {} into place", target.display()))?;
+        fs::rename(entry.path(), &target).map_err(|e| DataError::io(&target, e))?;
     }
     Ok(())
 }
@@ -135,13 +175,24 @@ mod tests {
         let mut m = Manifest::builtin("gtsrb").unwrap();
         m.archives = urls
             .iter()
-            .map(|(url, md5)| repair_data::Archive {
+            .map(|(url, md5)| crate::Archive {
                 url: url.clone(),
                 md5: md5.clone(),
                 sha256: None,
             })
             .collect();
         m
+    }
+
+    #[test]
+    fn an_archive_name_from_a_url_never_leaves_the_staging_folder() {
+        assert_eq!(
+            archive_name("https://x/a/GTSRB_Final_Test_GT.zip"),
+            "GTSRB_Final_Test_GT.zip"
+        );
+        assert_eq!(archive_name("https://x/a/.."), "archive..");
+        assert_eq!(archive_name("https://x/"), "archive");
+        assert_eq!(archive_name("file:///tmp/a\\..\\b.zip"), "a_.._b.zip");
     }
 
     #[test]
@@ -152,7 +203,9 @@ mod tests {
             "http://127.0.0.1:9/GTSRB_Final_Training_Images.zip".into(),
             None,
         )]);
-        let err = fetch(&m, out.path()).unwrap_err().to_string();
+        let err = fetch_official(&m, out.path(), &mut |_, _, _| ())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("could not download http://127.0.0.1:9/"),
             "{err}"
@@ -205,9 +258,8 @@ mod tests {
             (url(&test), Some(md5_test)),
             (url(&gt), None),
         ]);
-        fetch(&m, out.path()).unwrap();
-        let corpus =
-            repair_data::load_gtsrb_official(out.path(), &repair_data::Preprocess::none()).unwrap();
+        fetch_official(&m, out.path(), &mut |_, _, _| ()).unwrap();
+        let corpus = crate::load_gtsrb_official(out.path(), &crate::Preprocess::none()).unwrap();
         assert_eq!(corpus.images().pixels(), &[1, 2, 3, 1, 2, 3]);
         assert_eq!(corpus.images().raw_labels(), &[0, 5]);
         let names: Vec<_> = fs::read_dir(out.path())
@@ -224,7 +276,9 @@ mod tests {
         let a = src.path().join("a.zip");
         zip_with(&a, &[("GTSRB/x.txt", b"x")]);
         let m = manifest_with(&[(format!("file://{}", a.display()), Some("0".repeat(32)))]);
-        let err = fetch(&m, out.path()).unwrap_err().to_string();
+        let err = fetch_official(&m, out.path(), &mut |_, _, _| ())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("has MD5") && err.contains("not unpacking"),
             "{err}"

@@ -1,0 +1,62 @@
+//! Training throughput of a zoo model (`cargo xtask bench train`), for comparing every
+//! later speed-up against the same baseline: SGD steps on one fixed random batch of
+//! 32×32 RGB images, 43 classes, after one warm-up step.
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use repair_train::{train_step, SgdConfig, SgdMomentum};
+use repair_zoo::{build_model, ModelSpec};
+
+use crate::error::Result;
+
+/// What [`bench_train_step`] measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepBench {
+    /// Wall seconds of the timed steps.
+    pub secs: f64,
+    /// Training images per second.
+    pub images_per_s: f64,
+}
+
+/// Times `steps` training steps of batch `batch` of model `arch` on `device`.
+pub fn bench_train_step(
+    arch: &str,
+    batch: usize,
+    steps: usize,
+    device: &Device,
+) -> Result<StepBench> {
+    let spec = ModelSpec {
+        arch: arch.to_string(),
+        input: (3, 32, 32),
+        num_classes: 43,
+        seed: 1,
+    };
+    let net = build_model(&spec, device)?;
+    let mut sgd = SgdMomentum::new(
+        net.trainable_vars(),
+        SgdConfig {
+            lr: 1e-2,
+            momentum: 0.9,
+        },
+    );
+    let images = Tensor::rand(0f32, 1f32, (batch, 3, 32, 32), device)?;
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 43) as u32).collect();
+    let labels = Tensor::from_vec(labels, batch, device)?;
+    let step = |sgd: &mut SgdMomentum| {
+        train_step(&net, sgd, &images, &labels)
+            .map_err(|e| crate::PipelineError::Invalid(e.to_string()))
+    };
+    step(&mut sgd)?; // warm-up
+    device.synchronize()?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        step(&mut sgd)?;
+    }
+    device.synchronize()?;
+    let secs = start.elapsed().as_secs_f64();
+    Ok(StepBench {
+        secs,
+        images_per_s: (steps * batch) as f64 / secs,
+    })
+}

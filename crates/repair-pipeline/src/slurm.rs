@@ -1,0 +1,220 @@
+//! The Slurm submit script of an experiment (`cargo xtask slurm` prints it): three
+//! dependent jobs — an array of training shards, an array of repair
+//! shards, and the unsharded run that collects `repairs.csv` and writes the report.
+//! Each array task finds its shard in the `SLURM_ARRAY_TASK_*` variables.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// What the script submits.
+#[derive(Debug, Clone)]
+pub struct SlurmPlan {
+    /// Experiment name (`experiments/<NAME>.toml`).
+    pub name: String,
+    /// Profile.
+    pub profile: String,
+    /// `--config FILE`, when not the named experiment's.
+    pub config: Option<PathBuf>,
+    /// `--set KEY=VALUE` settings.
+    pub set: Vec<String>,
+    /// The dataset (the folder under `$EARLY_REPAIR_DATA`).
+    pub dataset: String,
+    /// Array tasks per stage.
+    pub shards: usize,
+    /// Output folder.
+    pub out: PathBuf,
+    /// cpu or cuda.
+    pub device: String,
+    /// sbatch `--time` of a training task.
+    pub train_time: String,
+    /// Extra sbatch options for every job.
+    pub sbatch: Vec<String>,
+}
+
+/// The submit script. Run it from the workspace root on the login node; the jobs start
+/// in that folder (Slurm's default working directory is the submit directory).
+pub fn slurm_script(plan: &SlurmPlan) -> String {
+    let cuda = plan.device == "cuda";
+    let mut experiment = format!(
+        "experiment {} --profile {} --out {} --device {}",
+        quote(&plan.name),
+        quote(&plan.profile),
+        quote(&plan.out.display().to_string()),
+        quote(&plan.device)
+    );
+    if let Some(config) = &plan.config {
+        write!(
+            experiment,
+            " --config {}",
+            quote(&config.display().to_string())
+        )
+        .unwrap();
+    }
+    for setting in &plan.set {
+        write!(experiment, " --set {}", quote(setting)).unwrap();
+    }
+    let log = format!("--output={}/slurm-%x-%A_%a.log", plan.out.display());
+    let mut common = format!("--cpus-per-task=8 {}", quote(&log));
+    if cuda {
+        common.push_str(" --gres=gpu:1");
+    }
+    for option in &plan.sbatch {
+        write!(common, " {}", quote(option)).unwrap();
+    }
+    let n = plan.shards;
+    let features = if cuda { " --features cuda" } else { "" };
+    format!(
+        r#"#!/usr/bin/env bash
+# Submits experiment {name} (profile {profile}) to Slurm:
+#   1. {n} training tasks (shard i/{n} trains its seeds and caches their activations),
+#   2. {n} repair tasks once all have finished (shard i/{n} repairs its units),
+#   3. one task that collects repairs.csv and writes Table 1, quality.csv and the figures.
+# Made by `cargo xtask slurm {name} --profile {profile}`. Run it from the workspace root
+# on the login node, with EARLY_REPAIR_DATA set to the folder holding {dataset}/.
+# A task that fails can be resubmitted as is: finished units are skipped.
+set -euo pipefail
+: "${{EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the folder that holds {dataset}/}}"
+export EARLY_REPAIR_DATA
+cargo build --release -p xtask{features}
+mkdir -p {out}
+XTASK="$PWD/target/release/xtask"
+EXPERIMENT="{experiment}"
+
+train=$(sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {common} \
+  --wrap="$XTASK $EXPERIMENT --stage train")
+repair=$(sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency=afterok:${{train%%;*}} {common} \
+  --wrap="$XTASK $EXPERIMENT --stage repair")
+report=$(sbatch --parsable --job-name={name}-report --dependency=afterok:${{repair%%;*}} {common} \
+  --wrap="$XTASK $EXPERIMENT")
+echo "submitted: train ${{train%%;*}}, repair ${{repair%%;*}}, report ${{report%%;*}}; results in {out}"
+"#,
+        name = plan.name,
+        profile = plan.profile,
+        dataset = plan.dataset,
+        out = quote(&plan.out.display().to_string()),
+        train_time = quote(&plan.train_time),
+    )
+}
+
+/// A shell word: as is when it is plainly safe, else single-quoted.
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn plan() -> SlurmPlan {
+        SlurmPlan {
+            name: "gtsrb".into(),
+            profile: "paper".into(),
+            config: None,
+            set: vec!["seeds=[1, 2]".into()],
+            dataset: "gtsrb".into(),
+            shards: 5,
+            out: PathBuf::from("runs/gtsrb paper"),
+            device: "cuda".into(),
+            train_time: "12:00:00".into(),
+            sbatch: vec!["--partition=gpu".into()],
+        }
+    }
+
+    /// Runs the script with fake `sbatch` and `cargo` that log their arguments, and
+    /// returns the log's lines.
+    fn submit(script: &str) -> (std::process::Output, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for (tool, reply) in [
+            ("sbatch", "echo \"$((999 + $(wc -l < \"$LOG\")));cluster\""),
+            ("cargo", "true"),
+        ] {
+            let path = bin.join(tool);
+            std::fs::write(
+                &path,
+                format!("#!/usr/bin/env bash\nprintf '{tool}' >> \"$LOG\"; printf ' [%s]' \"$@\" >> \"$LOG\"; echo >> \"$LOG\"\n{reply}\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.path().join("submit.sh"), script).unwrap();
+        let output = std::process::Command::new("bash")
+            .arg("submit.sh")
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("LOG", &log)
+            .env("EARLY_REPAIR_DATA", "/data")
+            .output()
+            .unwrap();
+        let calls = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        (output, calls)
+    }
+
+    #[test]
+    fn the_script_submits_train_then_repair_then_report_in_a_chain() {
+        let (output, calls) = submit(&slurm_script(&plan()));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(calls.len(), 4, "{calls:#?}");
+        assert!(calls[0].starts_with("cargo [build] [--release] [-p] [xtask] [--features] [cuda]"));
+        let (train, repair, report) = (&calls[1], &calls[2], &calls[3]);
+        assert!(train.contains("[--array=1-5]") && train.contains("[--time=12:00:00]"));
+        assert!(train.contains("[--gres=gpu:1]") && train.contains("[--partition=gpu]"));
+        assert!(train.contains("--stage train]") && train.contains("--out 'runs/gtsrb paper'"));
+        assert!(train.contains("--set 'seeds=[1, 2]'"), "{train}");
+        // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
+        assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
+        assert!(repair.contains("--stage repair]"));
+        assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
+        assert!(!report.contains("--stage"));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains("train 1001, repair 1002, report 1003"),
+            "{stdout}"
+        );
+    }
+
+    #[test]
+    fn the_script_refuses_to_run_without_the_data_folder() {
+        let script = slurm_script(&SlurmPlan {
+            device: "cpu".into(),
+            ..plan()
+        });
+        assert!(!script.contains("--gres") && !script.contains("--features"));
+        let (output, _) = submit(&script.replace(
+            "set -euo pipefail",
+            "set -euo pipefail\nunset EARLY_REPAIR_DATA",
+        ));
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("set EARLY_REPAIR_DATA"));
+    }
+
+    #[test]
+    fn quoting_keeps_plain_words_and_wraps_the_rest() {
+        assert_eq!(quote("runs/gtsrb-paper"), "runs/gtsrb-paper");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+}
