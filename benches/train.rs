@@ -7,7 +7,7 @@ use std::hint::black_box;
 use candle_core::{Device, Tensor};
 use criterion::{Criterion, Throughput};
 use repair_train::{train_step, SgdConfig, SgdMomentum};
-use repair_zoo::{build_model, set_conv_backend, ConvBackend, ModelSpec};
+use repair_zoo::{build_model_with, BuildOptions, Classifier, ConvBackend, ModelSpec};
 
 const BATCH: usize = 128;
 
@@ -24,24 +24,22 @@ pub fn train_step_bench(c: &mut Criterion) {
             num_classes: 43,
             seed: 1,
         };
-        let model = build_model(&spec, &Device::Cpu).unwrap();
-        let mut sgd = SgdMomentum::new(
-            model.trainable_vars(),
-            SgdConfig {
-                lr: 1e-3,
-                momentum: 0.9,
-            },
-        );
         let images = Tensor::rand(0f32, 1f32, (BATCH, 3, 32, 32), &Device::Cpu).unwrap();
         let labels: Vec<u32> = (0..BATCH).map(|i| (i % 43) as u32).collect();
         let labels = Tensor::from_vec(labels, BATCH, &Device::Cpu).unwrap();
-        for (name, backend) in [("candle", ConvBackend::Candle), ("fast", ConvBackend::Fast)] {
-            set_conv_backend(backend);
+        for (name, conv) in [("candle", ConvBackend::Candle), ("fast", ConvBackend::Fast)] {
+            let model = build_model_with(&spec, &Device::Cpu, &BuildOptions { conv }).unwrap();
+            let mut sgd = SgdMomentum::new(
+                model.trainable_vars(),
+                SgdConfig {
+                    lr: 1e-3,
+                    momentum: 0.9,
+                },
+            );
             group.bench_function(format!("{arch}_batch128_{name}"), |b| {
                 b.iter(|| black_box(train_step(&model, &mut sgd, &images, &labels).unwrap()))
             });
         }
     }
-    set_conv_backend(ConvBackend::Fast);
     group.finish();
 }

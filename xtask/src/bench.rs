@@ -1,9 +1,10 @@
 //! `cargo xtask bench train`: training throughput of a zoo model
 //! ([`repair_pipeline::bench_train_step`]). The last line is `images/s: <number>`.
 
-use repair_pipeline::{bench_train_step, device_named};
+use repair_pipeline::bench_train_step;
 
 use crate::flags::BenchCommand;
+use crate::progress::{compute, Bars};
 
 /// Runs one bench subcommand.
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -13,7 +14,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         steps,
         device,
     } = command;
-    let bench = bench_train_step(&model, batch, steps, &device_named(&device)?)?;
+    let bars = Bars::default();
+    let bench = bench_train_step(&model, batch, steps, &compute(&device, &bars)?)?;
     println!(
         "{model}: {steps} steps of batch {batch} in {:.2} s",
         bench.secs

@@ -65,13 +65,13 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         args.stage,
         out.display()
     );
+    let bars = crate::progress::Bars::default();
     let outcome = run_experiment(&ExperimentRun {
         dataset: &file.dataset,
         config,
         data_dir: &data,
         out: &out,
-        device: repair_pipeline::device_named(&args.device)?,
-        progress: true,
+        compute: crate::progress::compute(&args.device, &bars)?,
         shard,
         stage: args.stage,
     })?;

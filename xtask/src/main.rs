@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod experiment;
 mod flags;
+mod progress;
 mod repair;
 mod report;
 mod slurm;

@@ -25,7 +25,8 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         .load(&data)?
         .resized(height, width)?;
     let split = Split::load(&split_path, &corpus)?;
-    let device = repair_pipeline::device_named(&args.device)?;
+    let bars = crate::progress::Bars::default();
+    let compute = crate::progress::compute(&args.device, &bars)?;
     eprintln!(
         "repairing class {} of {} ({}) on {}",
         args.class,
@@ -33,11 +34,11 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         run.model.arch,
         corpus.describe()
     );
-    let loaded = load_checkpoint(&args.checkpoint, &run, &corpus, &split, &device, true)?;
+    let loaded = load_checkpoint(&args.checkpoint, &run, &corpus, &split, &compute)?;
     let outputs = UnitOutputs {
         repaired_model: Some(&loaded.model),
         export_problem: args.export_problem,
-        progress: true,
+        progress: &bars,
     };
     let report = repair_unit(&loaded.input(&dataset), &settings, &args.out, &outputs)?;
     if report.nothing_to_repair {

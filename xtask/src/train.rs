@@ -1,7 +1,7 @@
 //! `cargo xtask train`: one training run on the study split.
 
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_pipeline::{device_named, train_run, ModelSpec, TrainConfig, TrainRunOptions};
+use repair_pipeline::{train_run, ModelSpec, TrainConfig, TrainRunOptions};
 
 use crate::flags::TrainArgs;
 
@@ -49,12 +49,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     let options = TrainRunOptions {
         pretrained: args.pretrained.as_deref(),
-        progress: true,
-        ..TrainRunOptions::default()
+        ..TrainRunOptions::plain()
     };
-    let device = device_named(&args.device)?;
+    let bars = crate::progress::Bars::default();
+    let compute = crate::progress::compute(&args.device, &bars)?;
     let report = train_run(
-        &args.out, &spec, &config, &train_set, &val_set, &device, &options,
+        &args.out, &spec, &config, &train_set, &val_set, &compute, options,
     )?;
     let best = &report.history[report.converged_epoch - 1];
     println!(

@@ -14,6 +14,8 @@
 //! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
 //!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
 //!   and checksums).
+//! * [`Progress`]: the observer through which long work reports how far it has come
+//!   (the command line draws bars; [`NoProgress`] reports nothing).
 //!
 //! ```
 //! use repair_core::{DenseLayer, LabelledActivations, Site};
@@ -34,6 +36,7 @@ mod error;
 mod hash;
 mod layer;
 mod logits;
+mod progress;
 mod site;
 
 pub use activations::LabelledActivations;
@@ -42,4 +45,5 @@ pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};
 pub use layer::{check_layer, DenseLayer, DenseLayerView};
 pub use logits::{first_argmax, logits};
+pub use progress::{NoProgress, Progress};
 pub use site::Site;

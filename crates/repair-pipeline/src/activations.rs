@@ -2,8 +2,7 @@
 //! predicts on them: everything FL, the search and the metrics read.
 
 use candle_core::{DType, Device};
-use indicatif::{ProgressBar, ProgressStyle};
-use repair_core::{DenseLayer, LabelledActivations};
+use repair_core::{DenseLayer, LabelledActivations, Progress};
 use repair_data::{Batcher, Dataset, Normalisation};
 use repair_metrics::ConfusionMatrix;
 use repair_zoo::Classifier;
@@ -18,7 +17,7 @@ pub fn extract<D: Dataset>(
     batch_size: usize,
     normalisation: Option<&Normalisation>,
     device: &Device,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<LabelledActivations> {
     let mut batcher = Batcher::new(data, batch_size.max(1), 0)
         .in_order()
@@ -26,14 +25,7 @@ pub fn extract<D: Dataset>(
     if let Some(n) = normalisation {
         batcher = batcher.normalise(n.clone());
     }
-    let bar = if progress {
-        ProgressBar::new(batcher.batches_per_epoch() as u64).with_style(
-            ProgressStyle::with_template("activations {bar:30} {pos}/{len} batches {elapsed}")
-                .expect("valid template"),
-        )
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.begin("activations", batcher.batches_per_epoch() as u64);
     let mut rows = LabelledActivations::default();
     for batch in batcher.epoch(0) {
         let batch = batch?;
@@ -42,9 +34,9 @@ pub fn extract<D: Dataset>(
             .extend(a.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
         rows.labels
             .extend(batch.indices.iter().map(|&i| data.label(i) as u32));
-        bar.inc(1);
+        progress.advance(1, None);
     }
-    bar.finish_and_clear();
+    progress.end();
     Ok(rows)
 }
 

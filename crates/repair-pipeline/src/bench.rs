@@ -4,10 +4,11 @@
 
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use repair_train::{train_step, SgdConfig, SgdMomentum};
-use repair_zoo::{build_model, ModelSpec};
+use repair_zoo::{build_model_with, Classifier, ModelSpec};
 
+use crate::device::Compute;
 use crate::error::Result;
 
 /// What [`bench_train_step`] measured.
@@ -19,20 +20,21 @@ pub struct StepBench {
     pub images_per_s: f64,
 }
 
-/// Times `steps` training steps of batch `batch` of model `arch` on `device`.
+/// Times `steps` training steps of batch `batch` of model `arch` as `compute` says.
 pub fn bench_train_step(
     arch: &str,
     batch: usize,
     steps: usize,
-    device: &Device,
+    compute: &Compute<'_>,
 ) -> Result<StepBench> {
+    let device = &compute.device;
     let spec = ModelSpec {
         arch: arch.to_string(),
         input: (3, 32, 32),
         num_classes: 43,
         seed: 1,
     };
-    let net = build_model(&spec, device)?;
+    let net = build_model_with(&spec, device, &compute.build)?;
     let mut sgd = SgdMomentum::new(
         net.trainable_vars(),
         SgdConfig {

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{Corpus, Dataset, Split, SplitPart};
-use repair_zoo::{build_model, Classifier, Model};
+use repair_zoo::{build_model_with, Classifier, Model};
 
 use crate::activations::extract;
+use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::repair_unit::RepairInput;
 use crate::run_manifest::RunManifest;
@@ -30,15 +30,14 @@ pub struct LoadedCheckpoint {
     pub extract_ms: f64,
 }
 
-/// Loads `checkpoint` into a `run` model on `device` and extracts the repair and test
+/// Loads `checkpoint` into a `run` model on `compute`'s device and extracts the repair and test
 /// activations of `split`.
 pub fn load_checkpoint(
     checkpoint: &Path,
     run: &RunManifest,
     corpus: &Corpus,
     split: &Split,
-    device: &Device,
-    progress: bool,
+    compute: &Compute<'_>,
 ) -> Result<LoadedCheckpoint> {
     if !checkpoint.is_file() {
         return Err(file_error(checkpoint, "no such checkpoint"));
@@ -51,7 +50,7 @@ pub fn load_checkpoint(
             run.model.num_classes
         )));
     }
-    let model = build_model(&run.model, device)?;
+    let model = build_model_with(&run.model, &compute.device, &compute.build)?;
     model.load(checkpoint)?;
     let layer = model.last_layer()?;
     let started = Instant::now();
@@ -62,8 +61,8 @@ pub fn load_checkpoint(
             &split.view(corpus, part),
             256,
             norm,
-            device,
-            progress,
+            &compute.device,
+            compute.progress,
         )
     };
     let repair = part(SplitPart::Repair)?;

@@ -1,6 +1,9 @@
-//! The compute device by the name a command line or experiment gives it.
+//! Where and how the tensor work runs: the device (by the name a command line or
+//! experiment gives it), the model build options, and the progress observer.
 
 use candle_core::Device;
+use repair_core::{NoProgress, Progress};
+use repair_zoo::BuildOptions;
 
 use crate::error::{PipelineError, Result};
 
@@ -16,5 +19,37 @@ pub fn device_named(name: &str) -> Result<Device> {
         other => Err(PipelineError::Invalid(format!(
             "unknown device `{other}` (cpu or cuda)"
         ))),
+    }
+}
+
+/// Where and how a stage computes: none of it changes a result beyond rounding.
+#[derive(Clone)]
+pub struct Compute<'a> {
+    /// Training and extraction device.
+    pub device: Device,
+    /// How models are built (the CPU convolution).
+    pub build: BuildOptions,
+    /// Told of every batch, epoch and search iteration.
+    pub progress: &'a dyn Progress,
+}
+
+impl Compute<'_> {
+    /// The CPU, default build options, no progress: what tests and embedding programs
+    /// use.
+    pub fn cpu() -> Compute<'static> {
+        Compute {
+            device: Device::Cpu,
+            build: BuildOptions::default(),
+            progress: &NoProgress,
+        }
+    }
+}
+
+impl std::fmt::Debug for Compute<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compute")
+            .field("device", &self.device)
+            .field("build", &self.build)
+            .finish_non_exhaustive()
     }
 }

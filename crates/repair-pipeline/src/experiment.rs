@@ -20,6 +20,7 @@ use repair_zoo::{build_model, Classifier, ModelSpec};
 use crate::activation_file::{read_rows, TensorFile};
 use crate::activations::predict;
 use crate::checkpoint::load_checkpoint;
+use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
 use crate::output::{
@@ -53,10 +54,8 @@ pub struct ExperimentRun<'a> {
     pub data_dir: &'a Path,
     /// Output folder.
     pub out: &'a Path,
-    /// Device for training and extraction.
-    pub device: Device,
-    /// Show progress bars.
-    pub progress: bool,
+    /// Device, build options and progress of training and extraction.
+    pub compute: Compute<'a>,
     /// The slice of the work this process does ([`Shard::WHOLE`]: all of it).
     pub shard: Shard,
     /// Which stages it runs.
@@ -299,18 +298,15 @@ fn finish_run(
         return Ok(report);
     }
     let (spec, train_config) = run_setup(run, corpus, seed);
-    let options = TrainRunOptions {
-        progress: run.progress,
-        ..TrainRunOptions::default()
-    };
+    let options = TrainRunOptions::plain();
     let report = train_run(
         dir,
         &spec,
         &train_config,
         &split.view(corpus, SplitPart::Train),
         &split.view(corpus, SplitPart::Val),
-        &run.device,
-        &options,
+        &run.compute,
+        options,
     )?;
     let started = std::time::Instant::now();
     for epoch in checkpoints_to_repair(run.config, &report) {
@@ -391,7 +387,7 @@ fn activations(
             test,
         });
     }
-    let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.device, run.progress)?;
+    let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.compute)?;
     let width = loaded.layer.width;
     TensorFile::default()
         .rows("repair", &loaded.repair, width)

@@ -30,7 +30,7 @@ mod verify;
 pub use activations::{accuracy, confusion, extract, ClassAccuracy};
 pub use bench::{bench_train_step, StepBench};
 pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
-pub use device::device_named;
+pub use device::{device_named, Compute};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
 pub use experiment_config::{ExperimentConfig, ExperimentFile};
@@ -41,11 +41,13 @@ pub use output::{
 pub use repair::{
     repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
 };
+pub use repair_core::{NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy};
 pub use repair_train::TrainConfig;
+pub use repair_train::{EpochEnd, EpochHook, NoHook};
 pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
-pub use repair_zoo::ModelSpec;
+pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
 pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use sampling::{sample_positives, PositiveSampler};

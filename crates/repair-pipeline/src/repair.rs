@@ -3,8 +3,7 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use repair_core::{DenseLayer, LabelledActivations, Site};
+use repair_core::{DenseLayer, LabelledActivations, Progress, Site};
 use repair_fitness::{ArachneFitness, FitnessDetail, RepairProblem};
 use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
 use repair_pso::{run_with, IterationRecord, PsoConfig, Swarm, Termination};
@@ -168,7 +167,7 @@ pub fn repair_layer(
     layer: &DenseLayer,
     repair_set: &LabelledActivations,
     settings: &RepairSettings,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<(DenseLayer, RepairOutcome)> {
     let class = settings.class;
     if class as usize >= layer.classes {
@@ -258,13 +257,12 @@ pub fn repair_layer(
             PsoPreset::Canonical => PsoConfig::canonical(start.clone(), scale.std, settings.seed),
         }
     };
-    let bar = search_bar(progress, settings.iterations);
+    progress.begin("search", settings.iterations as u64);
     let mut observe = |r: &IterationRecord| {
-        bar.inc(1);
-        bar.set_message(format!("best {:.4}", r.best));
+        progress.advance(1, Some(&format!("best {:.4}", r.best)));
     };
     let result = run_with(Swarm::new(config, &fitness)?, &fitness, &mut observe)?;
-    bar.finish_and_clear();
+    progress.end();
     outcome.timings.search_ms = ms(search_start);
 
     let repaired = layer.patched(&found.sites, &result.best_position);
@@ -308,14 +306,4 @@ fn rows(set: &LabelledActivations, width: usize, idx: &[usize]) -> LabelledActiv
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
-}
-
-fn search_bar(show: bool, iterations: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    ProgressBar::new(iterations as u64).with_style(
-        ProgressStyle::with_template("search {bar:30} {pos}/{len} iterations {msg} {elapsed}")
-            .expect("valid template"),
-    )
 }

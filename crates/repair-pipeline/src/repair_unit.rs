@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use repair_core::{DenseLayer, LabelledActivations, Site};
+use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, Site};
 use repair_fitness::FitnessDetail;
 use repair_pso::Termination;
 use repair_zoo::{Classifier, ModelSpec};
@@ -38,8 +38,7 @@ pub struct RepairInput<'a> {
     pub extract_ms: f64,
 }
 
-/// What a unit writes besides its result files.
-#[derive(Default)]
+/// What a unit writes besides its result files, and whom it tells how far it is.
 pub struct UnitOutputs<'a> {
     /// The model holding the checkpoint: with it, the repaired checkpoint is written as
     /// `repaired.safetensors` (an experiment keeps only the changed weights, in
@@ -47,8 +46,18 @@ pub struct UnitOutputs<'a> {
     pub repaired_model: Option<&'a dyn Classifier>,
     /// Also write the search problem (`problem.safetensors`, `problem.json`).
     pub export_problem: bool,
-    /// Draw a progress bar for the search.
-    pub progress: bool,
+    /// Told of every search iteration.
+    pub progress: &'a dyn Progress,
+}
+
+impl Default for UnitOutputs<'_> {
+    fn default() -> Self {
+        UnitOutputs {
+            repaired_model: None,
+            export_problem: false,
+            progress: &NoProgress,
+        }
+    }
 }
 
 /// Everything `repair.json` records.

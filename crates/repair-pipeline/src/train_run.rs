@@ -4,36 +4,49 @@
 
 use std::path::Path;
 
-use candle_core::Device;
 use repair_data::Dataset;
-use repair_train::{train, RunOptions, TrainConfig, TrainReport};
-use repair_zoo::{build_model, ModelSpec};
+use repair_train::{train_with, EpochHook, NoHook, RunOptions, TrainConfig, TrainReport};
+use repair_zoo::{build_model_with, ModelSpec};
 
+use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::run_manifest::RunManifest;
 
-/// How a training run is carried out (not what it computes).
-#[derive(Debug, Clone, Default)]
+/// What a training run starts from, when it returns and who watches its epochs,
+/// besides its config.
 pub struct TrainRunOptions<'a> {
     /// torchvision VGG16 ImageNet weights to start the convolutional base from.
     pub pretrained: Option<&'a Path>,
     /// Return after this many epochs in total, as if interrupted (tests, time slices).
     pub stop_after: Option<usize>,
-    /// Draw a progress bar.
-    pub progress: bool,
+    /// Called after every epoch; may end the run (an online repair-readiness rule).
+    pub hook: &'a mut dyn EpochHook,
+}
+
+impl TrainRunOptions<'_> {
+    /// From scratch, to the end, no hook.
+    pub fn plain() -> Self {
+        // A zero-sized hook: leaking it allocates nothing.
+        TrainRunOptions {
+            pretrained: None,
+            stop_after: None,
+            hook: Box::leak(Box::new(NoHook)),
+        }
+    }
 }
 
 /// Trains `model` with `config` on `train_set`, validating on `val_set`, into `dir`
-/// (`run.json`, `checkpoints/`, `training.csv`, the resume state), on `device`. A folder
-/// holding an interrupted run with the same config is resumed.
+/// (`run.json`, `checkpoints/`, `training.csv`, the resume state), as `compute` says. A
+/// folder holding an interrupted run with the same config is resumed; the options' hook
+/// is called after every epoch and may end the run.
 pub fn train_run<T: Dataset, V: Dataset>(
     dir: &Path,
     model: &ModelSpec,
     config: &TrainConfig,
     train_set: &T,
     val_set: &V,
-    device: &Device,
-    options: &TrainRunOptions<'_>,
+    compute: &Compute<'_>,
+    options: TrainRunOptions<'_>,
 ) -> Result<TrainReport> {
     std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     RunManifest::new(
@@ -43,14 +56,14 @@ pub fn train_run<T: Dataset, V: Dataset>(
         val_set.len(),
     )
     .write(dir)?;
-    let built = build_model(model, device)?;
+    let built = build_model_with(model, &compute.device, &compute.build)?;
     if let Some(path) = options.pretrained {
         built.load_pretrained_vgg16(path)?;
     }
     let run = RunOptions {
         stop_after: options.stop_after,
-        progress: options.progress,
+        progress: compute.progress,
     };
-    train(&built, train_set, val_set, config, dir, &run)
+    train_with(&built, train_set, val_set, config, dir, &run, options.hook)
         .map_err(|e| PipelineError::Invalid(format!("training {}: {e}", dir.display())))
 }

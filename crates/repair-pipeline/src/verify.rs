@@ -387,6 +387,7 @@ mod tests {
                     epochs: 3,
                     converged_epoch: 2,
                     stopped_early: false,
+                    stopped_by_hook: false,
                     checkpoints: vec![1, 2, 3],
                     history: Vec::new(),
                 },

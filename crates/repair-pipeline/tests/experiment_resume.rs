@@ -5,8 +5,7 @@
 
 use std::path::PathBuf;
 
-use candle_core::Device;
-use repair_pipeline::{run_experiment, ExperimentFile, ExperimentRun, Shard, Stage};
+use repair_pipeline::{run_experiment, Compute, ExperimentFile, ExperimentRun, Shard, Stage};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("EARLY_REPAIR_DATA")
@@ -39,8 +38,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         config: &config,
         data_dir: &data_dir(),
         out: out.path(),
-        device: Device::Cpu,
-        progress: false,
+        compute: Compute::cpu(),
         shard: Shard::WHOLE,
         stage: Stage::All,
     };

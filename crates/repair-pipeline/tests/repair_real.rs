@@ -9,8 +9,8 @@ use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
 use repair_pipeline::{
-    load_checkpoint, repair_layer, repair_unit, train_run, LoadedCheckpoint, PipelineError,
-    RepairReport, RepairSettings, RunManifest, TrainRunOptions, UnitOutputs,
+    load_checkpoint, repair_layer, repair_unit, train_run, Compute, LoadedCheckpoint, NoProgress,
+    PipelineError, RepairReport, RepairSettings, RunManifest, TrainRunOptions, UnitOutputs,
 };
 use repair_train::TrainConfig;
 use repair_zoo::{build_model, Classifier, ModelSpec};
@@ -65,8 +65,8 @@ fn trained() -> &'static Trained {
             &config,
             &train_set,
             &val_set,
-            &Device::Cpu,
-            &TrainRunOptions::default(),
+            &Compute::cpu(),
+            TrainRunOptions::plain(),
         )
         .unwrap();
         let checkpoint = dir.path().join(format!(
@@ -76,8 +76,7 @@ fn trained() -> &'static Trained {
         assert!(checkpoint.is_file());
         let run = RunManifest::for_checkpoint(&checkpoint).unwrap();
         assert_eq!(run.model, spec());
-        let loaded =
-            load_checkpoint(&checkpoint, &run, &corpus, &split, &Device::Cpu, false).unwrap();
+        let loaded = load_checkpoint(&checkpoint, &run, &corpus, &split, &Compute::cpu()).unwrap();
         Trained {
             corpus,
             split,
@@ -114,7 +113,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     let outputs = UnitOutputs {
         repaired_model: Some(&loaded.model),
         export_problem: true,
-        progress: false,
+        ..UnitOutputs::default()
     };
     let report = repair_unit(&loaded.input("gtsrb"), &settings, out.path(), &outputs).unwrap();
     assert!(report.negatives > 0 && !report.nothing_to_repair);
@@ -161,7 +160,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
     repair_zoo::Classifier::load(&reloaded, &out.path().join("repaired.safetensors")).unwrap();
     let repaired = reloaded.last_layer().unwrap();
-    let (_, outcome) = repair_layer(&loaded.layer, &loaded.repair, &settings, false).unwrap();
+    let (_, outcome) = repair_layer(&loaded.layer, &loaded.repair, &settings, &NoProgress).unwrap();
     for change in &outcome.changes {
         let k = change.site.i * 43 + change.site.j;
         assert_eq!(repaired.kernel[k], change.repaired);
@@ -188,8 +187,13 @@ fn a_class_without_negatives_is_nothing_to_repair() {
             .collect(),
         labels: keep.iter().map(|&k| loaded.repair.labels[k]).collect(),
     };
-    let (layer, outcome) =
-        repair_layer(&loaded.layer, &rows, &RepairSettings::study(1, 0), false).unwrap();
+    let (layer, outcome) = repair_layer(
+        &loaded.layer,
+        &rows,
+        &RepairSettings::study(1, 0),
+        &NoProgress,
+    )
+    .unwrap();
     assert!(outcome.nothing_to_repair);
     assert_eq!(layer, loaded.layer);
     assert!(outcome.changes.is_empty());
@@ -204,7 +208,7 @@ fn bad_requests_are_clear_errors() {
         &loaded.layer,
         &loaded.repair,
         &RepairSettings::study(43, 0),
-        false,
+        &NoProgress,
     )
     .unwrap_err();
     assert!(
@@ -214,7 +218,7 @@ fn bad_requests_are_clear_errors() {
     );
 
     let missing = t.checkpoint.with_file_name("epoch-999.safetensors");
-    let err = load_checkpoint(&missing, &run, &t.corpus, &t.split, &Device::Cpu, false)
+    let err = load_checkpoint(&missing, &run, &t.corpus, &t.split, &Compute::cpu())
         .err()
         .unwrap();
     assert!(
@@ -230,16 +234,9 @@ fn bad_requests_are_clear_errors() {
         },
         ..run.clone()
     };
-    let err = load_checkpoint(
-        &t.checkpoint,
-        &wider,
-        &t.corpus,
-        &t.split,
-        &Device::Cpu,
-        false,
-    )
-    .err()
-    .unwrap();
+    let err = load_checkpoint(&t.checkpoint, &wider, &t.corpus, &t.split, &Compute::cpu())
+        .err()
+        .unwrap();
     assert!(
         err.to_string().contains(&*t.checkpoint.to_string_lossy()),
         "{err}"
@@ -252,16 +249,9 @@ fn bad_requests_are_clear_errors() {
         },
         ..run.clone()
     };
-    let err = load_checkpoint(
-        &t.checkpoint,
-        &ten,
-        &t.corpus,
-        &t.split,
-        &Device::Cpu,
-        false,
-    )
-    .err()
-    .unwrap();
+    let err = load_checkpoint(&t.checkpoint, &ten, &t.corpus, &t.split, &Compute::cpu())
+        .err()
+        .unwrap();
     assert!(
         err.to_string()
             .contains("the model has 10 classes, the dataset 43"),

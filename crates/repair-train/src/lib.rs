@@ -24,4 +24,6 @@ pub use evaluate::{evaluate, Evaluation};
 pub use schedule::LrSchedule;
 pub use sgd::{SgdConfig, SgdMomentum};
 pub use state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
-pub use trainer::{train, train_step, RunOptions, StepResult, TrainReport};
+pub use trainer::{
+    train, train_step, train_with, EpochEnd, EpochHook, NoHook, RunOptions, StepResult, TrainReport,
+};

@@ -1,12 +1,15 @@
 //! The training loop: seeded batches, momentum SGD on the schedule's rate, validation
-//! after every epoch, early stopping, checkpoints, a progress bar, and resume.
+//! after every epoch, early stopping, checkpoints, progress through an observer, an
+//! epoch-end hook, and resume.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor, D};
+use repair_core::{NoProgress, Progress};
 use repair_data::{Batcher, Dataset};
-use repair_zoo::{Classifier, Model};
+use repair_zoo::Classifier;
 
 use crate::config::TrainConfig;
 use crate::early_stopping::EarlyStopping;
@@ -24,6 +27,9 @@ pub struct TrainReport {
     pub converged_epoch: usize,
     /// True when early stopping ended the run (else `max_epochs` or `stop_after`).
     pub stopped_early: bool,
+    /// True when the epoch-end hook ended the run.
+    #[serde(default)]
+    pub stopped_by_hook: bool,
     /// Epochs with a saved checkpoint, ascending.
     pub checkpoints: Vec<usize>,
     /// Every epoch's record.
@@ -31,23 +37,83 @@ pub struct TrainReport {
 }
 
 /// Options that do not change the result (not part of the config hash).
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
     /// Return after this many epochs in total, as if interrupted (tests, time slices).
     pub stop_after: Option<usize>,
-    /// Draw a progress bar.
-    pub progress: bool,
+    /// Told of every batch and epoch.
+    pub progress: &'a dyn Progress,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            stop_after: None,
+            progress: &NoProgress,
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("stop_after", &self.stop_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the epoch-end hook sees once an epoch is validated and saved.
+pub struct EpochEnd<'a> {
+    /// The epoch just finished.
+    pub record: &'a EpochRecord,
+    /// Every epoch so far, this one last.
+    pub history: &'a [EpochRecord],
+    /// The model with this epoch's weights.
+    pub model: &'a dyn Classifier,
+    /// This epoch's checkpoint, when the schedule saved one.
+    pub checkpoint: Option<&'a Path>,
+}
+
+/// Acts after every epoch (an online repair-readiness rule, a time budget); returning
+/// `Break` ends the run there, which then finishes as an early stop does (converged
+/// and last checkpoints saved). A resumed run calls the hook again from its next epoch.
+pub trait EpochHook {
+    /// Called after each epoch's checkpoint and resume state are written.
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<ControlFlow<()>>;
+}
+
+/// The hook that never stops a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHook;
+
+impl EpochHook for NoHook {
+    fn epoch_end(&mut self, _: &EpochEnd<'_>) -> Result<ControlFlow<()>> {
+        Ok(ControlFlow::Continue(()))
+    }
 }
 
 /// Trains `model` on `train`, validating on `val`, writing everything under `out`.
 /// If `out` holds the state of an interrupted run with the same config, continues it.
 pub fn train<T: Dataset, V: Dataset>(
-    model: &Model,
+    model: &dyn Classifier,
     train: &T,
     val: &V,
     config: &TrainConfig,
     out: &Path,
-    options: &RunOptions,
+    options: &RunOptions<'_>,
+) -> Result<TrainReport> {
+    train_with(model, train, val, config, out, options, &mut NoHook)
+}
+
+/// [`train`] with `hook` called after every epoch.
+pub fn train_with<T: Dataset, V: Dataset>(
+    model: &dyn Classifier,
+    train: &T,
+    val: &V,
+    config: &TrainConfig,
+    out: &Path,
+    options: &RunOptions<'_>,
+    hook: &mut dyn EpochHook,
 ) -> Result<TrainReport> {
     config.validate()?;
     let run = RunDir::new(out);
@@ -80,18 +146,18 @@ pub fn train<T: Dataset, V: Dataset>(
     let mut stopped_early = early
         .best_epoch()
         .is_some_and(|best| history.len() - best >= config.patience);
+    let mut stopped_by_hook = false;
     let mut epoch = first_epoch;
-    while epoch <= config.max_epochs && !stopped_early {
+    while epoch <= config.max_epochs && !stopped_early && !stopped_by_hook {
         if options.stop_after.is_some_and(|n| epoch > n) {
             break;
         }
         let lr = config.schedule.lr(config.sgd.lr, epoch - 1);
         sgd.set_learning_rate(lr);
-        let bar = progress_bar(
-            options.progress,
-            batcher.batches_per_epoch(),
-            epoch,
-            config.max_epochs,
+        let progress = options.progress;
+        progress.begin(
+            &format!("epoch {epoch}/{}", config.max_epochs),
+            batcher.batches_per_epoch() as u64,
         );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         let epoch_start = Instant::now();
@@ -117,15 +183,15 @@ pub fn train<T: Dataset, V: Dataset>(
                 .sum_all()?
                 .to_scalar::<u32>()? as usize;
             seen += n;
-            bar.inc(1);
-            bar.set_message(format!(
+            let status = format!(
                 "loss {:.4} acc {:.3} {:.0} img/s",
                 loss_sum / seen as f64,
                 correct as f64 / seen as f64,
                 seen as f64 / epoch_start.elapsed().as_secs_f64()
-            ));
+            );
+            progress.advance(1, Some(&status));
         }
-        bar.finish_and_clear();
+        progress.end();
         let val_eval = evaluate(
             model,
             val,
@@ -160,17 +226,23 @@ pub fn train<T: Dataset, V: Dataset>(
             history: history.clone(),
         };
         run.save_state(&state, &sgd.velocity())?;
-        if options.progress {
-            let r = history.last().expect("pushed above");
-            eprintln!(
-                "epoch {epoch:>3}  lr {:.0e}  train loss {:.4} acc {:.4}  val loss {:.4} acc {:.4}",
-                r.lr, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy
-            );
-        }
+        let r = history.last().expect("pushed above");
+        progress.line(&format!(
+            "epoch {epoch:>3}  lr {:.0e}  train loss {:.4} acc {:.4}  val loss {:.4} acc {:.4}",
+            r.lr, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy
+        ));
+        let checkpoint = run.checkpoint(epoch);
+        let end = EpochEnd {
+            record: r,
+            history: &history,
+            model,
+            checkpoint: scheduled.then_some(checkpoint.as_path()),
+        };
+        stopped_by_hook = hook.epoch_end(&end)?.is_break();
         epoch += 1;
     }
     let epochs = history.len();
-    let finished = stopped_early || epochs >= config.max_epochs;
+    let finished = stopped_early || stopped_by_hook || epochs >= config.max_epochs;
     let converged_epoch = early.best_epoch().unwrap_or(0);
     if finished && epochs > 0 {
         // The converged checkpoint (lowest validation loss) and the last epoch.
@@ -197,6 +269,7 @@ pub fn train<T: Dataset, V: Dataset>(
         epochs,
         converged_epoch,
         stopped_early,
+        stopped_by_hook,
         checkpoints,
         history,
     })
@@ -238,7 +311,7 @@ pub fn train_step(
 }
 
 fn save_checkpoint(
-    model: &Model,
+    model: &dyn Classifier,
     run: &RunDir,
     config: &TrainConfig,
     record: &EpochRecord,
@@ -279,17 +352,4 @@ fn add_reason(
         info.reasons.push(reason.to_string());
     }
     run.write_info(&info)
-}
-
-fn progress_bar(show: bool, len: usize, epoch: usize, max: usize) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid template"),
-    );
-    bar.set_prefix(format!("{epoch}/{max}"));
-    bar
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use repair_data::{load_gtsrb, Corpus, ImageSet, Split, SplitConfig, SplitPart, Subset};
-use repair_train::{evaluate, train, RunOptions, TrainConfig, TrainError};
+use std::ops::ControlFlow;
+
+use repair_train::{
+    evaluate, train, train_with, EpochEnd, EpochHook, RunOptions, TrainConfig, TrainError,
+};
 use repair_zoo::{build_model, Classifier, Model, ModelSpec};
 
 fn data_root() -> PathBuf {
@@ -133,7 +137,7 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
     let first_half = cnn_s(5);
     let stop = RunOptions {
         stop_after: Some(1),
-        progress: false,
+        ..RunOptions::default()
     };
     let part = train(
         &first_half,
@@ -219,6 +223,62 @@ fn a_run_that_early_stopping_ended_gains_no_epochs_when_resumed() {
     assert_eq!(again.checkpoints, first.checkpoints);
     let csv = std::fs::read_to_string(dir.path().join("training.csv")).unwrap();
     assert_eq!(csv.lines().count(), first.epochs + 1);
+}
+
+/// Stops the run after `after` epochs, recording what it was shown.
+struct StopAfter {
+    after: usize,
+    seen: Vec<(usize, bool, usize)>,
+}
+
+impl EpochHook for StopAfter {
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> repair_train::Result<ControlFlow<()>> {
+        let checkpoint = end.checkpoint.is_some_and(|p| p.is_file());
+        self.seen
+            .push((end.record.epoch, checkpoint, end.history.len()));
+        assert_eq!(end.model.num_classes(), 43);
+        Ok(if end.record.epoch >= self.after {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    }
+}
+
+#[test]
+fn the_epoch_end_hook_sees_every_epoch_and_can_end_the_run_as_an_early_stop_does() {
+    let (corpus, split) = gtsrb();
+    let (train_set, val_set) = tiny(&corpus, &split);
+    let config = TrainConfig {
+        max_epochs: 6,
+        batch_size: 64,
+        patience: 10,
+        checkpoint_every: 2,
+        ..TrainConfig::paper(4)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut hook = StopAfter {
+        after: 3,
+        seen: Vec::new(),
+    };
+    let report = train_with(
+        &cnn_s(4),
+        &train_set,
+        &val_set,
+        &config,
+        dir.path(),
+        &RunOptions::default(),
+        &mut hook,
+    )
+    .unwrap();
+    // Epochs 1 and 2 have scheduled checkpoints, 3 not (yet): it is the last one.
+    assert_eq!(hook.seen, vec![(1, true, 1), (2, true, 2), (3, false, 3)]);
+    assert!(report.stopped_by_hook && !report.stopped_early);
+    assert_eq!(report.epochs, 3);
+    let mut expected = vec![1, 2, 3, report.converged_epoch];
+    expected.sort_unstable();
+    expected.dedup();
+    assert_eq!(report.checkpoints, expected);
 }
 
 #[test]

@@ -54,9 +54,14 @@ fn main() -> candle_core::Result<()> {
         other => panic!("model {other}: cnn-s or vgg16"),
     };
     let dev = Device::Cpu;
+    // An example program may read the environment; the library never does.
+    let backend = match std::env::var("EARLY_REPAIR_CONV").as_deref() {
+        Ok("candle") => repair_zoo::ConvBackend::Candle,
+        _ => repair_zoo::ConvBackend::Fast,
+    };
     println!(
         "{model}, conv backend {:?}, batch {batch}, {} rayon threads",
-        repair_zoo::conv_backend(),
+        backend,
         rayon::current_num_threads()
     );
     println!("{:<28} {:>9} {:>12}", "layer", "fwd ms", "fwd+bwd ms");
@@ -77,7 +82,7 @@ fn main() -> candle_core::Result<()> {
         let x = Var::randn(0f32, 1.0, (batch, c_in, size, size), &dev)?;
         let w = Var::randn(0f32, 0.1, (c_out, c_in, 3, 3), &dev)?;
         let b = Var::zeros(c_out, DType::F32, &dev)?;
-        let block = |x: &Tensor| match repair_zoo::conv_backend() {
+        let block = |x: &Tensor| match backend {
             repair_zoo::ConvBackend::Fast => {
                 repair_zoo::fast_conv::conv_relu(x, &w, Some(&b), 1, 1, pool)
             }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor, Var};
 use repair_core::DenseLayer;
 
 use crate::error::Result;
@@ -22,6 +22,13 @@ pub trait Classifier {
 
     /// The input of the last dense layer, (N, D).
     fn penultimate(&self, images: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// The device its weights live on.
+    fn device(&self) -> &Device;
+
+    /// The parameters an optimiser updates (batch-norm running statistics excluded),
+    /// sorted by name so that optimiser state has a stable order.
+    fn trainable_vars(&self) -> Vec<(String, Var)>;
 
     /// A copy of the last layer's weights as `f32` in Keras layout: the transpose of
     /// the (classes, D) candle / PyTorch `Linear` weight, so Keras W_ij is

@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
 use crate::backbone::Backbone;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBackend};
 
 /// Channel widths of the three conv blocks and the dense layer.
 #[derive(Debug, Clone, Copy)]
@@ -40,12 +40,21 @@ impl SmallCnn {
     pub fn new(
         input: (usize, usize, usize),
         widths: CnnWidths,
+        backend: ConvBackend,
         vb: VarBuilder,
     ) -> candle_core::Result<Self> {
         let (mut c, mut h, mut w) = input;
         let mut convs = Vec::new();
         for (k, &out) in widths.convs.iter().enumerate() {
-            convs.push(Conv::new(c, out, 3, 1, 1, vb.pp(format!("conv{}", k + 1)))?);
+            convs.push(Conv::new(
+                c,
+                out,
+                3,
+                1,
+                1,
+                backend,
+                vb.pp(format!("conv{}", k + 1)),
+            )?);
             (c, h, w) = (out, h / 2, w / 2);
         }
         let fc = candle_nn::linear(c * h * w, widths.dense, vb.pp("fc"))?;

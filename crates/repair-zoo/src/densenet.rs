@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use candle_nn::{BatchNorm, BatchNormConfig, VarBuilder};
 
 use crate::backbone::Backbone;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBackend};
 
 const GROWTH: usize = 32;
 const BLOCKS: [usize; 4] = [6, 12, 24, 16];
@@ -32,13 +32,13 @@ struct DenseLayer {
 }
 
 impl DenseLayer {
-    fn new(c: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+    fn new(c: usize, backend: ConvBackend, vb: VarBuilder) -> candle_core::Result<Self> {
         let mid = BOTTLENECK * GROWTH;
         Ok(DenseLayer {
             norm1: bn(c, vb.pp("norm1"))?,
-            conv1: Conv::no_bias(c, mid, 1, 1, 0, vb.pp("conv1"))?,
+            conv1: Conv::no_bias(c, mid, 1, 1, 0, backend, vb.pp("conv1"))?,
             norm2: bn(mid, vb.pp("norm2"))?,
-            conv2: Conv::no_bias(mid, GROWTH, 3, 1, 1, vb.pp("conv2"))?,
+            conv2: Conv::no_bias(mid, GROWTH, 3, 1, 1, backend, vb.pp("conv2"))?,
         })
     }
 
@@ -78,9 +78,9 @@ pub(crate) fn final_side(side: usize) -> Option<usize> {
 
 impl DenseNet121 {
     /// For inputs with `channels` channels.
-    pub fn new(channels: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+    pub fn new(channels: usize, backend: ConvBackend, vb: VarBuilder) -> candle_core::Result<Self> {
         let vb = vb.pp("features");
-        let conv0 = Conv::no_bias(channels, STEM, 7, 2, 3, vb.pp("conv0"))?;
+        let conv0 = Conv::no_bias(channels, STEM, 7, 2, 3, backend, vb.pp("conv0"))?;
         let norm0 = bn(STEM, vb.pp("norm0"))?;
         let mut c = STEM;
         let mut blocks = Vec::new();
@@ -91,6 +91,7 @@ impl DenseNet121 {
             for l in 0..n {
                 layers.push(DenseLayer::new(
                     c,
+                    backend,
                     block_vb.pp(format!("denselayer{}", l + 1)),
                 )?);
                 c += GROWTH;
@@ -100,7 +101,7 @@ impl DenseNet121 {
                 let t = vb.pp(format!("transition{}", b + 1));
                 transitions.push(Transition {
                     norm: bn(c, t.pp("norm"))?,
-                    conv: Conv::no_bias(c, c / 2, 1, 1, 0, t.pp("conv"))?,
+                    conv: Conv::no_bias(c, c / 2, 1, 1, 0, backend, t.pp("conv"))?,
                 });
                 c /= 2;
             }

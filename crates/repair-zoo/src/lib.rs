@@ -37,7 +37,7 @@ mod vgg;
 mod tests;
 
 pub use classifier::Classifier;
-pub use conv::{conv_backend, set_conv_backend, ConvBackend};
+pub use conv::ConvBackend;
 pub use error::{Result, ZooError};
-pub use model::{build_model, Model, ModelSpec, MODEL_NAMES};
+pub use model::{build_model, build_model_with, BuildOptions, Model, ModelSpec, MODEL_NAMES};
 pub use pool::{avg_pool2, max_pool2, max_pool_strided};

@@ -12,6 +12,7 @@ use repair_core::DenseLayer;
 
 use crate::backbone::Backbone;
 use crate::classifier::Classifier;
+use crate::conv::ConvBackend;
 use crate::error::{Result, ZooError};
 use crate::seeded::SeededVarMap;
 
@@ -42,8 +43,27 @@ pub struct Model {
     device: Device,
 }
 
-/// Builds the model `spec.arch` on `device` with seeded initial weights.
+/// How a model is built beyond what it is ([`ModelSpec`]): choices that change speed,
+/// not the function computed (to rounding).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildOptions {
+    /// The CPU convolution (CUDA always runs candle's).
+    pub conv: ConvBackend,
+}
+
+/// Builds the model `spec.arch` on `device` with seeded initial weights and the default
+/// [`BuildOptions`].
 pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
+    build_model_with(spec, device, &BuildOptions::default())
+}
+
+/// [`build_model`] with explicit build options.
+pub fn build_model_with(
+    spec: &ModelSpec,
+    device: &Device,
+    options: &BuildOptions,
+) -> Result<Model> {
+    let conv = options.conv;
     let unsupported = |problem: String| ZooError::Unsupported {
         model: spec.arch.clone(),
         problem,
@@ -69,7 +89,12 @@ pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
                 crate::cnn::CNN_M
             };
             (
-                Box::new(crate::cnn::SmallCnn::new(spec.input, widths, vb.clone())?),
+                Box::new(crate::cnn::SmallCnn::new(
+                    spec.input,
+                    widths,
+                    conv,
+                    vb.clone(),
+                )?),
                 widths.dense,
             )
         }
@@ -80,7 +105,7 @@ pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
                 )));
             }
             (
-                Box::new(crate::vgg::Vgg16::new(spec.input, vb.clone())?),
+                Box::new(crate::vgg::Vgg16::new(spec.input, conv, vb.clone())?),
                 4096,
             )
         }
@@ -92,7 +117,7 @@ pub fn build_model(spec: &ModelSpec, device: &Device) -> Result<Model> {
                 )));
             }
             (
-                Box::new(crate::densenet::DenseNet121::new(c, vb.clone())?),
+                Box::new(crate::densenet::DenseNet121::new(c, conv, vb.clone())?),
                 1024,
             )
         }
@@ -129,27 +154,9 @@ impl Model {
         &self.spec
     }
 
-    /// The device its weights live on.
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     /// All parameters and batch-norm statistics.
     pub fn vars(&self) -> &VarMap {
         &self.vars
-    }
-
-    /// The parameters an optimiser updates (batch-norm running statistics excluded),
-    /// sorted by name so that optimiser state has a stable order.
-    pub fn trainable_vars(&self) -> Vec<(String, Var)> {
-        let data = self.vars.data().lock().expect("var map lock");
-        let mut vars: Vec<(String, Var)> = data
-            .iter()
-            .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
     }
 
     /// Number of trainable parameters.
@@ -224,6 +231,21 @@ impl Classifier for Model {
 
     fn penultimate(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.backbone.features(images, train)?)
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn trainable_vars(&self) -> Vec<(String, Var)> {
+        let data = self.vars.data().lock().expect("var map lock");
+        let mut vars: Vec<(String, Var)> = data
+            .iter()
+            .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
     }
 
     fn last_layer(&self) -> Result<DenseLayer> {

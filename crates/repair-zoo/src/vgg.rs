@@ -11,7 +11,7 @@ use candle_core::Tensor;
 use candle_nn::{Linear, VarBuilder};
 
 use crate::backbone::Backbone;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBackend};
 
 /// Output channels of each conv, `0` for a 2×2 max-pool (torchvision's `cfg "D"`).
 const CONFIG: [usize; 18] = [
@@ -48,7 +48,11 @@ pub(crate) struct Vgg16 {
 
 impl Vgg16 {
     /// For (channels, height, width) inputs whose sides are multiples of 32.
-    pub fn new(input: (usize, usize, usize), vb: VarBuilder) -> candle_core::Result<Self> {
+    pub fn new(
+        input: (usize, usize, usize),
+        backend: ConvBackend,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
         let (c, h, w) = input;
         let mut convs = conv_layers(c).into_iter();
         let mut layers = Vec::new();
@@ -63,6 +67,7 @@ impl Vgg16 {
                     3,
                     1,
                     1,
+                    backend,
                     vb.pp(format!("features.{index}")),
                 )?));
             }

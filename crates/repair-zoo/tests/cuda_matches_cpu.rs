@@ -19,8 +19,8 @@ fn every_model_gives_the_same_logits_and_gradients_on_cuda_as_on_the_cpu() {
     for case in common::CASES {
         let spec = common::spec(case);
         let batch = common::batch(&spec);
-        let cpu = common::step(&spec, &Device::Cpu, &batch);
-        let gpu = common::step(&spec, &cuda, &batch);
+        let cpu = common::step(&spec, &Device::Cpu, &BuildOptions::default(), &batch);
+        let gpu = common::step(&spec, &cuda, &BuildOptions::default(), &batch);
         let name = format!("{} {:?}", case.0, case.1);
         failures.extend(common::differences(&name, &cpu, &gpu, 1e-3, 1e-3));
     }

@@ -2,7 +2,7 @@
 //! ops, CUDA against the CPU) and compare logits and weight gradients.
 
 use candle_core::{Device, Tensor};
-use repair_zoo::{build_model, Classifier, ModelSpec};
+use repair_zoo::{build_model_with, BuildOptions, Classifier, ModelSpec};
 
 /// Every model, at shapes that reach each code path: DenseNet at 33 × 33 puts odd sides
 /// before its stem pool and its transitions.
@@ -45,9 +45,14 @@ pub struct Step {
     pub grads: Vec<(String, Tensor)>,
 }
 
-/// Runs [`Step`] for `spec` on `device`.
-pub fn step(spec: &ModelSpec, device: &Device, (images, labels): &(Tensor, Tensor)) -> Step {
-    let model = build_model(spec, device).unwrap();
+/// Runs [`Step`] for `spec` on `device`, the model built with `options`.
+pub fn step(
+    spec: &ModelSpec,
+    device: &Device,
+    options: &BuildOptions,
+    (images, labels): &(Tensor, Tensor),
+) -> Step {
+    let model = build_model_with(spec, device, options).unwrap();
     let images = images.to_device(device).unwrap();
     let labels = labels.to_device(device).unwrap();
     let logits = model.logits(&images, true).unwrap();

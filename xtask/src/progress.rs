@@ -1,0 +1,61 @@
+//! Progress bars: the command line's [`Progress`] observer, and how the CLI builds the
+//! [`Compute`] it hands to the crates (device by name, `EARLY_REPAIR_CONV` honoured).
+
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use repair_pipeline::{device_named, BuildOptions, Compute, ConvBackend, Progress};
+
+/// One indicatif bar per stage, on standard error; lines above it.
+#[derive(Default)]
+pub struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn begin(&self, what: &str, total: u64) {
+        let bar = ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed}")
+                .expect("valid template"),
+        );
+        bar.set_prefix(what.to_string());
+        *self.bar.lock().expect("bar lock") = Some(bar);
+    }
+
+    fn advance(&self, steps: u64, status: Option<&str>) {
+        if let Some(bar) = &*self.bar.lock().expect("bar lock") {
+            bar.inc(steps);
+            if let Some(status) = status {
+                bar.set_message(status.to_string());
+            }
+        }
+    }
+
+    fn end(&self) {
+        if let Some(bar) = self.bar.lock().expect("bar lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &*self.bar.lock().expect("bar lock") {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+/// The compute of a command: the named device, the CPU convolution from
+/// `EARLY_REPAIR_CONV` (`candle`, else the fast kernels), bars on standard error.
+pub fn compute<'a>(device: &str, bars: &'a Bars) -> anyhow::Result<Compute<'a>> {
+    let conv = match std::env::var("EARLY_REPAIR_CONV").as_deref() {
+        Ok("candle") => ConvBackend::Candle,
+        Ok("fast") | Err(_) => ConvBackend::Fast,
+        Ok(other) => anyhow::bail!("EARLY_REPAIR_CONV={other}: expected fast or candle"),
+    };
+    Ok(Compute {
+        device: device_named(device)?,
+        build: BuildOptions { conv },
+        progress: bars,
+    })
+}
