@@ -34,7 +34,7 @@ timeout 60 /tmp/bin/xtask verify runs/pneu-cuda 2>&1 | tail -5
 fi
 if [ "$stage" = paper ]; then
 log "pneumonia paper (DenseNet-121), one seed, on cuda"
-timeout ${PAPER_S:-150} /tmp/bin/xtask experiment pneumonia --profile paper --set 'seeds=[1024]' --device cuda --out runs/pneu-paper-cuda > $OUT/pneu-paper.log 2>&1; echo "rc $?"; tail -20 $OUT/pneu-paper.log
+timeout ${PAPER_S:-150} /tmp/bin/xtask experiment pneumonia --profile paper --set 'train.seeds=[1024]' --device cuda --out runs/pneu-paper-cuda > $OUT/pneu-paper.log 2>&1; echo "rc $?"; tail -20 $OUT/pneu-paper.log
 fi
 tar czf $OUT/runs-$stage.tar.gz --exclude='*.safetensors' runs 2>/dev/null  # results, not weights
 log end

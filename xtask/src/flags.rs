@@ -72,16 +72,16 @@ pub struct RepairArgs {
     #[arg(long, default_value = "arachne")]
     pub localiser: String,
     /// Sites for the gradient and random localisers.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = repair_pipeline::BASELINE_SITES)]
     pub sites: usize,
     /// PSO preset: arachne or canonical.
     #[arg(long, default_value = "arachne")]
     pub pso: String,
     /// Particles (default: the study's 100).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = repair_pipeline::ARACHNE_PARTICLES)]
     pub particles: usize,
     /// Iterations (default: the study's 50).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = repair_pipeline::ARACHNE_ITERATIONS)]
     pub iterations: usize,
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
     #[arg(long, default_value = "stratified")]
@@ -105,7 +105,7 @@ pub struct ExperimentArgs {
     /// Your own experiment file instead of the named one.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Replace a profile setting, e.g. `--set model=cnn-s --set seeds=[1024,2048]`
+    /// Replace a profile setting by its dotted key, e.g. `--set train.model=cnn-s --set train.seeds=[1024,2048]`
     /// (TOML values; recorded in experiment.json).
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -166,7 +166,7 @@ pub struct ReportArgs {
     #[arg(required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// The α values of Qual_α.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.2, 0.5, 0.8])]
+    #[arg(long, value_delimiter = ',', default_values_t = repair_pipeline::PAPER_ALPHAS)]
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
     #[arg(long, default_value = "post")]

@@ -11,7 +11,7 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let path = experiment_path(&args.name, args.config.as_deref());
     let file = ExperimentFile::load(&path)?;
     let config = file.profile(&args.profile)?.with_overrides(&args.set)?;
-    let shards = args.shards.unwrap_or(config.seeds.len());
+    let shards = args.shards.unwrap_or(config.train.seeds.len());
     anyhow::ensure!(shards > 0, "--shards must be at least 1");
     let plan = SlurmPlan {
         out: args

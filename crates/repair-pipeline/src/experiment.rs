@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
-use repair_data::{
-    write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
-};
+use repair_data::{write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
 use repair_metrics::{ConfusionMatrix, IncompletePolicy, RepairRow, TiePolicy};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
@@ -22,11 +20,11 @@ use crate::activations::predict;
 use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
-use crate::experiment_config::{ExperimentConfig, FL_BASELINE_SITES};
+use crate::experiment_config::ExperimentConfig;
 use crate::output::{
     read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, CLASS_ACCURACY_CSV,
 };
-use crate::repair::{LocaliserChoice, PsoPreset, RepairSettings};
+use crate::repair::RepairSettings;
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::report_files::{write_report, ReportOptions, ReportSummary};
 use crate::run_manifest::RunManifest;
@@ -120,7 +118,7 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
     let rows = run_units(run)?;
     let report = if run.shard.is_whole() && run.stage == Stage::All {
         let options = ReportOptions {
-            alphas: run.config.alphas.clone(),
+            alphas: run.config.report.alphas.clone(),
             ties: TiePolicy::Post,
             incomplete: IncompletePolicy::Mark,
         };
@@ -141,7 +139,7 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     config.validate().map_err(PipelineError::Invalid)?;
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
     let corpus = Manifest::builtin(run.dataset)?.load(run.data_dir)?;
-    let corpus = match config.input_side {
+    let corpus = match config.data.input_side {
         Some(side) => corpus.resized(side, side)?,
         None => corpus,
     };
@@ -149,7 +147,7 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     // Training units: one per seed, numbered by run.
     let mut runs = Vec::new();
     let mut unfinished = Vec::new();
-    for (k, &seed) in config.seeds.iter().enumerate() {
+    for (k, &seed) in config.train.seeds.iter().enumerate() {
         let dir = run_folder(run.out, k + 1);
         let report = if run.shard.owns(k) && run.stage != Stage::Repair {
             Some(finish_run(run, &corpus, &split, seed, &dir)?)
@@ -243,19 +241,15 @@ fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
     let split = if path.is_file() {
         Split::load(&path, corpus)?
     } else {
-        let rule: SplitRule = run
-            .config
-            .split_rule
-            .parse()
-            .map_err(PipelineError::Invalid)?;
+        let data = &run.config.data;
         let split = Split::make(
             corpus,
-            &SplitConfig::study(run.dataset, run.config.split_seed).with_rule(rule),
+            &SplitConfig::study(run.dataset, data.split_seed).with_rule(data.split_rule),
         )?;
         split.save(&path)?;
         split
     };
-    let c = run.config;
+    let c = &run.config.data;
     Ok(Split {
         train: every(&split.train, c.train_every),
         val: every(&split.val, c.val_every),
@@ -267,22 +261,15 @@ fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
 
 /// The model and training config of one seed's run.
 fn run_setup(run: &ExperimentRun<'_>, corpus: &Corpus, seed: u64) -> (ModelSpec, TrainConfig) {
-    let c = run.config;
+    let c = &run.config.train;
     let shape = corpus.images().image_shape();
     let spec = ModelSpec {
-        arch: c.model.clone(),
+        arch: c.model.name().to_string(),
         input: (shape.channels, shape.height, shape.width),
         num_classes: corpus.images().num_classes(),
         seed,
     };
-    let train_config = TrainConfig {
-        max_epochs: c.max_epochs,
-        patience: c.patience,
-        batch_size: c.batch_size,
-        checkpoint_every: c.checkpoint_every,
-        ..TrainConfig::paper(seed)
-    };
-    (spec, train_config)
+    (spec, c.config(seed))
 }
 
 /// The training stage of one run: train (or resume), cache the activations of every
@@ -356,7 +343,7 @@ pub(crate) fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainRep
         .checkpoints
         .iter()
         .copied()
-        .filter(|&e| config.repair_after_convergence || e <= report.converged_epoch)
+        .filter(|&e| config.repair.after_convergence || e <= report.converged_epoch)
         .collect()
 }
 
@@ -409,13 +396,18 @@ fn target_classes(
     loaded: &HashMap<(usize, usize), CachedCheckpoint>,
     classes: usize,
 ) -> Result<Vec<u32>> {
-    if !config.classes.is_empty() {
-        if let Some(c) = config.classes.iter().find(|&&c| c as usize >= classes) {
+    if !config.repair.classes.is_empty() {
+        if let Some(c) = config
+            .repair
+            .classes
+            .iter()
+            .find(|&&c| c as usize >= classes)
+        {
             return Err(PipelineError::Invalid(format!(
                 "class {c} is out of range: the dataset has {classes} classes"
             )));
         }
-        return Ok(config.classes.clone());
+        return Ok(config.repair.classes.clone());
     }
     let mut sum = vec![0.0; classes];
     let mut keys: Vec<_> = loaded.keys().copied().collect();
@@ -436,7 +428,7 @@ fn target_classes(
     order.sort_by(|&a, &b| sum[a].total_cmp(&sum[b]).then(a.cmp(&b)));
     Ok(order
         .into_iter()
-        .take(config.worst_classes)
+        .take(config.repair.worst_classes)
         .map(|c| c as u32)
         .collect())
 }
@@ -466,12 +458,11 @@ fn experiment_unit(
     }
     let c = run.config;
     let settings = RepairSettings {
-        localiser: LocaliserChoice::named(&c.localiser, FL_BASELINE_SITES)
-            .map_err(PipelineError::Invalid)?,
-        pso: PsoPreset::named(&c.pso).map_err(PipelineError::Invalid)?,
-        particles: c.particles,
-        iterations: c.iterations,
-        positives: c.positives,
+        localiser: c.repair.localiser.choice(c.repair.sites),
+        pso: c.repair.search,
+        particles: c.repair.particles,
+        iterations: c.repair.iterations,
+        positives: c.repair.positives,
         sampler: PositiveSampler::Stratified,
         ..RepairSettings::study(class, seed)
     };
@@ -485,7 +476,7 @@ fn experiment_unit(
         extract_ms: 0.0,
     };
     let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
-    let row = repair_row(unit, &c.model, &report);
+    let row = repair_row(unit, c.train.model.name(), &report);
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,

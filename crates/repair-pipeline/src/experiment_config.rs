@@ -1,28 +1,60 @@
 //! An experiment as a TOML file with named profiles (`experiments/<name>.toml`): the
-//! dataset, and per profile the model, seeds, subsets, training, checkpoints, classes,
-//! localiser, PSO and α list. Unknown keys are errors, so a typo cannot silently fall
-//! back to a default.
+//! dataset, and per profile four sections — `[data]` (split and subsets), `[train]`
+//! (model, seeds, training recipe and schedule), `[repair]` (classes, localiser, search)
+//! and `[report]` (α values). Every key has one default, written here, so a profile
+//! names only what it changes; unknown keys are errors, so a typo cannot silently fall
+//! back to a default. `--set section.key=value` replaces one setting.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use repair_data::SplitRule;
+use repair_metrics::PAPER_ALPHAS;
+use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
+use repair_train::TrainConfig;
+use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair::{LocaliserChoice, PsoPreset};
+use crate::repair::{LocaliserName, PsoPreset, BASELINE_SITES, STUDY_POSITIVES};
 
-/// Profile keys that may be absent from a profile (and so from its table) but can
+/// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 1] = ["input_side"];
+const OPTIONAL_KEYS: [&str; 1] = ["data.input_side"];
 
-/// Sites of the `gradient` and `random` localisers in experiments.
-pub(crate) const FL_BASELINE_SITES: usize = 10;
+/// The keys of the flat profile layout that sections replaced, with their section.
+const FLAT_KEYS: [(&str, &str); 21] = [
+    ("input_side", "data"),
+    ("split_seed", "data"),
+    ("split_rule", "data"),
+    ("train_every", "data"),
+    ("val_every", "data"),
+    ("repair_every", "data"),
+    ("test_every", "data"),
+    ("model", "train"),
+    ("seeds", "train"),
+    ("max_epochs", "train"),
+    ("patience", "train"),
+    ("batch_size", "train"),
+    ("checkpoint_every", "train"),
+    ("classes", "repair"),
+    ("worst_classes", "repair"),
+    ("localiser", "repair"),
+    ("pso", "repair (as `search`)"),
+    ("particles", "repair"),
+    ("iterations", "repair"),
+    ("positives", "repair"),
+    (
+        "repair_after_convergence",
+        "repair (as `after_convergence`)",
+    ),
+];
 
 /// An experiment file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentFile {
-    /// Dataset name (`gtsrb`, `pneumonia`).
+    /// Dataset name (`gtsrb`, `pneumonia`, `rsna`).
     pub dataset: String,
     /// Profiles by name (`quick`, `paper`, ...).
     pub profiles: BTreeMap<String, ExperimentConfig>,
@@ -32,20 +64,33 @@ pub struct ExperimentFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// Zoo model name.
-    pub model: String,
+    /// The split and the subsets of its parts.
+    #[serde(default)]
+    pub data: DataSection,
+    /// What is trained, and how.
+    pub train: TrainSection,
+    /// What is repaired, and how.
+    #[serde(default)]
+    pub repair: RepairSection,
+    /// How the results are summarised.
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+/// `[data]`: the split and every part's stride.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
     /// Resize every image to `input_side × input_side` before splitting (bilinear);
     /// absent: the dataset's own size. DenseNet-121 needs ≥ 32 (PneumoniaMNIST is 28);
     /// the study fed it RSNA at 160. Left out of the config (and its hash) when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_side: Option<usize>,
-    /// Training seeds, one run each.
-    pub seeds: Vec<u64>,
-    /// Seed of the data split.
+    /// Seed of the data split (default 42).
     pub split_seed: u64,
-    /// Split rule (`study`, `by-track`, `official`).
-    pub split_rule: String,
-    /// Keep every k-th training image.
+    /// Split rule (default `study`; `by-track`, `official`).
+    pub split_rule: SplitRule,
+    /// Keep every k-th training image (default 1: all).
     pub train_every: usize,
     /// Keep every k-th validation image.
     pub val_every: usize,
@@ -53,40 +98,160 @@ pub struct ExperimentConfig {
     pub repair_every: usize,
     /// Keep every k-th test image.
     pub test_every: usize,
-    /// Upper bound on epochs.
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection {
+            input_side: None,
+            split_seed: 42,
+            split_rule: SplitRule::Study,
+            train_every: 1,
+            val_every: 1,
+            repair_every: 1,
+            test_every: 1,
+        }
+    }
+}
+
+/// The training recipe a run starts from (its learning rate and schedule).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainRecipe {
+    /// The paper's: lr 1e-2, ×0.1 every 10 epochs ([`TrainConfig::paper`]).
+    #[default]
+    Paper,
+    /// What the study's code ran: lr 1e-4 with the compounding decay
+    /// ([`TrainConfig::study_code`]).
+    StudyCode,
+}
+
+/// `[train]`: the model, the seeds, the recipe and the schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// The zoo model.
+    pub model: Arch,
+    /// Training seeds, one run each.
+    pub seeds: Vec<u64>,
+    /// Learning rate and schedule (default `paper`).
+    #[serde(default)]
+    pub recipe: TrainRecipe,
+    /// Upper bound on epochs (default: the paper's 30).
+    #[serde(default = "paper_max_epochs")]
     pub max_epochs: usize,
-    /// Early-stopping patience.
+    /// Early-stopping patience (default: the paper's 5).
+    #[serde(default = "paper_patience")]
     pub patience: usize,
-    /// Mini-batch size.
+    /// Mini-batch size (default: the paper's 128).
+    #[serde(default = "paper_batch_size")]
     pub batch_size: usize,
-    /// Checkpoint every k epochs (plus epoch 1, converged and last).
+    /// Checkpoint every k epochs, plus epoch 1, converged and last (default: 5).
+    #[serde(default = "paper_checkpoint_every")]
     pub checkpoint_every: usize,
-    /// Classes to repair; empty → the `worst_classes` with the lowest mean test accuracy
-    /// over all checkpoints (the paper's rule).
+}
+
+fn paper_max_epochs() -> usize {
+    TrainConfig::paper(0).max_epochs
+}
+fn paper_patience() -> usize {
+    TrainConfig::paper(0).patience
+}
+fn paper_batch_size() -> usize {
+    TrainConfig::paper(0).batch_size
+}
+fn paper_checkpoint_every() -> usize {
+    TrainConfig::paper(0).checkpoint_every
+}
+
+impl TrainSection {
+    /// The training config of the run with `seed`.
+    pub fn config(&self, seed: u64) -> TrainConfig {
+        let recipe = match self.recipe {
+            TrainRecipe::Paper => TrainConfig::paper(seed),
+            TrainRecipe::StudyCode => TrainConfig::study_code(seed),
+        };
+        TrainConfig {
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+            checkpoint_every: self.checkpoint_every,
+            ..recipe
+        }
+    }
+}
+
+/// `[repair]`: which classes and checkpoints, the localiser and the search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepairSection {
+    /// Classes to repair; empty (the default) → the `worst_classes` with the lowest
+    /// mean test accuracy over all checkpoints (the paper's rule).
     pub classes: Vec<u32>,
-    /// How many worst classes when `classes` is empty.
+    /// How many worst classes when `classes` is empty (default: the paper's 3).
     pub worst_classes: usize,
-    /// Fault localiser (`arachne`, `gradient`, `random`).
-    pub localiser: String,
-    /// PSO preset (`arachne`, `canonical`).
-    pub pso: String,
-    /// Particles.
+    /// Fault localiser (default `arachne`).
+    pub localiser: LocaliserName,
+    /// Sites of the `gradient` and `random` localisers (default 10).
+    pub sites: usize,
+    /// The search (default `arachne`, the study's PSO; `canonical`).
+    pub search: PsoPreset,
+    /// Particles (default: the study's 100).
     pub particles: usize,
-    /// Iterations.
+    /// Iterations (default: the study's 50).
     pub iterations: usize,
-    /// Positive inputs per repair.
+    /// Positive inputs per repair (default: the study's 200).
     pub positives: usize,
-    /// Also repair checkpoints after the converged one.
-    pub repair_after_convergence: bool,
-    /// α values of Qual_α.
+    /// Also repair checkpoints after the converged one (default false).
+    pub after_convergence: bool,
+}
+
+impl Default for RepairSection {
+    fn default() -> Self {
+        RepairSection {
+            classes: Vec::new(),
+            worst_classes: 3,
+            localiser: LocaliserName::Arachne,
+            sites: BASELINE_SITES,
+            search: PsoPreset::Arachne,
+            particles: ARACHNE_PARTICLES,
+            iterations: ARACHNE_ITERATIONS,
+            positives: STUDY_POSITIVES,
+            after_convergence: false,
+        }
+    }
+}
+
+/// `[report]`: the α values of Qual_α.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSection {
+    /// α values of Qual_α (default: the paper's 0.2, 0.5, 0.8).
     pub alphas: Vec<f64>,
 }
 
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection {
+            alphas: PAPER_ALPHAS.to_vec(),
+        }
+    }
+}
+
 impl ExperimentFile {
-    /// Reads and checks an experiment file.
+    /// Reads and checks an experiment file. A profile in the flat layout of before the
+    /// sections is an error that says where each of its keys goes now.
     pub fn load(path: &Path) -> Result<Self> {
         let fail = |problem: String| file_error(path, problem);
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        if let Some(toml::Value::Table(profiles)) = table.get("profiles") {
+            for (name, profile) in profiles {
+                if let Some(problem) = profile.as_table().and_then(flat_layout) {
+                    return Err(fail(format!("profile `{name}`: {problem}")));
+                }
+            }
+        }
         let file: ExperimentFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
         for (name, profile) in &file.profiles {
             profile
@@ -107,6 +272,29 @@ impl ExperimentFile {
     }
 }
 
+/// How to rewrite a profile whose keys sit at its top level, if they do.
+fn flat_layout(profile: &toml::Table) -> Option<String> {
+    let moved: Vec<String> = FLAT_KEYS
+        .iter()
+        .filter(|(key, _)| profile.contains_key(*key))
+        .map(|(key, section)| format!("{key} → [{section}]"))
+        .collect();
+    (!moved.is_empty() || profile.contains_key("alphas")).then(|| {
+        let alphas = profile
+            .contains_key("alphas")
+            .then_some("alphas → [report]".to_string());
+        format!(
+            "the flat layout is no longer read; put the keys into sections \
+             ([profiles.NAME.data], .train, .repair, .report; defaults may be left out): {}",
+            moved
+                .into_iter()
+                .chain(alphas)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
 impl ExperimentConfig {
     /// The `xxh3-64:` hash of the JSON form ([`repair_core::content_hash`]), recorded
     /// in `experiment.json`: a folder made with another config is refused.
@@ -114,29 +302,58 @@ impl ExperimentConfig {
         repair_core::content_hash(&serde_json::to_vec(self).expect("config serialises"))
     }
 
-    /// This profile with `key=value` settings replaced (`seeds=[1024,2048]`,
-    /// `model=cnn-s`, `max_epochs=10`): values are TOML, bare words are strings. An
-    /// unknown key or a value of the wrong type is an error naming it; the result is
-    /// validated like a profile read from a file.
+    /// This profile with `section.key=value` settings replaced (`train.seeds=[1024,2048]`,
+    /// `train.model=cnn-s`, `train.recipe=study_code`): values are TOML, bare words are
+    /// strings. An unknown key or a value of the wrong type is an error naming it; the
+    /// result is validated like a profile read from a file.
     pub fn with_overrides(&self, settings: &[String]) -> Result<ExperimentConfig> {
         let invalid = |s: String| PipelineError::Invalid(s);
         let mut table = toml::Table::try_from(self).map_err(|e| invalid(e.to_string()))?;
         for setting in settings {
             let (key, value) = setting
                 .split_once('=')
-                .ok_or_else(|| invalid(format!("--set {setting:?}: want key=value")))?;
+                .ok_or_else(|| invalid(format!("--set {setting:?}: want section.key=value")))?;
             let key = key.trim();
-            if !table.contains_key(key) && !OPTIONAL_KEYS.contains(&key) {
+            let known = |table: &toml::Table| {
+                let mut keys = Vec::new();
+                for (section, inner) in table {
+                    if let Some(inner) = inner.as_table() {
+                        keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
+                    }
+                }
+                keys.join(", ")
+            };
+            let Some((section, name)) = key.split_once('.') else {
+                let hint = FLAT_KEYS
+                    .iter()
+                    .find(|(flat, _)| *flat == key)
+                    .map_or(String::new(), |(_, s)| format!(" (now in [{s}])"));
+                return Err(invalid(format!(
+                    "--set {setting:?}: keys are section.key{hint}; have: {}",
+                    known(&table)
+                )));
+            };
+            let present = table
+                .get(section)
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| t.contains_key(name));
+            if !present && !OPTIONAL_KEYS.contains(&key) {
                 return Err(invalid(format!(
                     "--set {setting:?}: no profile key `{key}` (have: {})",
-                    table.keys().cloned().collect::<Vec<_>>().join(", ")
+                    known(&table)
                 )));
             }
             let value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
                 Ok(mut parsed) => parsed.remove("v").expect("parsed one key"),
                 Err(_) => toml::Value::String(value.trim().to_string()),
             };
-            table.insert(key.to_string(), value);
+            let inner = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            inner
+                .as_table_mut()
+                .expect("sections are tables")
+                .insert(name.to_string(), value);
         }
         let config: ExperimentConfig = table
             .try_into()
@@ -149,33 +366,40 @@ impl ExperimentConfig {
 
     /// Checks values that parse but cannot run.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        let (d, t, r) = (&self.data, &self.train, &self.repair);
         let positive = [
-            ("train_every", self.train_every),
-            ("val_every", self.val_every),
-            ("repair_every", self.repair_every),
-            ("test_every", self.test_every),
-            ("max_epochs", self.max_epochs),
-            ("batch_size", self.batch_size),
-            ("checkpoint_every", self.checkpoint_every),
-            ("particles", self.particles),
+            ("data.train_every", d.train_every),
+            ("data.val_every", d.val_every),
+            ("data.repair_every", d.repair_every),
+            ("data.test_every", d.test_every),
+            ("train.max_epochs", t.max_epochs),
+            ("train.batch_size", t.batch_size),
+            ("train.checkpoint_every", t.checkpoint_every),
+            ("repair.particles", r.particles),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
         }
-        if self.input_side == Some(0) {
-            return Err("input_side must be at least 1".into());
+        if d.input_side == Some(0) {
+            return Err("data.input_side must be at least 1".into());
         }
-        if self.seeds.is_empty() {
-            return Err("seeds is empty".into());
+        if t.seeds.is_empty() {
+            return Err("train.seeds is empty".into());
         }
-        if self.classes.is_empty() && self.worst_classes == 0 {
-            return Err("give classes or worst_classes ≥ 1".into());
+        if r.classes.is_empty() && r.worst_classes == 0 {
+            return Err("give repair.classes or repair.worst_classes ≥ 1".into());
         }
-        if let Some(a) = self.alphas.iter().find(|a| !(0.0..=1.0).contains(*a)) {
-            return Err(format!("alpha {a} is outside [0, 1]"));
+        if r.localiser != LocaliserName::Arachne && r.sites == 0 {
+            return Err("repair.sites must be at least 1".into());
         }
-        LocaliserChoice::named(&self.localiser, FL_BASELINE_SITES)?;
-        PsoPreset::named(&self.pso)?;
+        if let Some(a) = self
+            .report
+            .alphas
+            .iter()
+            .find(|a| !(0.0..=1.0).contains(*a))
+        {
+            return Err(format!("report.alphas: {a} is outside [0, 1]"));
+        }
         Ok(())
     }
 }
@@ -184,86 +408,145 @@ impl ExperimentConfig {
 mod tests {
     use super::*;
 
-    fn shipped() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml")
+    fn shipped(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"))
+    }
+
+    fn set(config: &ExperimentConfig, settings: &[&str]) -> Result<ExperimentConfig> {
+        config.with_overrides(&settings.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
     fn the_shipped_gtsrb_experiment_has_a_quick_and_the_paper_profile() {
-        let file = ExperimentFile::load(&shipped()).unwrap();
+        let file = ExperimentFile::load(&shipped("gtsrb")).unwrap();
         assert_eq!(file.dataset, "gtsrb");
         let paper = file.profile("paper").unwrap();
-        assert_eq!(paper.seeds, [1024, 2048, 4096, 8192, 16384]);
+        assert_eq!(paper.train.seeds, [1024, 2048, 4096, 8192, 16384]);
+        let t = &paper.train;
         assert_eq!(
-            (paper.max_epochs, paper.patience, paper.batch_size),
-            (30, 5, 128)
+            (t.model, t.max_epochs, t.patience, t.batch_size),
+            (Arch::Vgg16, 30, 5, 128)
         );
-        assert_eq!(
-            (paper.particles, paper.iterations, paper.worst_classes),
-            (100, 50, 3)
-        );
+        let r = &paper.repair;
+        assert_eq!((r.particles, r.iterations, r.worst_classes), (100, 50, 3));
         let quick = file.profile("quick").unwrap();
-        assert_eq!(quick.model, "cnn-s");
-        assert!(quick.train_every > 1 && quick.seeds.len() == 2);
+        assert_eq!(quick.train.model, Arch::CnnS);
+        assert!(quick.data.train_every > 1 && quick.train.seeds.len() == 2);
         let err = file.profile("fast").unwrap_err().to_string();
         assert!(err.contains("paper, quick"), "{err}");
     }
 
     #[test]
-    fn the_shipped_pneumonia_experiment_repairs_class_1_with_densenet_in_paper() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/pneumonia.toml");
-        let file = ExperimentFile::load(&path).unwrap();
+    fn the_shipped_medical_experiments_repair_class_1_with_densenet_in_paper() {
+        let file = ExperimentFile::load(&shipped("pneumonia")).unwrap();
         assert_eq!(file.dataset, "pneumonia");
         let paper = file.profile("paper").unwrap();
         assert_eq!(
-            (paper.model.as_str(), paper.input_side),
-            ("densenet121", Some(32))
+            (paper.train.model, paper.data.input_side),
+            (Arch::Densenet121, Some(32))
         );
-        assert_eq!(paper.seeds, [1024, 2048, 4096, 8192, 16384]);
-        assert_eq!(paper.classes, [1]);
+        assert_eq!(paper.train.seeds, [1024, 2048, 4096, 8192, 16384]);
+        assert_eq!(paper.repair.classes, [1]);
         let quick = file.profile("quick").unwrap();
-        assert_eq!((quick.model.as_str(), quick.input_side), ("cnn-s", None));
-        assert_eq!(quick.classes, [1]);
-        // A profile without input_side serialises without it, so GTSRB config hashes
-        // (and folders made before the key existed) stay valid.
+        assert_eq!(
+            (quick.train.model, quick.data.input_side),
+            (Arch::CnnS, None)
+        );
+        assert_eq!(quick.repair.classes, [1]);
+        // A profile without input_side serialises without it.
         let json = serde_json::to_string(quick).unwrap();
         assert!(!json.contains("input_side"), "{json}");
         // RSNA itself: the same study at the packed 160 × 160.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/rsna.toml");
-        let rsna = ExperimentFile::load(&path).unwrap();
+        let rsna = ExperimentFile::load(&shipped("rsna")).unwrap();
         assert_eq!(rsna.dataset, "rsna");
         let paper = rsna.profile("paper").unwrap();
         assert_eq!(
-            (paper.model.as_str(), paper.input_side),
-            ("densenet121", None)
+            (paper.train.model, paper.data.input_side),
+            (Arch::Densenet121, None)
         );
-        assert_eq!(paper.classes, [1]);
+        assert_eq!(paper.repair.classes, [1]);
     }
 
     #[test]
-    fn settings_override_a_profile_and_typos_are_refused() {
-        let file = ExperimentFile::load(&shipped()).unwrap();
+    fn a_key_left_out_takes_the_one_default_the_paper_and_study_code_define() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minimal.toml");
+        std::fs::write(
+            &path,
+            "dataset = \"gtsrb\"\n[profiles.p.train]\nmodel = \"cnn-s\"\nseeds = [1]\n",
+        )
+        .unwrap();
+        let file = ExperimentFile::load(&path).unwrap();
+        let p = file.profile("p").unwrap();
+        assert_eq!(p.data, DataSection::default());
+        assert_eq!(p.repair, RepairSection::default());
+        assert_eq!(p.report.alphas, PAPER_ALPHAS);
+        let paper = TrainConfig::paper(1);
+        assert_eq!(p.train.config(1), paper);
+        let r = &p.repair;
+        let study = crate::RepairSettings::study(0, 0);
+        assert_eq!(
+            (r.particles, r.iterations, r.positives),
+            (study.particles, study.iterations, study.positives)
+        );
+        // The study code's training variant is one setting away.
+        let code = set(p, &["train.recipe=study_code"]).unwrap();
+        assert_eq!(code.train.config(1), TrainConfig::study_code(1));
+        assert_ne!(code.hash(), p.hash());
+    }
+
+    #[test]
+    fn settings_override_a_profile_by_dotted_key_and_typos_are_refused() {
+        let file = ExperimentFile::load(&shipped("gtsrb")).unwrap();
         let paper = file.profile("paper").unwrap();
-        let set =
-            |s: &[&str]| paper.with_overrides(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let cpu = set(&["model=cnn-s", "seeds=[1024, 2048]", "train_every = 2"]).unwrap();
-        assert_eq!(cpu.model, "cnn-s");
-        assert_eq!(cpu.input_side, None);
-        assert_eq!(set(&["input_side=64"]).unwrap().input_side, Some(64));
-        assert_eq!(cpu.seeds, [1024, 2048]);
-        assert_eq!(cpu.train_every, 2);
-        assert_eq!(cpu.max_epochs, paper.max_epochs);
-        assert_eq!(set(&[]).unwrap(), *paper);
-        let e = set(&["seed=[1]"]).unwrap_err().to_string();
-        assert!(e.contains("no profile key `seed`"), "{e}");
-        let e = set(&["max_epochs=ten"]).unwrap_err().to_string();
+        let cpu = set(
+            paper,
+            &[
+                "train.model=cnn-s",
+                "train.seeds=[1024, 2048]",
+                "data.train_every = 2",
+            ],
+        )
+        .unwrap();
+        assert_eq!(cpu.train.model, Arch::CnnS);
+        assert_eq!(cpu.data.input_side, None);
+        assert_eq!(
+            set(paper, &["data.input_side=64"]).unwrap().data.input_side,
+            Some(64)
+        );
+        assert_eq!(cpu.train.seeds, [1024, 2048]);
+        assert_eq!(cpu.data.train_every, 2);
+        assert_eq!(cpu.train.max_epochs, paper.train.max_epochs);
+        assert_eq!(set(paper, &[]).unwrap(), *paper);
+        let rule = set(paper, &["data.split_rule=by-track"]).unwrap();
+        assert_eq!(rule.data.split_rule, SplitRule::ByTrack);
+        let e = set(paper, &["seeds=[1]"]).unwrap_err().to_string();
+        assert!(e.contains("keys are section.key (now in [train])"), "{e}");
+        let e = set(paper, &["train.seed=[1]"]).unwrap_err().to_string();
+        assert!(
+            e.contains("no profile key `train.seed`") && e.contains("train.seeds"),
+            "{e}"
+        );
+        let e = set(paper, &["train.max_epochs=ten"])
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("max_epochs") || e.contains("invalid type"),
             "{e}"
         );
-        let e = set(&["particles=0"]).unwrap_err().to_string();
-        assert!(e.contains("particles must be at least 1"), "{e}");
-        assert!(set(&["model"])
+        let e = set(paper, &["train.model=resnet"]).unwrap_err().to_string();
+        assert!(e.contains("resnet"), "{e}");
+        let e = set(paper, &["repair.search=annealing"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("annealing"), "{e}");
+        let e = set(paper, &["repair.particles=0"]).unwrap_err().to_string();
+        assert!(e.contains("repair.particles must be at least 1"), "{e}");
+        let e = set(paper, &["report.alphas=[0.5, nan]"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside [0, 1]"), "{e}");
+        assert!(set(paper, &["model"])
             .unwrap_err()
             .to_string()
             .contains("key=value"));
@@ -272,9 +555,9 @@ mod tests {
     #[test]
     fn typos_and_impossible_values_name_the_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        let text = std::fs::read_to_string(shipped()).unwrap();
+        let text = std::fs::read_to_string(shipped("gtsrb")).unwrap();
         let path = dir.path().join("bad.toml");
-        std::fs::write(&path, text.replacen("patience = 5", "patiense = 5", 1)).unwrap();
+        std::fs::write(&path, text.replacen("patience = 3", "patiense = 3", 1)).unwrap();
         let err = ExperimentFile::load(&path).unwrap_err().to_string();
         assert!(
             err.contains("bad.toml") && err.contains("patiense"),
@@ -283,8 +566,33 @@ mod tests {
         std::fs::write(&path, text.replacen("particles = 100", "particles = 0", 1)).unwrap();
         let err = ExperimentFile::load(&path).unwrap_err().to_string();
         assert!(
-            err.contains("profile `quick`: particles must be at least 1"),
+            err.contains("profile `quick`: repair.particles must be at least 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_old_flat_profile_is_refused_with_where_each_key_goes_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.toml");
+        std::fs::write(
+            &path,
+            "dataset = \"gtsrb\"\n[profiles.quick]\nmodel = \"cnn-s\"\nseeds = [1]\n\
+             train_every = 10\npso = \"arachne\"\nalphas = [0.5]\n",
+        )
+        .unwrap();
+        let err = ExperimentFile::load(&path).unwrap_err().to_string();
+        for part in [
+            "old.toml",
+            "profile `quick`",
+            "flat layout",
+            "model → [train]",
+            "seeds → [train]",
+            "train_every → [data]",
+            "pso → [repair (as `search`)]",
+            "alphas → [report]",
+        ] {
+            assert!(err.contains(part), "`{part}` missing from: {err}");
+        }
     }
 }

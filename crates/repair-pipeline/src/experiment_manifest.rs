@@ -54,7 +54,7 @@ impl ExperimentManifest {
             overrides: overrides.to_vec(),
             dataset: dataset.to_string(),
             config_hash: config.hash(),
-            seeds: config.seeds.clone(),
+            seeds: config.train.seeds.clone(),
             config: config.clone(),
             device: device.to_string(),
             workspace_version: env!("CARGO_PKG_VERSION").to_string(),

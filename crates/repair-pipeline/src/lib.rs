@@ -33,17 +33,22 @@ pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
 pub use device::{device_named, Compute};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
-pub use experiment_config::{ExperimentConfig, ExperimentFile};
+pub use experiment_config::{
+    DataSection, ExperimentConfig, ExperimentFile, RepairSection, ReportSection, TrainRecipe,
+    TrainSection,
+};
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use output::{
     class_accuracy_rows, export_problem, write_repair_files, ClassAccuracyRow, CLASS_ACCURACY_CSV,
 };
 pub use repair::{
-    repair_layer, LocaliserChoice, PsoPreset, RepairOutcome, RepairSettings, Timings, WeightChange,
+    repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
+    Timings, WeightChange, BASELINE_SITES, STUDY_POSITIVES,
 };
 pub use repair_core::{NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
-pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy};
+pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
+pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 pub use repair_train::TrainConfig;
 pub use repair_train::{EpochEnd, EpochHook, NoHook};
 pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};

@@ -6,12 +6,44 @@ use std::time::Instant;
 use repair_core::{DenseLayer, LabelledActivations, Progress, Site};
 use repair_fitness::{ArachneFitness, FitnessDetail, RepairProblem};
 use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
-use repair_pso::{run_with, IterationRecord, PsoConfig, Swarm, Termination};
+use repair_pso::{
+    run_with, IterationRecord, PsoConfig, Swarm, Termination, ARACHNE_ITERATIONS, ARACHNE_PARTICLES,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::activations::predict;
 use crate::error::{PipelineError, Result};
 use crate::sampling::{sample_positives, PositiveSampler};
+
+/// Positive inputs the study's repair samples from the correctly classified ones.
+pub const STUDY_POSITIVES: usize = 200;
+
+/// Sites of the `gradient` and `random` localisers unless told otherwise.
+pub const BASELINE_SITES: usize = 10;
+
+/// A fault localiser by name, as experiment files and the command line give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocaliserName {
+    /// Arachne v1 with the study's settings.
+    #[default]
+    Arachne,
+    /// Top-k gradient loss.
+    Gradient,
+    /// k random sites.
+    Random,
+}
+
+impl LocaliserName {
+    /// The localiser, `sites` being k of the two baselines.
+    pub fn choice(self, sites: usize) -> LocaliserChoice {
+        match self {
+            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne::default()),
+            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites }),
+            LocaliserName::Random => LocaliserChoice::Random { k: sites },
+        }
+    }
+}
 
 /// Which fault localiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,25 +61,27 @@ pub enum LocaliserChoice {
 }
 
 impl LocaliserChoice {
-    /// By name, as on the command line and in experiment files: `arachne` (the study's
-    /// settings), or `gradient` / `random` with `sites` sites.
+    /// By name, as on the command line: `arachne` (the study's settings), or `gradient`
+    /// / `random` with `sites` sites.
     pub fn named(name: &str, sites: usize) -> std::result::Result<Self, String> {
-        match name {
-            "arachne" => Ok(LocaliserChoice::Arachne(Arachne::default())),
-            "gradient" => Ok(LocaliserChoice::Gradient(GradientTopK { k: sites })),
-            "random" => Ok(LocaliserChoice::Random { k: sites }),
-            other => Err(format!(
-                "unknown localiser `{other}` (arachne, gradient or random)"
-            )),
-        }
+        let name: LocaliserName = serde_plain(name)
+            .map_err(|_| format!("unknown localiser `{name}` (arachne, gradient or random)"))?;
+        Ok(name.choice(sites))
     }
 }
 
+/// A unit enum variant from its serde name.
+fn serde_plain<T: serde::de::DeserializeOwned>(name: &str) -> std::result::Result<T, ()> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
+        .map_err(|_| ())
+}
+
 /// Which PSO, and the swarm size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PsoPreset {
     /// [`PsoConfig::arachne`].
+    #[default]
     Arachne,
     /// [`PsoConfig::canonical`] (init σ = layer std).
     Canonical,
@@ -94,9 +128,9 @@ impl RepairSettings {
             class,
             localiser: LocaliserChoice::Arachne(Arachne::default()),
             pso: PsoPreset::Arachne,
-            particles: 100,
-            iterations: 50,
-            positives: 200,
+            particles: ARACHNE_PARTICLES,
+            iterations: ARACHNE_ITERATIONS,
+            positives: STUDY_POSITIVES,
             sampler: PositiveSampler::Stratified,
             seed,
         }

@@ -119,7 +119,7 @@ mod tests {
             name: "gtsrb".into(),
             profile: "paper".into(),
             config: None,
-            set: vec!["seeds=[1, 2]".into()],
+            set: vec!["train.seeds=[1, 2]".into()],
             dataset: "gtsrb".into(),
             shards: 5,
             out: PathBuf::from("runs/gtsrb paper"),
@@ -182,7 +182,7 @@ mod tests {
         assert!(train.contains("[--array=1-5]") && train.contains("[--time=12:00:00]"));
         assert!(train.contains("[--gres=gpu:1]") && train.contains("[--partition=gpu]"));
         assert!(train.contains("--stage train]") && train.contains("--out 'runs/gtsrb paper'"));
-        assert!(train.contains("--set 'seeds=[1, 2]'"), "{train}");
+        assert!(train.contains("--set 'train.seeds=[1, 2]'"), "{train}");
         // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
         assert!(repair.contains("--stage repair]"));

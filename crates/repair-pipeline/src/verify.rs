@@ -41,23 +41,23 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     let mut problems = Vec::new();
     let repairs_csv = out.join("repairs.csv");
     let rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
-    let classes: Vec<u32> = if config.classes.is_empty() {
+    let classes: Vec<u32> = if config.repair.classes.is_empty() {
         let found: BTreeSet<u32> = rows.iter().map(|r| r.target_class).collect();
-        if found.len() != config.worst_classes {
+        if found.len() != config.repair.worst_classes {
             problems.push(format!(
                 "repairs.csv: {} target classes {found:?}, the config asks for the {} worst",
                 found.len(),
-                config.worst_classes
+                config.repair.worst_classes
             ));
         }
         found.into_iter().collect()
     } else {
-        config.classes.clone()
+        config.repair.classes.clone()
     };
     // Expected units from each run's training record.
     let mut expected = BTreeSet::new();
     let mut converged = BTreeMap::new();
-    for (k, &seed) in config.seeds.iter().enumerate() {
+    for (k, &seed) in config.train.seeds.iter().enumerate() {
         let run = k + 1;
         match load_trained(&run_folder(out, run))? {
             None => problems.push(format!("run-{run}: no trained.json (training unfinished)")),
@@ -89,10 +89,13 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             continue;
         }
         let (seed, converged_epoch) = converged[&r.run];
-        if r.seed != seed || r.converged_epoch != converged_epoch || r.model != config.model {
+        if r.seed != seed
+            || r.converged_epoch != converged_epoch
+            || r.model != config.train.model.name()
+        {
             problems.push(format!(
                 "{at}: seed {} / converged {} / model {} where run-{} has {seed} / {converged_epoch} / {}",
-                r.seed, r.converged_epoch, r.model, r.run, config.model
+                r.seed, r.converged_epoch, r.model, r.run, config.train.model
             ));
         }
         check_ranges(r, &at, &mut problems);
@@ -112,7 +115,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             "repairs.csv: no row for run {run} epoch {epoch} class {class}"
         ));
     }
-    let quality_rows = check_quality(out, &rows, &config.alphas, &mut problems)?;
+    let quality_rows = check_quality(out, &rows, &config.report.alphas, &mut problems)?;
     check_table1(out, config, classes.len(), &mut problems)?;
     check_class_accuracy(out, &rows, &mut problems)?;
     let mut figures = 0;
@@ -144,7 +147,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         )));
     }
     Ok(Verified {
-        runs: config.seeds.len(),
+        runs: config.train.seeds.len(),
         classes,
         repairs: rows.len(),
         quality_rows,
@@ -300,8 +303,8 @@ fn check_table1(
     problems: &mut Vec<String>,
 ) -> Result<()> {
     let table: Vec<Table1Csv> = read_csv_rows(&out.join("table1.csv"))?;
-    let want = config.seeds.len() * classes;
-    for &alpha in &config.alphas {
+    let want = config.train.seeds.len() * classes;
+    for &alpha in &config.report.alphas {
         match table.iter().find(|t| t.alpha == alpha) {
             None => problems.push(format!("table1.csv: no row for α {alpha}")),
             Some(t) => {
@@ -331,27 +334,26 @@ mod tests {
 
     fn config() -> ExperimentConfig {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
-        ExperimentConfig {
-            seeds: vec![11, 22],
-            worst_classes: 2,
-            alphas: PAPER_ALPHAS.to_vec(),
-            ..ExperimentFile::load(&shipped)
-                .unwrap()
-                .profile("quick")
-                .unwrap()
-                .clone()
-        }
+        let mut config = ExperimentFile::load(&shipped)
+            .unwrap()
+            .profile("quick")
+            .unwrap()
+            .clone();
+        config.train.seeds = vec![11, 22];
+        config.repair.worst_classes = 2;
+        config.report.alphas = PAPER_ALPHAS.to_vec();
+        config
     }
 
     fn rows(config: &ExperimentConfig) -> Vec<RepairRow> {
         let mut rows = Vec::new();
-        for (k, &seed) in config.seeds.iter().enumerate() {
+        for (k, &seed) in config.train.seeds.iter().enumerate() {
             for epoch in [1, 2] {
                 for class in CLASSES {
                     let x = (k * 7 + epoch * 3 + class as usize) as f64 / 40.0;
                     rows.push(RepairRow {
                         dataset: "gtsrb".into(),
-                        model: config.model.clone(),
+                        model: config.train.model.name().to_string(),
                         run: k + 1,
                         seed,
                         target_class: class,
@@ -380,7 +382,7 @@ mod tests {
 
     /// A finished experiment folder: runs trained to epoch 3, converged at 2.
     fn finished(out: &Path, config: &ExperimentConfig, rows: &[RepairRow]) {
-        for run in 1..=config.seeds.len() {
+        for run in 1..=config.train.seeds.len() {
             let trained = TrainedRun {
                 config_hash: "test".into(),
                 report: TrainReport {

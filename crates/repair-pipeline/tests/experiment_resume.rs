@@ -20,18 +20,23 @@ fn data_dir() -> PathBuf {
 fn a_rerun_after_losing_units_gives_identical_files() {
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
     let file = ExperimentFile::load(&shipped).unwrap();
-    let config = repair_pipeline::ExperimentConfig {
-        seeds: vec![7],
-        train_every: 40,
-        val_every: 20,
-        repair_every: 20,
-        test_every: 20,
-        max_epochs: 2,
-        worst_classes: 2,
-        particles: 20,
-        iterations: 12,
-        ..file.profile("quick").unwrap().clone()
-    };
+    let settings = [
+        "train.seeds=[7]",
+        "data.train_every=40",
+        "data.val_every=20",
+        "data.repair_every=20",
+        "data.test_every=20",
+        "train.max_epochs=2",
+        "repair.worst_classes=2",
+        "repair.particles=20",
+        "repair.iterations=12",
+    ]
+    .map(String::from);
+    let config = file
+        .profile("quick")
+        .unwrap()
+        .with_overrides(&settings)
+        .unwrap();
     let out = tempfile::tempdir().unwrap();
     let run = ExperimentRun {
         dataset: "gtsrb",

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PsoError;
 
+/// Particles of the study's Arachne search (its `arachne.py` default, also the paper's).
+pub const ARACHNE_PARTICLES: usize = 100;
+
+/// Iterations of the study's Arachne search.
+pub const ARACHNE_ITERATIONS: usize = 50;
+
 /// A complete, validated-on-use description of a particle-swarm search.
 ///
 /// Build it from a preset ([`PsoConfig::arachne`], [`PsoConfig::canonical`]) and
@@ -238,8 +244,8 @@ impl PsoConfig {
     /// iterations without strict improvement (not before 12).
     pub fn arachne(current: Vec<f64>, layer: LayerScale, seed: u64) -> Self {
         PsoConfig {
-            particles: 100,
-            iterations: 50,
+            particles: ARACHNE_PARTICLES,
+            iterations: ARACHNE_ITERATIONS,
             coefficients: Coefficients::Constriction {
                 phi: 4.1,
                 c1: 4.1,
