@@ -1,4 +1,4 @@
-//! The study's optional GTSRB preprocessing (reference notes §5.2, `dataset/gtsrb/
+//! The study's optional GTSRB preprocessing (its `dataset/gtsrb/
 //! prepare.py`): RGB → HSV, histogram-equalise V, HSV → RGB; centre square crop; resize.
 //!
 //! What we follow and where we differ:

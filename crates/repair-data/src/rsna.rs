@@ -1,5 +1,5 @@
 //! RSNA Pneumonia Detection (Kaggle, stage 2) in its official layout, the study's second
-//! dataset (reference notes §5.2, `dataset/rsna_small/prepare.py`):
+//! dataset (the study's `dataset/rsna_small/prepare.py`):
 //!
 //! ```text
 //! stage_2_train_labels.csv     patientId,x,y,width,height,Target (one row per box)

@@ -1,6 +1,7 @@
 //! Tests on the complete real GTSRB in the shared data folder.
 
-mod common;
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -12,7 +13,7 @@ use repair_data::{
 
 fn gtsrb() -> &'static Corpus {
     static CORPUS: OnceLock<Corpus> = OnceLock::new();
-    CORPUS.get_or_init(|| load_gtsrb(&common::data_root().join("gtsrb")).unwrap())
+    CORPUS.get_or_init(|| load_gtsrb(&data_root::data_root().join("gtsrb")).unwrap())
 }
 
 #[test]
@@ -114,7 +115,7 @@ fn a_saved_split_reloads_identically_and_refuses_other_data() {
     split.save(&path).unwrap();
     assert_eq!(Split::load(&path, corpus).unwrap(), split);
 
-    let pneumonia = repair_data::load_pneumonia(&common::data_root().join("pneumonia")).unwrap();
+    let pneumonia = repair_data::load_pneumonia(&data_root::data_root().join("pneumonia")).unwrap();
     let err = Split::load(&path, &pneumonia).unwrap_err();
     assert!(matches!(err, DataError::SplitMismatch { .. }), "{err}");
     let msg = err.to_string();
@@ -126,7 +127,7 @@ fn a_saved_split_reloads_identically_and_refuses_other_data() {
 
 #[test]
 fn every_sample_ppm_decodes_to_the_packed_bytes() {
-    let root = common::data_root().join("gtsrb");
+    let root = data_root::data_root().join("gtsrb");
     let corpus = gtsrb();
     let meta = read_gt_csv(&root.join("train_meta.csv")).unwrap();
     let index_of: std::collections::HashMap<&str, usize> = meta
@@ -163,7 +164,7 @@ fn every_sample_ppm_decodes_to_the_packed_bytes() {
 
 #[test]
 fn the_official_layout_loader_reads_the_sample_like_the_packed_files() {
-    let root = common::data_root().join("gtsrb");
+    let root = data_root::data_root().join("gtsrb");
     let packed = gtsrb();
     let sample = load_gtsrb_official(&root.join("sample_ppm"), &Preprocess::none()).unwrap();
     assert_eq!(sample.part("train").unwrap().range.len(), 86);
@@ -189,7 +190,7 @@ fn the_official_layout_loader_reads_the_sample_like_the_packed_files() {
 #[test]
 fn the_manifest_check_passes_on_the_real_folder() {
     let manifest = Manifest::builtin("gtsrb").unwrap();
-    let report = manifest.check(&common::data_root().join("gtsrb"), true);
+    let report = manifest.check(&data_root::data_root().join("gtsrb"), true);
     assert!(report.is_ok(), "{report}");
     let table = report.to_string();
     assert!(
@@ -200,7 +201,7 @@ fn the_manifest_check_passes_on_the_real_folder() {
 
 #[test]
 fn the_manifest_check_fails_clearly_on_a_truncated_copy() {
-    let root = common::data_root().join("gtsrb");
+    let root = data_root::data_root().join("gtsrb");
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&root).unwrap() {
         let entry = entry.unwrap();

@@ -1,13 +1,14 @@
 //! Tests on the real PneumoniaMNIST in the shared data folder.
 
-mod common;
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
 
 use repair_data::{
     load_pneumonia, DataError, Dataset, Manifest, Split, SplitConfig, SplitPart, SplitRule,
 };
 
 fn corpus() -> repair_data::Corpus {
-    load_pneumonia(&common::data_root().join("pneumonia")).unwrap()
+    load_pneumonia(&data_root::data_root().join("pneumonia")).unwrap()
 }
 
 #[test]
@@ -19,7 +20,7 @@ fn the_official_parts_have_the_medmnist_counts() {
     assert_eq!(counts("test"), vec![234, 390]);
     assert!(Manifest::builtin("pneumonia")
         .unwrap()
-        .check(&common::data_root().join("pneumonia"), true)
+        .check(&data_root::data_root().join("pneumonia"), true)
         .is_ok());
 }
 

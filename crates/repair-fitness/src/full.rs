@@ -1,6 +1,7 @@
 //! The fitness by full recompute: patch the kernel, recompute every logit of every
-//! row. O(rows × width × classes) per position — the plain reading of reference notes
-//! §3.4 and the oracle the incremental form is tested against.
+//! row. O(rows × width × classes) per position — the plain reading of `_criterion`
+//! (737-861 of the study's `arachne.py`) and the oracle the incremental form is tested
+//! against.
 
 use repair_core::{logits, LabelledActivations, ProblemError};
 use repair_pso::Objective;

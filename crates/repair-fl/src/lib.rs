@@ -2,7 +2,7 @@
 //! penultimate activations; it knows nothing of training or tensors.
 //!
 //! * [`FaultLocaliser`]: the seam — last layer + negatives (+ positives) → sites.
-//! * [`Arachne`]: the study's Arachne v1 (reference notes §2): gradient loss
+//! * [`Arachne`]: the study's Arachne v1 (`repair/arachne/arachne.py`): gradient loss
 //!   GL = |Σ ∂CE/∂W| over the negatives (analytic, Keras clip), top N_g = 20 · |negatives|
 //!   by GL, forward impact FI = |ā_i W_ij|, and the Pareto front of (GL, FI) with exact
 //!   duplicates kept.

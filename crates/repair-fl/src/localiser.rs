@@ -58,7 +58,7 @@ pub enum ImpactActivation {
     First,
 }
 
-/// Arachne v1 as the study ran it (reference notes §2): GL for all weights, keep the
+/// Arachne v1 as the study ran it (its `repair/arachne/arachne.py`, FL): GL for all weights, keep the
 /// top N_g = min(factor · |negatives|, |W|) by GL (stable sort, j outer, i inner),
 /// FI for those, then every candidate on the Pareto front of (GL, FI).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

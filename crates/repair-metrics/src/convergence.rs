@@ -1,6 +1,6 @@
 //! Convergence as the paper defines it: the epoch of the lowest validation loss. (The
 //! study's code repaired the last saved checkpoint instead; with its frozen learning
-//! rate the two were practically the same model, reference notes §5.4.)
+//! rate the two were practically the same model: its `dataset/train.py`.)
 
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::error::MetricsError;
-use crate::report::{QualityRow, RepairRow, Table1Row};
+use crate::tables::{QualityRow, RepairRow, Table1Row};
 
 const BASE: RGBColor = RGBColor(25, 45, 110);
 const REPAIRED: RGBColor = RGBColor(40, 150, 70);

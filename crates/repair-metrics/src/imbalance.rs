@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{RepairRow, RunPattern};
+use crate::tables::{RepairRow, RunPattern};
 
 /// A repaired model that labels at least this share of the test set as the repaired
 /// class "labels almost everything" as that class.

@@ -1,5 +1,5 @@
-//! Metrics and pattern analysis of the early-repair study (paper §2, reference notes
-//! §5.6): confusion matrix, per-class and total accuracy, macro F1;
+//! Metrics and pattern analysis of the early-repair study (the paper, and the study's
+//! notebook `deeptest_paper.ipynb`): confusion matrix, per-class and total accuracy, macro F1;
 //! Qual_α = α·Acc_cls + (1 − α)·Acc_total; the converged epoch (lowest validation loss);
 //! the pre-/post-/after-convergence pattern of each (run, class, α) with explicit tie
 //! and missing-repair policies; Table 1 counts and the early-repair gain with a sign test;
@@ -7,11 +7,11 @@
 //! the repaired class.
 //!
 //! ```
-//! use repair_metrics::{classify, CheckpointQual, IncompletePolicy, Pattern, TiePolicy};
+//! use repair_metrics::{classify_pattern, CheckpointQual, IncompletePolicy, Pattern, TiePolicy};
 //!
 //! // Repaired Qual at epochs 1, 5, 10; the run converged at 10.
 //! let q = |epoch, qual| CheckpointQual { epoch, qual: Some(qual) };
-//! let r = classify(&[q(1, 0.60), q(5, 0.71), q(10, 0.70)], 10, TiePolicy::Post, IncompletePolicy::Mark);
+//! let r = classify_pattern(&[q(1, 0.60), q(5, 0.71), q(10, 0.70)], 10, TiePolicy::Post, IncompletePolicy::Mark);
 //! assert_eq!(r.pattern, Pattern::PreConvergence);
 //! assert_eq!(r.best_epoch, Some(5));
 //! ```
@@ -25,8 +25,8 @@ mod figures;
 mod imbalance;
 mod pattern;
 mod quality;
-mod report;
 mod summary;
+mod tables;
 
 pub use confusion::ConfusionMatrix;
 pub use convergence::{converged_epoch, phase, Phase};
@@ -34,10 +34,12 @@ pub use error::MetricsError;
 #[cfg(feature = "plots")]
 pub use figures::{accuracy_figure, pareto_figure, quality_figure, table1_figure};
 pub use imbalance::{collapse_warnings, warnings_markdown, CollapseWarning, COLLAPSE_SHARE};
-pub use pattern::{classify, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy};
+pub use pattern::{
+    classify_pattern, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy,
+};
 pub use quality::{qual, PAPER_ALPHAS};
-pub use report::{
+pub use summary::{sign_test, GainSummary, PatternCounts};
+pub use tables::{
     patterns, quality, read_repairs, table1, table1_markdown, to_csv, PatternCsv, QualityRow,
     RepairRow, RunPattern, Table1Csv, Table1Row,
 };
-pub use summary::{sign_test, GainSummary, PatternCounts};

@@ -94,7 +94,7 @@ pub struct PatternResult {
 }
 
 /// Classifies one (run, class, α) from the repaired Qual of its checkpoints.
-pub fn classify(
+pub fn classify_pattern(
     checkpoints: &[CheckpointQual],
     converged: usize,
     ties: TiePolicy,

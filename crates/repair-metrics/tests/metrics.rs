@@ -1,8 +1,8 @@
 //! Metrics on hand-computed cases.
 
 use repair_metrics::{
-    classify, converged_epoch, qual, sign_test, CheckpointQual, ConfusionMatrix, GainSummary,
-    IncompletePolicy, MetricsError, Pattern, PatternCounts, TiePolicy,
+    classify_pattern, converged_epoch, qual, sign_test, CheckpointQual, ConfusionMatrix,
+    GainSummary, IncompletePolicy, MetricsError, Pattern, PatternCounts, TiePolicy,
 };
 
 #[test]
@@ -76,7 +76,7 @@ fn patterns_follow_the_best_checkpoint_and_the_tie_policy() {
     let post = TiePolicy::Post;
     let mark = IncompletePolicy::Mark;
     // Best at convergence.
-    let r = classify(&[q(1, 0.5), q(5, 0.6), q(10, 0.7)], 10, post, mark);
+    let r = classify_pattern(&[q(1, 0.5), q(5, 0.6), q(10, 0.7)], 10, post, mark);
     assert_eq!(
         (r.pattern, r.best_epoch),
         (Pattern::PostConvergence, Some(10))
@@ -85,20 +85,20 @@ fn patterns_follow_the_best_checkpoint_and_the_tie_policy() {
     // A tie between epoch 5 and the converged 10: post by default, pre as the notebook.
     let tie = [q(1, 0.5), q(5, 0.7), q(10, 0.7)];
     assert_eq!(
-        classify(&tie, 10, post, mark).pattern,
+        classify_pattern(&tie, 10, post, mark).pattern,
         Pattern::PostConvergence
     );
-    let earliest = classify(&tie, 10, TiePolicy::Earliest, mark);
+    let earliest = classify_pattern(&tie, 10, TiePolicy::Earliest, mark);
     assert_eq!(
         (earliest.pattern, earliest.best_epoch),
         (Pattern::PreConvergence, Some(5))
     );
     assert_eq!(earliest.early_gain, Some(0.0));
     // A best after convergence stays its own pattern.
-    let r = classify(&[q(5, 0.6), q(10, 0.7), q(15, 0.8)], 10, post, mark);
+    let r = classify_pattern(&[q(5, 0.6), q(10, 0.7), q(15, 0.8)], 10, post, mark);
     assert_eq!(r.pattern, Pattern::AfterConvergence);
     // Input order does not matter.
-    let r = classify(&[q(10, 0.7), q(1, 0.9), q(5, 0.6)], 10, post, mark);
+    let r = classify_pattern(&[q(10, 0.7), q(1, 0.9), q(5, 0.6)], 10, post, mark);
     assert_eq!(
         (r.pattern, r.best_epoch),
         (Pattern::PreConvergence, Some(1))
@@ -115,9 +115,9 @@ fn a_missing_repair_is_marked_or_skipped_as_configured() {
         },
         q(10, 0.7),
     ];
-    let marked = classify(&gap, 10, TiePolicy::Post, IncompletePolicy::Mark);
+    let marked = classify_pattern(&gap, 10, TiePolicy::Post, IncompletePolicy::Mark);
     assert_eq!(marked.pattern, Pattern::Incomplete);
-    let available = classify(&gap, 10, TiePolicy::Post, IncompletePolicy::Available);
+    let available = classify_pattern(&gap, 10, TiePolicy::Post, IncompletePolicy::Available);
     assert_eq!(
         (available.pattern, available.best_epoch),
         (Pattern::PreConvergence, Some(1))
@@ -127,7 +127,7 @@ fn a_missing_repair_is_marked_or_skipped_as_configured() {
         qual: None,
     }];
     assert_eq!(
-        classify(&none, 10, TiePolicy::Post, IncompletePolicy::Available).pattern,
+        classify_pattern(&none, 10, TiePolicy::Post, IncompletePolicy::Available).pattern,
         Pattern::Incomplete
     );
 }
@@ -135,19 +135,19 @@ fn a_missing_repair_is_marked_or_skipped_as_configured() {
 #[test]
 fn table_counts_and_the_sign_test() {
     let results = [
-        classify(
+        classify_pattern(
             &[q(1, 0.9), q(10, 0.7)],
             10,
             TiePolicy::Post,
             IncompletePolicy::Mark,
         ),
-        classify(
+        classify_pattern(
             &[q(1, 0.5), q(10, 0.7)],
             10,
             TiePolicy::Post,
             IncompletePolicy::Mark,
         ),
-        classify(
+        classify_pattern(
             &[q(1, 0.8), q(10, 0.7)],
             10,
             TiePolicy::Post,

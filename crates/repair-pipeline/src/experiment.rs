@@ -21,16 +21,16 @@ use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
-use crate::output::{
-    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, CLASS_ACCURACY_CSV,
-};
 use crate::repair::RepairSettings;
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
-use crate::report_files::{write_report, ReportOptions, ReportSummary};
 use crate::run_manifest::RunManifest;
 use crate::sampling::PositiveSampler;
 use crate::shard::{Shard, Stage};
+use crate::study_report::{write_report, ReportOptions, ReportSummary};
 use crate::train_run::{train_run, TrainRunOptions};
+use crate::unit_files::{
+    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, CLASS_ACCURACY_CSV,
+};
 
 /// A checkpoint to repair: its last layer and cached activations.
 struct CachedCheckpoint {

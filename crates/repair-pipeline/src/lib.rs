@@ -16,15 +16,15 @@ mod error;
 mod experiment;
 mod experiment_config;
 mod experiment_manifest;
-mod output;
 mod repair;
 mod repair_unit;
-mod report_files;
 mod run_manifest;
 mod sampling;
 mod shard;
 mod slurm;
+mod study_report;
 mod train_run;
+mod unit_files;
 mod verify;
 
 pub use activations::{accuracy, confusion, extract, ClassAccuracy};
@@ -38,9 +38,6 @@ pub use experiment_config::{
     TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
-pub use output::{
-    class_accuracy_rows, export_problem, write_repair_files, ClassAccuracyRow, CLASS_ACCURACY_CSV,
-};
 pub use repair::{
     repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
     Timings, WeightChange, BASELINE_SITES, STUDY_POSITIVES,
@@ -53,10 +50,11 @@ pub use repair_train::TrainConfig;
 pub use repair_train::{EpochEnd, EpochHook, NoHook};
 pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
-pub use report_files::{run_figures, write_report, ReportOptions, ReportSummary, TABLE1_FIGURE};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
-pub use sampling::{sample_positives, PositiveSampler};
+pub use sampling::PositiveSampler;
 pub use shard::{Shard, Stage};
 pub use slurm::{slurm_script, SlurmPlan};
+pub use study_report::{write_report, ReportOptions, ReportSummary};
 pub use train_run::{train_run, TrainRunOptions};
+pub use unit_files::{ClassAccuracyRow, CLASS_ACCURACY_CSV};
 pub use verify::{verify_experiment, Verified};

@@ -1,5 +1,7 @@
-//! One repair of one checkpoint for one class, on cached activations (reference notes
-//! §2, §3, §3.6, §3.7): repair sets, fault localisation, PSO, RR and BR.
+//! One repair of one checkpoint for one class, on cached activations, as
+//! the study's `repair/arachne/arachne.py` runs it (FL, `optimize`, `evaluate`) with the
+//! positives of `dataset/eAIDataset.py` `sample_from_file`: repair sets, fault
+//! localisation, PSO, RR and BR.
 
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! The 200 positive inputs of a repair, as the study (stratified) or the toolkit
-//! (uniform) draws them (reference notes §3.6).
+//! (uniform) draws them (the study's `dataset/eAIDataset.py`, `sample_from_file`).
 
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -35,7 +35,7 @@ impl PositiveSampler {
 
 /// Draws up to `size` positions into `labels` (the labels of the correctly classified
 /// inputs), seeded.
-pub fn sample_positives(
+pub(crate) fn sample_positives(
     labels: &[u32],
     size: usize,
     how: PositiveSampler,

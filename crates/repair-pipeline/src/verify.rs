@@ -13,8 +13,8 @@ use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Csv};
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
 use crate::experiment_config::ExperimentConfig;
-use crate::output::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
-use crate::report_files::{run_figures, TABLE1_FIGURE, WARNINGS_CSV};
+use crate::study_report::{run_figures, TABLE1_FIGURE, WARNINGS_CSV};
+use crate::unit_files::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
 
 /// What a consistent experiment folder holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,8 +324,8 @@ fn check_table1(
 mod tests {
     use super::*;
     use crate::experiment::{write_experiment_class_accuracy, TrainedRun};
-    use crate::output::{write_csv_rows, ClassAccuracyRow};
-    use crate::report_files::{write_report, ReportOptions};
+    use crate::study_report::{write_report, ReportOptions};
+    use crate::unit_files::{write_csv_rows, ClassAccuracyRow};
     use crate::ExperimentFile;
     use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
     use repair_train::TrainReport;

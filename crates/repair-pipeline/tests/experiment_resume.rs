@@ -5,16 +5,10 @@
 
 use std::path::PathBuf;
 
-use repair_pipeline::{run_experiment, Compute, ExperimentFile, ExperimentRun, Shard, Stage};
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("EARLY_REPAIR_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        })
-        .join("gtsrb")
-}
+use repair_pipeline::{run_experiment, Compute, ExperimentFile, ExperimentRun, Shard, Stage};
 
 #[test]
 fn a_rerun_after_losing_units_gives_identical_files() {
@@ -41,7 +35,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     let run = ExperimentRun {
         dataset: "gtsrb",
         config: &config,
-        data_dir: &data_dir(),
+        data_dir: &data_root::data_root().join("gtsrb"),
         out: out.path(),
         compute: Compute::cpu(),
         shard: Shard::WHOLE,

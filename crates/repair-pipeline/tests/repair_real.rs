@@ -3,6 +3,9 @@
 //! user meets (class out of range, missing or mismatched checkpoint, nothing to repair).
 
 use std::path::PathBuf;
+
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
 use std::sync::OnceLock;
 
 use candle_core::Device;
@@ -14,14 +17,6 @@ use repair_pipeline::{
 };
 use repair_train::TrainConfig;
 use repair_zoo::{build_model, Classifier, ModelSpec};
-
-fn data_root() -> PathBuf {
-    std::env::var_os("EARLY_REPAIR_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        })
-}
 
 fn spec() -> ModelSpec {
     ModelSpec {
@@ -45,7 +40,7 @@ struct Trained {
 fn trained() -> &'static Trained {
     static TRAINED: OnceLock<Trained> = OnceLock::new();
     TRAINED.get_or_init(|| {
-        let corpus = load_gtsrb(&data_root().join("gtsrb"))
+        let corpus = load_gtsrb(&data_root::data_root().join("gtsrb"))
             .expect("set EARLY_REPAIR_DATA to the shared datasets folder");
         let mut split = Split::make(&corpus, &SplitConfig::study("gtsrb", 42)).unwrap();
         let every = |v: &[usize], k: usize| v.iter().step_by(k).copied().collect::<Vec<_>>();

@@ -1,5 +1,6 @@
 //! What a search does, as one serde value: swarm size, coefficients, and every
-//! behaviour in which the study's PSO (reference notes §3) departs from the textbook,
+//! behaviour in which the study's PSO (`repair/arachne/arachne.py`, `optimize` 365-471)
+//! departs from the textbook,
 //! each a field of its own so users can switch the quirks one at a time.
 
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ pub struct PsoConfig {
 pub enum Coefficients {
     /// Clerc–Kennedy constriction: k = χ = 2 / (φ − 2 + √(φ² − 4φ)), w = 1; needs φ > 4.
     /// The canonical choice is c1 = c2 = φ/2; the study draws each attraction from
-    /// U(0, φ), i.e. c1 = c2 = φ (reference notes §3.3).
+    /// U(0, φ), i.e. c1 = c2 = φ (the study's `arachne.py`, `_update_velocity`).
     Constriction {
         /// φ (the paper's "velocity 4.1").
         phi: f64,
@@ -200,7 +201,7 @@ pub enum Improvement {
 /// Early stop: after iteration t (0-based), with at least `min_iterations` done,
 /// stop if best(t) ≤ best(t − window), i.e. the best did not strictly improve in the
 /// last `window` iterations. The study: window 10, min_iterations 12 (its check starts
-/// at t > 10, reference notes §3.5).
+/// at t > 10: the study's `arachne.py`, `_fail_to_find_better_patch` 485-507).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stall {
     /// Iterations without strict improvement that end the search.
@@ -237,7 +238,7 @@ pub struct LayerScale {
 }
 
 impl PsoConfig {
-    /// The study's search exactly (reference notes §3.2–3.5): 100 particles, 50
+    /// The study's search exactly (its `arachne.py`, `optimize` 365-471): 100 particles, 50
     /// iterations, φ = 4.1 with r1, r2 ~ U(0, φ) drawn once per particle, position
     /// first, speed in [range/5, 5·range] with 0 → −range/5, init N(current weight,
     /// layer std), strict personal bests, synchronous global best, stop after 10

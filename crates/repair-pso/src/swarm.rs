@@ -389,7 +389,8 @@ fn draw_coefficients(config: &PsoConfig, d: usize, t: usize) -> (Vec<f64>, Vec<f
     (r1, r2)
 }
 
-/// Sign-preserving clamp of |v| into [min, max] (reference notes §3.3: sign = +1 if
+/// Sign-preserving clamp of |v| into [min, max] (the study's `arachne.py`,
+/// `_update_velocity` 929-960: sign = +1 if
 /// v > 0 else −1, so an exact zero goes to −min unless [`ZeroVelocity::Stay`]).
 pub(crate) fn clamp_speed(v: f64, s: SpeedLimits) -> f64 {
     if v == 0.0 && s.zero == ZeroVelocity::Stay {

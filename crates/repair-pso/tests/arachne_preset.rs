@@ -1,5 +1,5 @@
-//! The `arachne` preset follows the study's PSO step by step (reference notes
-//! §3.2–3.5): checked against a literal re-reading of those notes on a tiny problem.
+//! The `arachne` preset follows the study's PSO step by step (`repair/arachne/arachne.py`,
+//! `optimize` 365-471): checked against a literal transcription of it on a tiny problem.
 
 use rand::Rng;
 use repair_pso::{
@@ -25,7 +25,7 @@ fn bowl(x: &[f64]) -> f64 {
     -((x[0] - 0.3).powi(2) + (x[1] + 0.2).powi(2))
 }
 
-/// The notes' §3.3, read literally: for each particle in order, with g the best
+/// `_update_particle` 509-566 and `_update_velocity` 929-960, read literally: for each particle in order, with g the best
 /// position at the start of the iteration: x ← x + v; r1, r2 ~ U(0, 4.1) once per
 /// particle; v ← χ(v + r1(p − x) + r2(g − x)); clamp |v| into [0.2, 5] keeping the
 /// sign (0 counts as negative); score x; replace p on a strictly higher score.
@@ -37,7 +37,7 @@ struct Literal {
 }
 
 impl Literal {
-    // Index loops keep the transcription of the notes literal.
+    // Index loops keep the transcription of the code literal.
     #[allow(clippy::needless_range_loop)]
     fn iterate(&mut self, t: usize) {
         let chi = constriction(4.1);

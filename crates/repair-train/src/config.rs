@@ -8,12 +8,13 @@ use crate::error::{Result, TrainError};
 use crate::schedule::LrSchedule;
 use crate::sgd::SgdConfig;
 
-/// How to train (defaults: the paper, §2).
+/// How to train (defaults: the paper's training protocol).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Upper bound on epochs (the study: 30).
     pub max_epochs: usize,
-    /// Mini-batch size (the paper: 128; the study code effectively used 4, §5.4).
+    /// Mini-batch size (the paper: 128; the study code effectively used 4: its
+    /// `dataset/train.py` never passes the batch size on).
     pub batch_size: usize,
     /// Learning rate and momentum (the paper: 1e-2, 0.9; the study code: 1e-4).
     pub sgd: SgdConfig,
@@ -51,7 +52,7 @@ impl TrainConfig {
         }
     }
 
-    /// The study code's actual optimiser settings (reference notes §5.4): lr 1e-4 with
+    /// The study code's actual optimiser settings (its `dataset/train.py`): lr 1e-4 with
     /// the compounding schedule; batch size and the rest as the paper.
     pub fn study_code(seed: u64) -> Self {
         TrainConfig {

@@ -3,7 +3,7 @@
 //! epochs, at convergence (lowest validation loss) and at the last epoch; resumable
 //! after an interruption with the same result as an uninterrupted run.
 //!
-//! The study code's actual settings (lr 1e-4, compounding decay, reference notes §5.4)
+//! The study code's actual settings (lr 1e-4, compounding decay: its `dataset/train.py`)
 //! are [`TrainConfig::study_code`]. Batch order depends only on (seed, epoch) and the
 //! models have no dropout, so the "RNG position" a resume needs is the epoch number.
 #![deny(missing_docs)]

@@ -14,7 +14,7 @@ pub enum LrSchedule {
         /// Epochs per step (> 0).
         every: usize,
     },
-    /// The study code (reference notes §5.4): Keras' `LearningRateScheduler` with
+    /// The study code (`dataset/train.py`): Keras' `LearningRateScheduler` with
     /// `f(epoch, lr) = lr · gamma^⌊epoch / every⌋` receives the *current* rate, so the
     /// factor compounds: epochs 0–9 at lr0, 10 at lr0/10, 11 at lr0/100, … and from
     /// epoch 20 the rate falls 100× per epoch.

@@ -1,7 +1,8 @@
 //! Training on real GTSRB: learning happens, checkpoints follow the policy, an
 //! interrupted run resumes to the same weights, a NaN loss stops with a clear error.
 
-use std::path::PathBuf;
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
 
 use candle_core::Device;
 use repair_data::{load_gtsrb, Corpus, ImageSet, Split, SplitConfig, SplitPart, Subset};
@@ -12,16 +13,8 @@ use repair_train::{
 };
 use repair_zoo::{build_model, Classifier, Model, ModelSpec};
 
-fn data_root() -> PathBuf {
-    std::env::var_os("EARLY_REPAIR_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        })
-}
-
 fn gtsrb() -> (Corpus, Split) {
-    let corpus = load_gtsrb(&data_root().join("gtsrb"))
+    let corpus = load_gtsrb(&data_root::data_root().join("gtsrb"))
         .expect("set EARLY_REPAIR_DATA to the shared datasets folder");
     let split = Split::make(&corpus, &SplitConfig::study("gtsrb", 1024)).unwrap();
     (corpus, split)

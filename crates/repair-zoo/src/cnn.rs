@@ -1,5 +1,5 @@
 //! `cnn-s` and `cnn-m`: small CPU-friendly CNNs, the reference networks for speed
-//! comparisons (issue 3 fixes their exact shape):
+//! comparisons (their shape is fixed, so timings stay comparable):
 //! three blocks conv3×3 (padding 1) → ReLU → max-pool 2, then Dense → ReLU (the
 //! penultimate layer), then the Dense head. `cnn-s` uses 32/64/128 channels and a
 //! 256-wide dense layer (2048 → 256 on 32×32 RGB); `cnn-m` doubles every width.

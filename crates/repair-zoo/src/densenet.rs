@@ -1,5 +1,6 @@
 //! DenseNet-121 (Huang et al., CVPR 2017), trained from scratch as in the study
-//! (reference notes §5.3, Keras `DenseNet121(include_top=True, weights=None)`): growth
+//! (its `model/densenet121_no_weights/model.py`, Keras `DenseNet121(include_top=True,
+//! weights=None)`): growth
 //! rate 32, blocks of 6/12/24/16 layers, bottleneck width 4 × 32, compression 0.5,
 //! ImageNet stem (conv 7×7 stride 2, batch norm, ReLU, max-pool 3×3 stride 2 padding 1),
 //! final batch norm + ReLU + global average pool (the 1024-wide penultimate layer).

@@ -4,7 +4,7 @@
 //!   logits, penultimate activations (the input of the last dense layer), the last
 //!   layer's W and b, and safetensors save / load.
 //! * [`build_model`] builds a [`Model`] by name from a [`ModelSpec`]: `cnn-s`, `cnn-m`
-//!   (small CPU CNNs), `vgg16` (the study's GTSRB model, reference notes §5.3) and
+//!   (small CPU CNNs), `vgg16` (the study's GTSRB model, its `model/vgg16/model.py`) and
 //!   `densenet121` (the study's RSNA model). Initial weights are drawn from the spec's
 //!   seed, independently of candle's unseedable CPU generator.
 //!

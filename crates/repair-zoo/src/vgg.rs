@@ -1,4 +1,4 @@
-//! VGG16 as the study uses it (reference notes §5.3, `vgg16_fine_tuning`): the 13-conv
+//! VGG16 as the study uses it (its `model/vgg16/model.py`, `vgg16_fine_tuning`): the 13-conv
 //! VGG16 base (Keras `include_top=False`) on 32×32 inputs → 1×1×512, Flatten,
 //! Dense(4096, ReLU) (the penultimate layer), Dense(classes). No dropout, no ImageNet
 //! mean subtraction (inputs in [0, 1]), as in the study.

@@ -1,5 +1,5 @@
 //! A fast CPU 2-D convolution with its own backward pass, plugged into candle's autograd
-//! as custom ops (issue 8). candle 0.11's CPU backward computes the input gradient with
+//! as custom ops. candle 0.11's CPU backward computes the input gradient with
 //! a direct `conv_transpose2d` loop, and computes it even for the input image, which
 //! nothing needs; here all three products are GEMMs over im2col chunks
 //! ([`kernels`]), and the input gradient is skipped when the input does not track

@@ -30,7 +30,7 @@ fn csv_bytes(
 /// forward_impact, selected: the FL candidates), `pareto_front.svg` (them, the front in
 /// red: the study's `pareto_front.png`) into `dir`, and `report` as `repair.json`.
 /// No figure when nothing was localised (nothing to repair).
-pub fn write_repair_files<R: Serialize>(
+pub(crate) fn write_repair_files<R: Serialize>(
     dir: &Path,
     class: u32,
     outcome: &RepairOutcome,
@@ -104,7 +104,11 @@ pub fn write_repair_files<R: Serialize>(
 /// f32 and labels u32, kernel `width × classes`, bias, sites as u64 pairs) and
 /// `problem.json` (shapes and sites, plus `extra`, e.g. the PSO config), so another
 /// tool can run the same search.
-pub fn export_problem<E: Serialize>(dir: &Path, problem: &RepairProblem, extra: &E) -> Result<()> {
+pub(crate) fn export_problem<E: Serialize>(
+    dir: &Path,
+    problem: &RepairProblem,
+    extra: &E,
+) -> Result<()> {
     let (d, c) = (problem.layer.width, problem.layer.classes);
     let (n, p) = (problem.negatives.len(), problem.positives.len());
     let sites: Vec<u64> = problem
@@ -176,7 +180,7 @@ pub(crate) struct ExperimentClassRow {
 }
 
 /// The per-class rows of one repair from the test confusion matrices.
-pub fn class_accuracy_rows(
+pub(crate) fn class_accuracy_rows(
     before: &repair_metrics::ConfusionMatrix,
     after: &repair_metrics::ConfusionMatrix,
 ) -> Vec<ClassAccuracyRow> {

@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MetricsError;
-use crate::pattern::{classify, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy};
+use crate::pattern::{
+    classify_pattern, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy,
+};
 use crate::quality::qual;
 use crate::summary::{GainSummary, PatternCounts};
 
@@ -179,7 +181,7 @@ pub fn patterns(
                 target_class: class,
                 alpha,
                 converged_epoch: converged,
-                result: classify(&checkpoints, converged, ties, incomplete),
+                result: classify_pattern(&checkpoints, converged, ties, incomplete),
             });
         }
     }

@@ -42,7 +42,7 @@ pub const WARNINGS_CSV: &str = "warnings.csv";
 
 /// Figure files of one (dataset, model, run, class): Fig. 3 (accuracies over epochs)
 /// and Fig. 4 (Qual over epochs per α), relative to the report folder.
-pub fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathBuf; 2] {
+pub(crate) fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathBuf; 2] {
     let stem = format!("{dataset}-{model}-run{run}-class{class}");
     [
         Path::new("figures").join(format!("accuracy-{stem}.svg")),
@@ -51,7 +51,7 @@ pub fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathB
 }
 
 /// The Table 1 chart, relative to the report folder.
-pub const TABLE1_FIGURE: &str = "figures/table1.svg";
+pub(crate) const TABLE1_FIGURE: &str = "figures/table1.svg";
 
 /// Reads `csv_paths` (any CSVs with the `repairs.csv` columns; several experiments, e.g.
 /// GTSRB and pneumonia, give one Table 1 with a row group per dataset) and writes the
