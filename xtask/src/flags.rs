@@ -86,6 +86,10 @@ pub struct RepairArgs {
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
     #[arg(long, default_value = "stratified")]
     pub sampler: String,
+    /// Cross-entropy of FL and fitness: logits (unclipped, as the study's Keras) or
+    /// clipped (Keras' probability clip to [1e-7, 1 − 1e-7]).
+    #[arg(long, default_value = "logits")]
+    pub cross_entropy: String,
     /// Also write the search problem (problem.safetensors + problem.json).
     #[arg(long)]
     pub export_problem: bool,

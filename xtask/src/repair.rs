@@ -2,8 +2,8 @@
 
 use repair_data::{Manifest, Split};
 use repair_pipeline::{
-    load_checkpoint, repair_unit, run_dir, LocaliserChoice, PositiveSampler, PsoPreset,
-    RepairSettings, RunManifest, UnitOutputs,
+    load_checkpoint, repair_unit, run_dir, CrossEntropy, LocaliserChoice, PositiveSampler,
+    PsoPreset, RepairSettings, RunManifest, UnitOutputs,
 };
 
 use crate::flags::RepairArgs;
@@ -72,14 +72,20 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
 }
 
 fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
-    let localiser =
-        LocaliserChoice::named(&args.localiser, args.sites).map_err(anyhow::Error::msg)?;
+    let cross_entropy = match args.cross_entropy.as_str() {
+        "logits" => CrossEntropy::Logits,
+        "clipped" => CrossEntropy::Clipped,
+        other => anyhow::bail!("--cross-entropy {other}: logits or clipped"),
+    };
+    let localiser = LocaliserChoice::named(&args.localiser, args.sites, cross_entropy)
+        .map_err(anyhow::Error::msg)?;
     let pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
     let sampler = PositiveSampler::named(&args.sampler).map_err(anyhow::Error::msg)?;
     Ok(RepairSettings {
         localiser,
         pso,
         sampler,
+        cross_entropy,
         particles: args.particles,
         iterations: args.iterations,
         ..RepairSettings::study(args.class, args.seed)

@@ -10,6 +10,8 @@
 //! * [`logits`] / [`first_argmax`]: the one prediction rule, b + a·W accumulated in
 //!   `f64` and the first arg-max on ties (numpy's), so "correct" means the same thing in
 //!   the repair sets, the search, RR and BR.
+//! * [`CrossEntropy`]: the loss of the Arachne fitness and gradient, unclipped from the
+//!   logits as the study's Keras computes it, or with Keras' probability clip.
 //! * [`ProblemError`]: what the layer and row checks report, naming the value at fault.
 //! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
 //!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
@@ -32,6 +34,7 @@
 
 mod activations;
 mod atomic;
+mod cross_entropy;
 mod error;
 mod hash;
 mod layer;
@@ -41,6 +44,7 @@ mod site;
 
 pub use activations::LabelledActivations;
 pub use atomic::{write_atomic, write_atomic_with};
+pub use cross_entropy::{CrossEntropy, LN_P_MAX, LN_P_MIN};
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};
 pub use layer::{check_layer, DenseLayer, DenseLayerView};

@@ -3,7 +3,7 @@
 //! (737-861 of the study's `arachne.py`) and the oracle the incremental form is tested
 //! against.
 
-use repair_core::{logits, LabelledActivations, ProblemError};
+use repair_core::{logits, CrossEntropy, LabelledActivations, ProblemError};
 use repair_pso::Objective;
 
 use crate::problem::{FitnessDetail, RepairProblem};
@@ -13,14 +13,22 @@ use crate::softmax::row_outcome;
 #[derive(Debug, Clone)]
 pub struct FullFitness {
     problem: RepairProblem,
+    loss: CrossEntropy,
 }
 
 impl FullFitness {
-    /// Validates and keeps a copy of `problem`.
+    /// Validates and keeps a copy of `problem`; the study's cross-entropy
+    /// ([`CrossEntropy::Logits`]).
     pub fn new(problem: &RepairProblem) -> Result<Self, ProblemError> {
+        Self::with_loss(problem, CrossEntropy::default())
+    }
+
+    /// [`FullFitness::new`] with the cross-entropy `loss`.
+    pub fn with_loss(problem: &RepairProblem, loss: CrossEntropy) -> Result<Self, ProblemError> {
         problem.validate()?;
         Ok(FullFitness {
             problem: problem.clone(),
+            loss,
         })
     }
 
@@ -33,7 +41,7 @@ impl FullFitness {
             let (mut loss, mut correct) = (0.0, 0);
             for (a, &y) in rows.activations.chunks(p.layer.width).zip(&rows.labels) {
                 logits(a, &kernel, &p.layer.bias, &mut z);
-                let (ce, ok) = row_outcome(&z, y as usize);
+                let (ce, ok) = row_outcome(&z, y as usize, self.loss);
                 loss += ce;
                 correct += usize::from(ok);
             }

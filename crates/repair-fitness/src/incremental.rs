@@ -24,12 +24,11 @@
 //! no `target-cpu=native` needed, and all three give the same bits (no fused
 //! multiply-add is introduced, and lanes are independent rows).
 
-use repair_core::{logits, ProblemError};
+use repair_core::{logits, CrossEntropy, ProblemError};
 use repair_pso::Objective;
 
 use crate::fastmath::{exp, ln};
 use crate::problem::{FitnessDetail, RepairProblem};
-use crate::softmax::clipped_ce;
 
 /// `label_touched` value of a row whose label column no site touches.
 const UNTOUCHED: u32 = u32::MAX;
@@ -96,11 +95,19 @@ pub struct ArachneFitness {
     label_touched: Vec<u32>,
     label_logit: Vec<f64>,
     isa: Isa,
+    /// The cross-entropy of the losses.
+    loss: CrossEntropy,
 }
 
 impl ArachneFitness {
-    /// Validates `problem` and precomputes the per-row quantities.
+    /// Validates `problem` and precomputes the per-row quantities; the study's
+    /// cross-entropy ([`CrossEntropy::Logits`]).
     pub fn new(problem: &RepairProblem) -> Result<Self, ProblemError> {
+        Self::with_loss(problem, CrossEntropy::default())
+    }
+
+    /// [`ArachneFitness::new`] with the cross-entropy `loss`.
+    pub fn with_loss(problem: &RepairProblem, loss: CrossEntropy) -> Result<Self, ProblemError> {
         problem.validate()?;
         let (d, c) = (problem.layer.width, problem.layer.classes);
         let mut order: Vec<usize> = (0..problem.sites.len()).collect();
@@ -141,6 +148,7 @@ impl ArachneFitness {
             label_logit: Vec::with_capacity(rows),
             order,
             isa: Isa::detect(),
+            loss,
         };
         let mut z = vec![0.0; c];
         for set in [&problem.negatives, &problem.positives] {
@@ -305,8 +313,19 @@ impl ArachneFitness {
                 *s += exp(v - m);
             }
         }
-        for (((c, &s), &y), &m) in ce.iter_mut().zip(sum.iter()).zip(zy.iter()).zip(max.iter()) {
-            *c = clipped_ce(y - m - ln(s));
+        // One loop per form, so that each vectorises without a branch inside.
+        let rows = ce.iter_mut().zip(sum.iter()).zip(zy.iter()).zip(max.iter());
+        match self.loss {
+            CrossEntropy::Logits => {
+                for (((c, &s), &y), &m) in rows {
+                    *c = CrossEntropy::Logits.from_log_p(y - m - ln(s));
+                }
+            }
+            CrossEntropy::Clipped => {
+                for (((c, &s), &y), &m) in rows {
+                    *c = CrossEntropy::Clipped.from_log_p(y - m - ln(s));
+                }
+            }
         }
         // Correct iff the label is the first arg-max: every column before it strictly
         // lower, every column after it lower or equal.

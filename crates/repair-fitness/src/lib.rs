@@ -5,7 +5,9 @@
 //!
 //! where N counts the negatives now correct (patched) and the positives still correct
 //! (intact), and L is the mean cross-entropy of each set (the study's Arachne,
-//! `arachne.py` of the early-repair code, lines 764-765).
+//! `arachne.py` of the early-repair code, lines 764-765), by default unclipped from the
+//! logits as the study's Keras computes it ([`repair_core::CrossEntropy`]; the probability
+//! clip is `CrossEntropy::Clipped`).
 //!
 //! * [`RepairProblem`]: the layer, the two sets of rows and the localised sites — what
 //!   fault localisation hands to a search.

@@ -31,9 +31,9 @@ pub struct FitnessDetail {
     pub n_patched: usize,
     /// Positives classified correctly.
     pub n_intact: usize,
-    /// Mean clipped cross-entropy over the negatives.
+    /// Mean cross-entropy over the negatives.
     pub loss_neg: f64,
-    /// Mean clipped cross-entropy over the positives.
+    /// Mean cross-entropy over the positives.
     pub loss_pos: f64,
 }
 

@@ -3,7 +3,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use repair_core::{DenseLayer, LabelledActivations as Rows, Site};
+use repair_core::{CrossEntropy, DenseLayer, LabelledActivations as Rows, Site};
 use repair_fitness::{ArachneFitness, FitnessDetail, FullFitness, RepairProblem, SyntheticSpec};
 
 fn assert_close(a: FitnessDetail, b: FitnessDetail, what: &str) {
@@ -54,12 +54,15 @@ fn incremental_equals_full_on_many_random_problems() {
             seed: case,
         };
         let problem = RepairProblem::synthetic(spec);
+        // Both cross-entropies, alternating; positions far from the current weights
+        // push some rows' p_y below the clip.
+        let loss = [CrossEntropy::Logits, CrossEntropy::Clipped][case as usize % 2];
         let (fast, full) = (
-            ArachneFitness::new(&problem).unwrap(),
-            FullFitness::new(&problem).unwrap(),
+            ArachneFitness::with_loss(&problem, loss).unwrap(),
+            FullFitness::with_loss(&problem, loss).unwrap(),
         );
         for x in positions(&problem, &mut rng, 6) {
-            let what = format!("case {case} {spec:?}");
+            let what = format!("case {case} {loss:?} {spec:?}");
             assert_close(
                 fast.evaluate(&x).unwrap(),
                 full.evaluate(&x).unwrap(),
@@ -222,4 +225,89 @@ fn the_fitness_formula_matches_a_hand_computed_case() {
     let l_wrong = 1.0 + l_right;
     assert_eq!((at_one.n_patched, at_one.n_intact), (1, 0));
     assert!((at_one.fitness - (2.0 / (1.0 + l_right) + 1.0 / (1.0 + l_wrong))).abs() < 1e-12);
+}
+
+/// ln Σ_j e^(z_j) − z_y, computed plainly in `f64` (the hand computation).
+fn ce(z: &[f64], y: usize) -> f64 {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln() - z[y]
+}
+
+/// Negatives whose p_y is far below Keras' clip of 1e-7 (e^−30 and e^−60): the study's
+/// Keras charges their full logit gap, so the fitness sees a search narrow the gap long
+/// before a row flips; the clipped form saw a flat 16.118 for every such row.
+#[test]
+fn rows_far_below_the_clip_cost_their_logit_gap_unless_clipped() {
+    // Width 1, 3 classes, W = [[30, 0, 0]], b = 0; the site is W_01.
+    let problem = RepairProblem {
+        layer: DenseLayer {
+            width: 1,
+            classes: 3,
+            kernel: vec![30.0, 0.0, 0.0],
+            bias: vec![0.0; 3],
+        },
+        negatives: Rows {
+            activations: vec![1.0, 2.0],
+            labels: vec![1, 2],
+        },
+        positives: Rows {
+            activations: vec![1.0],
+            labels: vec![0],
+        },
+        sites: vec![Site { i: 0, j: 1 }],
+    };
+    for x in [0.0, 10.0, 29.0, 31.0] {
+        // Logits of a = 1 and a = 2 with W_01 = x.
+        let (z1, z2) = ([30.0, x, 0.0], [60.0, 2.0 * x, 0.0]);
+        let neg = [ce(&z1, 1), ce(&z2, 2)];
+        let pos = ce(&z1, 0);
+        let patched = usize::from(x > 30.0);
+        let intact = usize::from(x < 30.0);
+        let clip = |l: f64| l.clamp(-(1.0 - 1e-7f64).ln(), -(1e-7f64).ln());
+        let cases = [
+            (CrossEntropy::Logits, (neg[0] + neg[1]) / 2.0, pos),
+            (
+                CrossEntropy::Clipped,
+                (clip(neg[0]) + clip(neg[1])) / 2.0,
+                clip(pos),
+            ),
+        ];
+        for (loss, loss_neg, loss_pos) in cases {
+            let expected = (patched as f64 + 1.0) / (loss_neg + 1.0)
+                + (intact as f64 + 1.0) / (loss_pos + 1.0);
+            let fast = ArachneFitness::with_loss(&problem, loss).unwrap();
+            let full = FullFitness::with_loss(&problem, loss).unwrap();
+            for detail in [fast.evaluate(&[x]).unwrap(), full.evaluate(&[x]).unwrap()] {
+                assert_eq!(
+                    (detail.n_patched, detail.n_intact),
+                    (patched, intact),
+                    "{loss:?} {x}"
+                );
+                assert!(
+                    (detail.loss_neg - loss_neg).abs() < 1e-12 * loss_neg.max(1.0),
+                    "{loss:?} at {x}: L_neg {} vs {loss_neg}",
+                    detail.loss_neg
+                );
+                assert!((detail.fitness - expected).abs() < 1e-12, "{loss:?} at {x}");
+            }
+        }
+    }
+    // At W_01 = 0 the unclipped L_neg is (30 + 60)/2 = 45, the clipped one 16.118.
+    let logits = ArachneFitness::new(&problem)
+        .unwrap()
+        .evaluate(&[0.0])
+        .unwrap();
+    assert!((logits.loss_neg - 45.0).abs() < 1e-9, "{logits:?}");
+    let clipped = ArachneFitness::with_loss(&problem, CrossEntropy::Clipped).unwrap();
+    let clipped = clipped.evaluate(&[0.0]).unwrap();
+    assert!(
+        (clipped.loss_neg - 16.118_095_650_958_32).abs() < 1e-9,
+        "{clipped:?}"
+    );
+    // Narrowing the gap of the first row (x 0 → 10 → 29) lowers the unclipped loss only.
+    let at = |x: f64, f: &ArachneFitness| f.evaluate(&[x]).unwrap().loss_neg;
+    let fast = ArachneFitness::new(&problem).unwrap();
+    assert!(at(10.0, &fast) < at(0.0, &fast) && at(29.0, &fast) < at(10.0, &fast));
+    let flat = ArachneFitness::with_loss(&problem, CrossEntropy::Clipped).unwrap();
+    assert_eq!(at(10.0, &flat), at(0.0, &flat));
 }

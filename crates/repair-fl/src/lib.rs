@@ -3,7 +3,7 @@
 //!
 //! * [`FaultLocaliser`]: the seam — last layer + negatives (+ positives) → sites.
 //! * [`Arachne`]: the study's Arachne v1 (`repair/arachne/arachne.py`): gradient loss
-//!   GL = |Σ ∂CE/∂W| over the negatives (analytic, Keras clip), top N_g = 20 · |negatives|
+//!   GL = |Σ ∂CE/∂W| over the negatives (analytic; unclipped, as the study's Keras), top N_g = 20 · |negatives|
 //!   by GL, forward impact FI = |ā_i W_ij|, and the Pareto front of (GL, FI) with exact
 //!   duplicates kept.
 //! * [`GradientTopK`] and [`RandomSites`]: the baselines of the Arachne paper.

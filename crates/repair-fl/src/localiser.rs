@@ -4,7 +4,7 @@
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use repair_core::{DenseLayerView, LabelledActivations, Site};
+use repair_core::{CrossEntropy, DenseLayerView, LabelledActivations, Site};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FlError;
@@ -67,6 +67,9 @@ pub struct Arachne {
     pub gradient_factor: usize,
     /// Activations of the forward impact.
     pub activation: ImpactActivation,
+    /// The cross-entropy of the gradient loss (the study's Keras: unclipped).
+    #[serde(default)]
+    pub loss: CrossEntropy,
 }
 
 impl Default for Arachne {
@@ -74,6 +77,7 @@ impl Default for Arachne {
         Arachne {
             gradient_factor: 20,
             activation: ImpactActivation::Mean,
+            loss: CrossEntropy::Logits,
         }
     }
 }
@@ -83,6 +87,9 @@ impl Default for Arachne {
 pub struct GradientTopK {
     /// Number of sites.
     pub k: usize,
+    /// The cross-entropy of the gradient loss (the study's Keras: unclipped).
+    #[serde(default)]
+    pub loss: CrossEntropy,
 }
 
 /// `k` weights drawn uniformly without replacement, seeded.
@@ -99,13 +106,14 @@ fn checked_gradient(
     layer: &DenseLayerView<'_>,
     negatives: &LabelledActivations,
     positives: &LabelledActivations,
+    loss: CrossEntropy,
 ) -> Result<Vec<f64>, FlError> {
     layer.check("negatives", negatives)?;
     layer.check("positives", positives)?;
     if negatives.is_empty() {
         return Err(FlError::NoNegatives);
     }
-    Ok(gradient_loss(layer, negatives))
+    Ok(gradient_loss(layer, negatives, loss))
 }
 
 /// The weights ranked by GL, descending; the sort is stable over the study's
@@ -199,7 +207,8 @@ impl FaultLocaliser for Arachne {
         if self.gradient_factor == 0 {
             return Err(FlError::Config("gradient_factor must be at least 1".into()));
         }
-        let ranked = ranked(layer, &checked_gradient(layer, negatives, positives)?);
+        let gl = checked_gradient(layer, negatives, positives, self.loss)?;
+        let ranked = ranked(layer, &gl);
         let n_g = (self.gradient_factor * negatives.len()).min(ranked.len());
         let mut candidates = candidates(layer, negatives, self.activation, &ranked[..n_g]);
         let points: Vec<(f64, f64)> = candidates
@@ -232,7 +241,8 @@ impl FaultLocaliser for GradientTopK {
         positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         let k = at_least_one(self.k)?;
-        let ranked = ranked(layer, &checked_gradient(layer, negatives, positives)?);
+        let gl = checked_gradient(layer, negatives, positives, self.loss)?;
+        let ranked = ranked(layer, &gl);
         Ok(select_all(layer, negatives, &ranked[..k.min(ranked.len())]))
     }
 }
@@ -249,7 +259,7 @@ impl FaultLocaliser for RandomSites {
         positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         let k = at_least_one(self.k)?;
-        let gl = checked_gradient(layer, negatives, positives)?;
+        let gl = checked_gradient(layer, negatives, positives, CrossEntropy::default())?;
         let (d, c) = (layer.width, layer.classes);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let chosen: Vec<(Site, f64)> = sample(&mut rng, d * c, k.min(d * c))

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Tensor, Var, D};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use repair_core::{DenseLayerView, LabelledActivations, Site};
+use repair_core::{CrossEntropy, DenseLayerView, LabelledActivations, Site};
 use repair_fl::{
     gradient_loss, Arachne, FaultLocaliser, FlError, GradientTopK, ImpactActivation, RandomSites,
 };
@@ -96,9 +96,12 @@ fn forward_impact_uses_the_mean_activation_or_the_first_as_configured() {
 
 #[test]
 fn the_baselines_pick_top_gradients_or_seeded_random_sites() {
-    let top = GradientTopK { k: 1 }
-        .localise(&layer(), &negatives(), &LabelledActivations::default())
-        .unwrap();
+    let top = GradientTopK {
+        k: 1,
+        loss: CrossEntropy::Logits,
+    }
+    .localise(&layer(), &negatives(), &LabelledActivations::default())
+    .unwrap();
     assert_eq!(top.sites, [site(1, 0)]);
     let random = |seed| {
         RandomSites { k: 2, seed }
@@ -141,8 +144,9 @@ fn bad_inputs_are_named() {
     assert!(err.to_string().contains("positives[1] is NaN"), "{err}");
 }
 
-/// Σ_x −ln clip(softmax(a W + b)_y, 1e-7, 1 − 1e-7) differentiated by candle.
-fn autograd(layer: &DenseLayerView<'_>, rows: &LabelledActivations) -> Vec<f64> {
+/// Σ_x −ln softmax(a W + b)_y, with Keras' probability clip when `clip`, differentiated
+/// by candle.
+fn autograd(layer: &DenseLayerView<'_>, rows: &LabelledActivations, clip: bool) -> Vec<f64> {
     let dev = Device::Cpu;
     let (d, c, n) = (layer.width, layer.classes, rows.len());
     let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
@@ -154,8 +158,19 @@ fn autograd(layer: &DenseLayerView<'_>, rows: &LabelledActivations) -> Vec<f64> 
     let z = z.broadcast_sub(&z.max_keepdim(D::Minus1).unwrap()).unwrap();
     let e = z.exp().unwrap();
     let p = e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap();
-    let py = p.gather(&y, 1).unwrap().clamp(1e-7, 1.0 - 1e-7).unwrap();
-    let loss = py.log().unwrap().neg().unwrap().sum_all().unwrap();
+    let log_py = if clip {
+        p.gather(&y, 1)
+            .unwrap()
+            .clamp(1e-7, 1.0 - 1e-7)
+            .unwrap()
+            .log()
+            .unwrap()
+    } else {
+        // log-softmax from the logits, as Keras' softmax_cross_entropy_with_logits.
+        let lse = e.sum_keepdim(D::Minus1).unwrap().log().unwrap();
+        z.gather(&y, 1).unwrap().broadcast_sub(&lse).unwrap()
+    };
+    let loss = log_py.neg().unwrap().sum_all().unwrap();
     let grads = loss.backward().unwrap();
     let g = grads
         .get(w.as_tensor())
@@ -166,7 +181,7 @@ fn autograd(layer: &DenseLayerView<'_>, rows: &LabelledActivations) -> Vec<f64> 
 }
 
 #[test]
-fn the_analytic_gradient_loss_equals_candle_autograd_clip_included() {
+fn the_analytic_gradient_loss_equals_candle_autograd_with_and_without_the_clip() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let (d, c, n) = (16, 5, 12);
     let kernel: Vec<f32> = (0..d * c).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -197,12 +212,59 @@ fn the_analytic_gradient_loss_equals_candle_autograd_clip_included() {
         })
         .count();
     assert!(clipped >= 1, "the test must exercise the clip");
-    let analytic = gradient_loss(&layer, &rows);
-    let autograd = autograd(&layer, &rows);
-    for (k, (x, y)) in analytic.iter().zip(&autograd).enumerate() {
-        assert!(
-            (x - y.abs()).abs() < 1e-9 * (1.0 + x),
-            "weight {k}: {x} vs {y}"
+    for (loss, clip) in [(CrossEntropy::Logits, false), (CrossEntropy::Clipped, true)] {
+        let analytic = gradient_loss(&layer, &rows, loss);
+        let autograd = autograd(&layer, &rows, clip);
+        for (k, (x, y)) in analytic.iter().zip(&autograd).enumerate() {
+            assert!(
+                (x - y.abs()).abs() < 1e-9 * (1.0 + x),
+                "{loss:?} weight {k}: {x} vs {y}"
+            );
+        }
+        let differs = analytic != gradient_loss(&layer, &rows, CrossEntropy::Clipped);
+        assert_eq!(
+            differs,
+            loss == CrossEntropy::Logits,
+            "the clipped rows matter"
         );
     }
+}
+
+/// Logits (30, 0, 0) with true class 1: p_1 ≈ e^−30 ≈ 9.4e−14, far below Keras' clip.
+/// Unclipped (the study's Keras): ∂CE/∂W_0j = a (p_j − y_j) ≈ (1, −1, e^−30), so GL is
+/// ≈ (1, 1, 9.4e−14). Clipped: the row passes no gradient at all.
+#[test]
+fn a_row_far_below_the_clip_still_has_a_gradient_as_in_the_studys_keras() {
+    let kernel = [30.0, 0.0, 0.0];
+    let bias = [0.0; 3];
+    let layer = DenseLayerView {
+        width: 1,
+        classes: 3,
+        kernel: &kernel,
+        bias: &bias,
+    };
+    let rows = LabelledActivations {
+        activations: vec![1.0],
+        labels: vec![1],
+    };
+    let e30 = (-30.0f64).exp();
+    let p = [
+        1.0 / (1.0 + 2.0 * e30),
+        e30 / (1.0 + 2.0 * e30),
+        e30 / (1.0 + 2.0 * e30),
+    ];
+    let gl = gradient_loss(&layer, &rows, CrossEntropy::Logits);
+    let expected = [p[0], 1.0 - p[1], p[2]];
+    for (g, x) in gl.iter().zip(expected) {
+        assert!((g - x).abs() <= 1e-12 * x, "{gl:?} vs {expected:?}");
+    }
+    assert_eq!(
+        gradient_loss(&layer, &rows, CrossEntropy::Clipped),
+        [0.0; 3]
+    );
+    // So the study's FL localises this negative; the clipped form finds nothing to rank.
+    let found = Arachne::default()
+        .localise(&layer, &rows, &LabelledActivations::default())
+        .unwrap();
+    assert!(found.candidates.iter().any(|c| c.gradient_loss > 0.5));
 }

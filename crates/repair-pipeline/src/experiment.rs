@@ -458,7 +458,11 @@ fn experiment_unit(
     }
     let c = run.config;
     let settings = RepairSettings {
-        localiser: c.repair.localiser.choice(c.repair.sites),
+        localiser: c
+            .repair
+            .localiser
+            .choice(c.repair.sites, c.repair.cross_entropy),
+        cross_entropy: c.repair.cross_entropy,
         pso: c.repair.search,
         particles: c.repair.particles,
         iterations: c.repair.iterations,

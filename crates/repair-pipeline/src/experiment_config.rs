@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use repair_core::CrossEntropy;
 use repair_data::SplitRule;
 use repair_metrics::PAPER_ALPHAS;
 use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
@@ -202,6 +203,9 @@ pub struct RepairSection {
     pub iterations: usize,
     /// Positive inputs per repair (default: the study's 200).
     pub positives: usize,
+    /// The cross-entropy of FL and fitness (default `logits`: unclipped, as the study's
+    /// Keras; `clipped`: Keras' probability clip).
+    pub cross_entropy: CrossEntropy,
     /// Also repair checkpoints after the converged one (default false).
     pub after_convergence: bool,
 }
@@ -217,6 +221,7 @@ impl Default for RepairSection {
             particles: ARACHNE_PARTICLES,
             iterations: ARACHNE_ITERATIONS,
             positives: STUDY_POSITIVES,
+            cross_entropy: CrossEntropy::Logits,
             after_convergence: false,
         }
     }
@@ -489,6 +494,10 @@ mod tests {
             (r.particles, r.iterations, r.positives),
             (study.particles, study.iterations, study.positives)
         );
+        // The study's unclipped cross-entropy by default; Keras' clip on request.
+        assert_eq!(p.repair.cross_entropy, CrossEntropy::Logits);
+        let clipped = set(p, &["repair.cross_entropy=clipped"]).unwrap();
+        assert_eq!(clipped.repair.cross_entropy, CrossEntropy::Clipped);
         // The study code's training variant is one setting away.
         let code = set(p, &["train.recipe=study_code"]).unwrap();
         assert_eq!(code.train.config(1), TrainConfig::study_code(1));

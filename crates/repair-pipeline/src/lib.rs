@@ -42,7 +42,7 @@ pub use repair::{
     repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
     Timings, WeightChange, BASELINE_SITES, STUDY_POSITIVES,
 };
-pub use repair_core::{NoProgress, Progress};
+pub use repair_core::{CrossEntropy, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};

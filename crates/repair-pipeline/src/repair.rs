@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use repair_core::{DenseLayer, LabelledActivations, Progress, Site};
+use repair_core::{CrossEntropy, DenseLayer, LabelledActivations, Progress, Site};
 use repair_fitness::{ArachneFitness, FitnessDetail, RepairProblem};
 use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
 use repair_pso::{
@@ -37,11 +37,15 @@ pub enum LocaliserName {
 }
 
 impl LocaliserName {
-    /// The localiser, `sites` being k of the two baselines.
-    pub fn choice(self, sites: usize) -> LocaliserChoice {
+    /// The localiser, `sites` being k of the two baselines and `loss` the cross-entropy
+    /// of the gradient loss (the same as the fitness's, so FL and search agree).
+    pub fn choice(self, sites: usize, loss: CrossEntropy) -> LocaliserChoice {
         match self {
-            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne::default()),
-            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites }),
+            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne {
+                loss,
+                ..Arachne::default()
+            }),
+            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites, loss }),
             LocaliserName::Random => LocaliserChoice::Random { k: sites },
         }
     }
@@ -64,11 +68,15 @@ pub enum LocaliserChoice {
 
 impl LocaliserChoice {
     /// By name, as on the command line: `arachne` (the study's settings), or `gradient`
-    /// / `random` with `sites` sites.
-    pub fn named(name: &str, sites: usize) -> std::result::Result<Self, String> {
+    /// / `random` with `sites` sites; `loss` as in [`LocaliserName::choice`].
+    pub fn named(
+        name: &str,
+        sites: usize,
+        loss: CrossEntropy,
+    ) -> std::result::Result<Self, String> {
         let name: LocaliserName = serde_plain(name)
             .map_err(|_| format!("unknown localiser `{name}` (arachne, gradient or random)"))?;
-        Ok(name.choice(sites))
+        Ok(name.choice(sites, loss))
     }
 }
 
@@ -121,6 +129,10 @@ pub struct RepairSettings {
     pub sampler: PositiveSampler,
     /// Seed of the sampling, random FL and the search.
     pub seed: u64,
+    /// The cross-entropy of the fitness: unclipped from the logits as the study's Keras
+    /// computes it (the `arachne` preset), or with Keras' probability clip.
+    #[serde(default)]
+    pub cross_entropy: CrossEntropy,
 }
 
 impl RepairSettings {
@@ -135,6 +147,7 @@ impl RepairSettings {
             positives: STUDY_POSITIVES,
             sampler: PositiveSampler::Stratified,
             seed,
+            cross_entropy: CrossEntropy::Logits,
         }
     }
 }
@@ -282,7 +295,7 @@ pub fn repair_layer(
         positives,
         sites: found.sites.clone(),
     };
-    let fitness = ArachneFitness::new(&problem)?;
+    let fitness = ArachneFitness::with_loss(&problem, settings.cross_entropy)?;
     let start = problem.current();
     let scale = problem.layer_scale();
     let config = PsoConfig {
