@@ -1,10 +1,18 @@
-//! The study's stages over the other crates, so that `xtask` stays a thin command
-//! line: extract activations once per checkpoint, build the repair sets, localise,
-//! search, measure (RR, BR, accuracies), write the files.
+//! The study's units of work over the other crates, each one library function that the
+//! command line and the experiment both call, so that `xtask` only parses and calls:
 //!
-//! Everything after extraction runs on plain `f32` rows (`repair_core::LabelledActivations`) and the
-//! last layer in Keras layout (`repair_core::DenseLayer`), in `f64` arithmetic, with one
-//! prediction rule (first arg-max) shared by the repair sets, the fitness, RR and BR.
+//! * [`train_run`]: one training run (`run.json` as a [`RunManifest`], checkpoints, resume);
+//! * [`load_checkpoint`]: a checkpoint's last layer and repair/test activations;
+//! * [`repair_unit`]: one repair of one checkpoint for one class, with its files and one
+//!   `repair.json` schema ([`RepairReport`]);
+//! * [`run_experiment`]: the whole resumable, shardable study and its report
+//!   ([`write_report`]); [`verify_experiment`] checks a finished folder.
+//!
+//! Where and how tensors are computed is a [`Compute`] (device, build options, progress
+//! observer). Everything after extraction runs on plain `f32` rows
+//! (`repair_core::LabelledActivations`) and the last layer in Keras layout
+//! (`repair_core::DenseLayer`), in `f64` arithmetic, with one prediction rule (first
+//! arg-max) shared by the repair sets, the fitness, RR and BR.
 #![deny(missing_docs)]
 
 mod activation_file;
