@@ -8,8 +8,8 @@
 //!   ranges. Loaders: [`load_gtsrb`] and [`load_pneumonia`] (packed `u8` files),
 //!   [`load_gtsrb_official`] (official PPM folders, with the study's optional
 //!   [`Preprocess`]), with feature `rsna` `load_rsna_official` (RSNA Pneumonia's
-//!   official DICOM layout), and with feature `candle-datasets`, [`load_mnist_dir`] and
-//!   [`load_cifar10_dir`]. [`Corpus::resized`] brings images to a model's input size.
+//!   official DICOM layout), and with feature `candle-datasets`, `load_mnist_dir` and
+//!   `load_cifar10_dir`. [`Corpus::resized`] brings images to a model's input size.
 //! * [`Split`] cuts a corpus by a [`SplitConfig`] (the study's rule, by track, or the
 //!   official parts), and saves / reloads it with the corpus checksum.
 //! * [`Manifest`] describes a dataset (`datasets/*.toml`) and checks a data folder.

@@ -214,7 +214,7 @@ pub struct Stall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Init {
-    /// Each coordinate ~ Normal(mean[d], sigma) (the study: mean = current weight,
+    /// Each coordinate ~ `Normal(mean[d], sigma)` (the study: mean = current weight,
     /// sigma = std of all weights of the layer).
     Normal {
         /// Centre per dimension.
@@ -222,7 +222,7 @@ pub enum Init {
         /// Standard deviation, shared by all dimensions.
         sigma: f64,
     },
-    /// Each coordinate ~ U(lower[d], upper[d]) of [`PsoConfig::bounds`].
+    /// Each coordinate ~ `U(lower[d], upper[d])` of [`PsoConfig::bounds`].
     Uniform,
     /// Given positions, one per particle.
     Positions(Vec<Vec<f64>>),

@@ -2,7 +2,7 @@
 //! as custom ops. candle 0.11's CPU backward computes the input gradient with
 //! a direct `conv_transpose2d` loop, and computes it even for the input image, which
 //! nothing needs; here all three products are GEMMs over im2col chunks
-//! ([`kernels`]), and the input gradient is skipped when the input does not track
+//! (`kernels`), and the input gradient is skipped when the input does not track
 //! gradients (the first layer). CUDA and non-`f32` tensors keep candle's convolution.
 
 mod block;
