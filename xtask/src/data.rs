@@ -4,6 +4,7 @@ use anyhow::{bail, Context};
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
 
 use crate::flags::DataCommand;
+use crate::progress::Bars;
 
 /// Runs one data subcommand.
 pub fn run(command: DataCommand) -> anyhow::Result<()> {
@@ -28,23 +29,17 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
             data,
         } => {
             let manifest = Manifest::builtin(&dataset)?;
+            let out = data.resolve(&dataset)?;
+            let bars = Bars::default();
             let corpus = match dataset.as_str() {
                 "rsna" => {
                     eprintln!("decoding the DICOM files under {} …", from.display());
-                    let bar = indicatif::ProgressBar::new(0).with_style(
-                        indicatif::ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} DICOM files, {per_sec}, ETA {eta}",
-                        )?,
-                    );
                     let corpus = repair_data::load_rsna_official_with(
                         &from,
                         manifest.shape().height,
-                        |total| {
-                            bar.set_length(total as u64);
-                            bar.inc(1);
-                        },
+                        &bars,
                     )?;
-                    bar.finish_and_clear();
+                    manifest.write_packed(&corpus, &out)?;
                     corpus
                 }
                 "gtsrb" => {
@@ -52,7 +47,6 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
                         "decoding and preprocessing the PPMs under {} …",
                         from.display()
                     );
-                    let out = data.resolve(&dataset)?;
                     repair_data::import_gtsrb_official(
                         &manifest,
                         &from,
@@ -62,10 +56,6 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
                 }
                 other => bail!("no importer for `{other}` (gtsrb or rsna)"),
             };
-            let out = data.resolve(&dataset)?;
-            if dataset != "gtsrb" {
-                manifest.write_packed(&corpus, &out)?;
-            }
             println!("{} → {}", corpus.describe(), out.display());
             let report = manifest.check(&out, false);
             println!("{report}");
@@ -78,15 +68,7 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
         }
         DataCommand::Fetch { dataset, out } => {
             let manifest = Manifest::builtin(&dataset)?;
-            let bar = indicatif::ProgressBar::new(manifest.archives.len() as u64).with_style(
-                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")?,
-            );
-            bar.set_prefix(format!("fetch {dataset}"));
-            repair_data::fetch_official(&manifest, &out, &mut |name, done, _| {
-                bar.set_position(done as u64);
-                bar.set_message(name.to_string());
-            })?;
-            bar.finish_and_clear();
+            repair_data::fetch_official(&manifest, &out, &Bars::default())?;
             println!(
                 "{dataset}: official archives unpacked into {}; pack them with \
                  `cargo xtask data import {dataset} --from {}`",

@@ -9,18 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use md5::{Digest, Md5};
+use repair_core::Progress;
 
 use crate::error::{DataError, Result};
 use crate::manifest::Manifest;
 
-/// Downloads and unpacks every archive of `manifest` into `out`. `progress` is told
-/// the name of each archive as it starts, with how many came before and how many there
-/// are.
-pub fn fetch_official(
-    manifest: &Manifest,
-    out: &Path,
-    progress: &mut dyn FnMut(&str, usize, usize),
-) -> Result<()> {
+/// Downloads and unpacks every archive of `manifest` into `out`. `progress` sees one
+/// stage of as many steps as there are archives, each step with the archive's name.
+pub fn fetch_official(manifest: &Manifest, out: &Path, progress: &dyn Progress) -> Result<()> {
     if manifest.archives.is_empty() {
         return Err(DataError::invalid(
             format!("datasets/{}.toml", manifest.name),
@@ -39,18 +35,16 @@ pub fn fetch_official(
     result
 }
 
-fn fetch_into(
-    manifest: &Manifest,
-    staging: &Path,
-    progress: &mut dyn FnMut(&str, usize, usize),
-) -> Result<()> {
+fn fetch_into(manifest: &Manifest, staging: &Path, progress: &dyn Progress) -> Result<()> {
     let unpacked = staging.join("unpacked");
     fs::create_dir_all(&unpacked).map_err(|e| DataError::io(&unpacked, e))?;
-    let total = manifest.archives.len();
-    for (done, archive) in manifest.archives.iter().enumerate() {
+    progress.begin(
+        &format!("fetch {}", manifest.name),
+        manifest.archives.len() as u64,
+    );
+    for archive in &manifest.archives {
         // The archive's own name, never a path from the URL.
         let name = archive_name(&archive.url);
-        progress(&name, done, total);
         let file = staging.join(&name);
         download(&archive.url, &file)?;
         if let Some(expected) = &archive.md5 {
@@ -64,8 +58,9 @@ fn fetch_into(
         }
         unzip(&file, &unpacked)?;
         fs::remove_file(&file).ok();
+        progress.advance(1, Some(&name));
     }
-    progress("", total, total);
+    progress.end();
     Ok(())
 }
 
@@ -203,7 +198,7 @@ mod tests {
             "http://127.0.0.1:9/GTSRB_Final_Training_Images.zip".into(),
             None,
         )]);
-        let err = fetch_official(&m, out.path(), &mut |_, _, _| ())
+        let err = fetch_official(&m, out.path(), &repair_core::NoProgress)
             .unwrap_err()
             .to_string();
         assert!(
@@ -258,7 +253,7 @@ mod tests {
             (url(&test), Some(md5_test)),
             (url(&gt), None),
         ]);
-        fetch_official(&m, out.path(), &mut |_, _, _| ()).unwrap();
+        fetch_official(&m, out.path(), &repair_core::NoProgress).unwrap();
         let corpus = crate::load_gtsrb_official(out.path(), &crate::Preprocess::none()).unwrap();
         assert_eq!(corpus.images().pixels(), &[1, 2, 3, 1, 2, 3]);
         assert_eq!(corpus.images().raw_labels(), &[0, 5]);
@@ -276,7 +271,7 @@ mod tests {
         let a = src.path().join("a.zip");
         zip_with(&a, &[("GTSRB/x.txt", b"x")]);
         let m = manifest_with(&[(format!("file://{}", a.display()), Some("0".repeat(32)))]);
-        let err = fetch_official(&m, out.path(), &mut |_, _, _| ())
+        let err = fetch_official(&m, out.path(), &repair_core::NoProgress)
             .unwrap_err()
             .to_string();
         assert!(

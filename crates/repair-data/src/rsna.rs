@@ -188,16 +188,16 @@ pub fn read_dicom_grey(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
 /// (every labelled patient; the study's split pools it), grey images resized to
 /// `side × side`. Images are decoded in parallel; a failure is returned.
 pub fn load_rsna_official(root: &Path, side: usize) -> Result<Corpus> {
-    load_rsna_official_with(root, side, |_| {})
+    load_rsna_official_with(root, side, &repair_core::NoProgress)
 }
 
-/// [`load_rsna_official`], calling `decoded(total)` after each image it decodes (from
-/// any thread), where `total` is the number of patients: 26,684 DICOM files take minutes,
-/// and a caller can show progress.
+/// [`load_rsna_official`], telling `progress` of one stage with a step per patient,
+/// advanced after each image is decoded (from any thread): 26,684 DICOM files take
+/// minutes, and a caller can show how far it is.
 pub fn load_rsna_official_with(
     root: &Path,
     side: usize,
-    decoded: impl Fn(usize) + Sync,
+    progress: &dyn repair_core::Progress,
 ) -> Result<Corpus> {
     if side == 0 {
         return Err(DataError::invalid(root, "image side 0"));
@@ -216,6 +216,7 @@ pub fn load_rsna_official_with(
     let shape = ImageShape::new(1, side, side);
     // Each patient's resized image goes straight to its place in the one buffer.
     let mut pixels = vec![0u8; patients.len() * shape.len()];
+    progress.begin("DICOM files", patients.len() as u64);
     pixels
         .par_chunks_mut(shape.len())
         .zip(&patients)
@@ -227,9 +228,10 @@ pub fn load_rsna_official_with(
                 side,
                 side,
             ));
-            decoded(patients.len());
+            progress.advance(1, None);
             Ok(())
         })?;
+    progress.end();
     let labels: Vec<u8> = patients.iter().map(|p| p.label).collect();
     let n = labels.len();
     let images = ImageSet::new(pixels, labels, shape, RSNA_CLASSES)

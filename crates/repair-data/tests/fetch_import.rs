@@ -30,6 +30,25 @@ fn zip(path: &Path, files: &[(&str, Vec<u8>)]) {
     w.finish().unwrap();
 }
 
+/// A progress observer that records the stages and each step's status.
+#[derive(Default)]
+struct Recorder {
+    stages: std::sync::Mutex<Vec<(String, u64)>>,
+    steps: std::sync::Mutex<Vec<String>>,
+}
+
+impl repair_core::Progress for Recorder {
+    fn begin(&self, what: &str, total: u64) {
+        self.stages.lock().unwrap().push((what.to_string(), total));
+    }
+    fn advance(&self, _: u64, status: Option<&str>) {
+        self.steps
+            .lock()
+            .unwrap()
+            .push(status.unwrap_or("").to_string());
+    }
+}
+
 #[test]
 fn a_fetched_official_archive_imports_into_a_folder_that_the_check_accepts() {
     let src = tempfile::tempdir().unwrap();
@@ -76,13 +95,20 @@ fn a_fetched_official_archive_imports_into_a_folder_that_the_check_accepts() {
         })
         .collect();
     let official = tempfile::tempdir().unwrap();
-    let mut seen = Vec::new();
-    fetch_official(&manifest, official.path(), &mut |name, done, total| {
-        seen.push((name.to_string(), done, total));
-    })
-    .unwrap();
-    assert_eq!(seen.len(), 4, "{seen:?}");
-    assert_eq!(seen[0], ("GTSRB_Final_Training_Images.zip".into(), 0, 3));
+    let seen = Recorder::default();
+    fetch_official(&manifest, official.path(), &seen).unwrap();
+    assert_eq!(
+        seen.stages.into_inner().unwrap(),
+        vec![("fetch gtsrb".to_string(), 3)]
+    );
+    assert_eq!(
+        seen.steps.into_inner().unwrap(),
+        [
+            "GTSRB_Final_Training_Images.zip",
+            "GTSRB_Final_Test_Images.zip",
+            "GTSRB_Final_Test_GT.zip"
+        ]
+    );
 
     let packed = tempfile::tempdir().unwrap();
     let corpus = import_gtsrb_official(

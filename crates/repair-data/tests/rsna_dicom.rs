@@ -186,16 +186,37 @@ fn an_rsna_folder_loads_as_grey_images_with_patient_labels() {
     assert_eq!(split.view(&corpus, SplitPart::Test).len(), 2);
 }
 
+/// A progress observer that records what it is told (from any thread).
+#[derive(Default)]
+struct Recorder {
+    stages: std::sync::Mutex<Vec<(String, u64)>>,
+    steps: std::sync::Mutex<u64>,
+    ended: std::sync::Mutex<bool>,
+}
+
+impl repair_core::Progress for Recorder {
+    fn begin(&self, what: &str, total: u64) {
+        self.stages.lock().unwrap().push((what.to_string(), total));
+    }
+    fn advance(&self, steps: u64, _: Option<&str>) {
+        *self.steps.lock().unwrap() += steps;
+    }
+    fn end(&self) {
+        *self.ended.lock().unwrap() = true;
+    }
+}
+
 #[test]
 fn the_import_reports_each_decoded_image_with_the_total() {
     let dir = tempfile::tempdir().unwrap();
     write_rsna(dir.path());
-    let calls = std::sync::Mutex::new(Vec::new());
-    let corpus =
-        load_rsna_official_with(dir.path(), 16, |total| calls.lock().unwrap().push(total)).unwrap();
-    let calls = calls.into_inner().unwrap();
-    assert_eq!(calls.len(), corpus.images().len(), "one call per image");
-    assert!(calls.iter().all(|&t| t == 20), "{calls:?}");
+    let seen = Recorder::default();
+    let corpus = load_rsna_official_with(dir.path(), 16, &seen).unwrap();
+    let stages = seen.stages.into_inner().unwrap();
+    assert_eq!(stages, vec![("DICOM files".to_string(), 20)]);
+    let steps = seen.steps.into_inner().unwrap();
+    assert_eq!(steps, corpus.images().len() as u64, "one step per image");
+    assert!(seen.ended.into_inner().unwrap());
 }
 
 #[test]
