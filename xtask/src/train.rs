@@ -49,7 +49,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     let options = TrainRunOptions {
         pretrained: args.pretrained.as_deref(),
-        ..TrainRunOptions::plain()
+        ..TrainRunOptions::default()
     };
     let bars = crate::progress::Bars::default();
     let compute = crate::progress::compute(&args.device, &bars)?;

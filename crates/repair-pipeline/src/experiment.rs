@@ -285,7 +285,7 @@ fn finish_run(
         return Ok(report);
     }
     let (spec, train_config) = run_setup(run, corpus, seed);
-    let options = TrainRunOptions::plain();
+    let options = TrainRunOptions::default();
     let report = train_run(
         dir,
         &spec,

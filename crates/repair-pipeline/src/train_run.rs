@@ -13,26 +13,15 @@ use crate::error::{file_error, PipelineError, Result};
 use crate::run_manifest::RunManifest;
 
 /// What a training run starts from, when it returns and who watches its epochs,
-/// besides its config.
+/// besides its config. The default: from scratch, to the end, no hook.
+#[derive(Default)]
 pub struct TrainRunOptions<'a> {
     /// torchvision VGG16 ImageNet weights to start the convolutional base from.
     pub pretrained: Option<&'a Path>,
     /// Return after this many epochs in total, as if interrupted (tests, time slices).
     pub stop_after: Option<usize>,
     /// Called after every epoch; may end the run (an online repair-readiness rule).
-    pub hook: &'a mut dyn EpochHook,
-}
-
-impl TrainRunOptions<'_> {
-    /// From scratch, to the end, no hook.
-    pub fn plain() -> Self {
-        // A zero-sized hook: leaking it allocates nothing.
-        TrainRunOptions {
-            pretrained: None,
-            stop_after: None,
-            hook: Box::leak(Box::new(NoHook)),
-        }
-    }
+    pub hook: Option<&'a mut dyn EpochHook>,
 }
 
 /// Trains `model` with `config` on `train_set`, validating on `val_set`, into `dir`
@@ -64,6 +53,8 @@ pub fn train_run<T: Dataset, V: Dataset>(
         stop_after: options.stop_after,
         progress: compute.progress,
     };
-    train_with(&built, train_set, val_set, config, dir, &run, options.hook)
+    let mut no_hook = NoHook;
+    let hook = options.hook.unwrap_or(&mut no_hook);
+    train_with(&built, train_set, val_set, config, dir, &run, hook)
         .map_err(|e| PipelineError::Invalid(format!("training {}: {e}", dir.display())))
 }

@@ -61,7 +61,7 @@ fn trained() -> &'static Trained {
             &train_set,
             &val_set,
             &Compute::cpu(),
-            TrainRunOptions::plain(),
+            TrainRunOptions::default(),
         )
         .unwrap();
         let checkpoint = dir.path().join(format!(
