@@ -85,7 +85,6 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         localiser,
         pso,
         sampler,
-        cross_entropy,
         particles: args.particles,
         iterations: args.iterations,
         ..RepairSettings::study(args.class, args.seed)

@@ -99,6 +99,9 @@ pub struct RandomSites {
     pub k: usize,
     /// Seed of the draw.
     pub seed: u64,
+    /// The cross-entropy of the gradient loss reported for the candidates.
+    #[serde(default)]
+    pub loss: CrossEntropy,
 }
 
 /// Checks the inputs and computes GL for every weight (`width × classes`).
@@ -259,7 +262,7 @@ impl FaultLocaliser for RandomSites {
         positives: &LabelledActivations,
     ) -> Result<Localisation, FlError> {
         let k = at_least_one(self.k)?;
-        let gl = checked_gradient(layer, negatives, positives, CrossEntropy::default())?;
+        let gl = checked_gradient(layer, negatives, positives, self.loss)?;
         let (d, c) = (layer.width, layer.classes);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let chosen: Vec<(Site, f64)> = sample(&mut rng, d * c, k.min(d * c))

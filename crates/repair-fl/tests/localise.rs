@@ -104,10 +104,14 @@ fn the_baselines_pick_top_gradients_or_seeded_random_sites() {
     .unwrap();
     assert_eq!(top.sites, [site(1, 0)]);
     let random = |seed| {
-        RandomSites { k: 2, seed }
-            .localise(&layer(), &negatives(), &LabelledActivations::default())
-            .unwrap()
-            .sites
+        RandomSites {
+            k: 2,
+            seed,
+            loss: CrossEntropy::Logits,
+        }
+        .localise(&layer(), &negatives(), &LabelledActivations::default())
+        .unwrap()
+        .sites
     };
     assert_eq!(random(1), random(1));
     let a = random(1);

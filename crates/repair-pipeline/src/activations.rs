@@ -87,18 +87,3 @@ pub fn confusion(layer: &DenseLayer, rows: &LabelledActivations) -> Result<Confu
     ConfusionMatrix::new(layer.classes, &rows.labels, &predicted)
         .map_err(|e| PipelineError::Invalid(e.to_string()))
 }
-
-/// Accuracy of `layer` on `rows`, overall and for `class`.
-pub fn accuracy(
-    layer: &DenseLayer,
-    rows: &LabelledActivations,
-    class: u32,
-) -> Result<ClassAccuracy> {
-    if class as usize >= layer.classes {
-        return Err(PipelineError::Invalid(format!(
-            "class {class} is out of range: the layer has {} classes",
-            layer.classes
-        )));
-    }
-    Ok(ClassAccuracy::of(&confusion(layer, rows)?, class))
-}

@@ -41,6 +41,22 @@ struct CachedCheckpoint {
     test: LabelledActivations,
 }
 
+impl CachedCheckpoint {
+    /// What a repair unit of this checkpoint reads (no extraction time: the
+    /// activations come from the cache).
+    fn input<'a>(&'a self, dataset: &'a str) -> RepairInput<'a> {
+        RepairInput {
+            checkpoint: &self.checkpoint,
+            dataset,
+            model: &self.model,
+            layer: &self.layer,
+            repair: &self.repair,
+            test: &self.test,
+            extract_ms: 0.0,
+        }
+    }
+}
+
 /// Where and how to run.
 #[derive(Clone)]
 pub struct ExperimentRun<'a> {
@@ -462,7 +478,6 @@ fn experiment_unit(
             .repair
             .localiser
             .choice(c.repair.sites, c.repair.cross_entropy),
-        cross_entropy: c.repair.cross_entropy,
         pso: c.repair.search,
         particles: c.repair.particles,
         iterations: c.repair.iterations,
@@ -470,17 +485,13 @@ fn experiment_unit(
         sampler: PositiveSampler::Stratified,
         ..RepairSettings::study(class, seed)
     };
-    let input = RepairInput {
-        checkpoint: &cached.checkpoint,
-        dataset: run.dataset,
-        model: &cached.model,
-        layer: &cached.layer,
-        repair: &cached.repair,
-        test: &cached.test,
-        extract_ms: 0.0,
-    };
-    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
-    let row = repair_row(unit, c.train.model.name(), &report);
+    let report = repair_unit(
+        &cached.input(run.dataset),
+        &settings,
+        &unit.dir,
+        &UnitOutputs::default(),
+    )?;
+    let row = repair_row(unit, &report);
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,
@@ -490,11 +501,11 @@ fn experiment_unit(
 }
 
 /// The `repairs.csv` row of a unit's report.
-fn repair_row(unit: &Unit, model: &str, report: &RepairReport) -> RepairRow {
+fn repair_row(unit: &Unit, report: &RepairReport) -> RepairRow {
     let (before, after) = (&report.test_before, &report.test_after);
     RepairRow {
         dataset: report.dataset.clone(),
-        model: model.to_string(),
+        model: report.model.arch.clone(),
         run: unit.run,
         seed: unit.seed,
         target_class: unit.class,

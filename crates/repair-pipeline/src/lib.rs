@@ -35,7 +35,7 @@ mod train_run;
 mod unit_files;
 mod verify;
 
-pub use activations::{accuracy, confusion, extract, ClassAccuracy};
+pub use activations::{confusion, extract, ClassAccuracy};
 pub use bench::{bench_train_step, StepBench};
 pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
 pub use device::{device_named, Compute};

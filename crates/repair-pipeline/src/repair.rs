@@ -46,7 +46,7 @@ impl LocaliserName {
                 ..Arachne::default()
             }),
             LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites, loss }),
-            LocaliserName::Random => LocaliserChoice::Random { k: sites },
+            LocaliserName::Random => LocaliserChoice::Random { k: sites, loss },
         }
     }
 }
@@ -63,6 +63,9 @@ pub enum LocaliserChoice {
     Random {
         /// Number of sites.
         k: usize,
+        /// The cross-entropy of the reported gradient loss and of the fitness.
+        #[serde(default)]
+        loss: CrossEntropy,
     },
 }
 
@@ -74,16 +77,28 @@ impl LocaliserChoice {
         sites: usize,
         loss: CrossEntropy,
     ) -> std::result::Result<Self, String> {
-        let name: LocaliserName = serde_plain(name)
-            .map_err(|_| format!("unknown localiser `{name}` (arachne, gradient or random)"))?;
+        let name = match name {
+            "arachne" => LocaliserName::Arachne,
+            "gradient" => LocaliserName::Gradient,
+            "random" => LocaliserName::Random,
+            other => {
+                return Err(format!(
+                    "unknown localiser `{other}` (arachne, gradient or random)"
+                ))
+            }
+        };
         Ok(name.choice(sites, loss))
     }
-}
 
-/// A unit enum variant from its serde name.
-fn serde_plain<T: serde::de::DeserializeOwned>(name: &str) -> std::result::Result<T, ()> {
-    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
-        .map_err(|_| ())
+    /// The cross-entropy of the localiser's gradient loss, which the fitness uses too:
+    /// one setting for both, so FL and search optimise the same loss.
+    pub fn cross_entropy(&self) -> CrossEntropy {
+        match *self {
+            LocaliserChoice::Arachne(a) => a.loss,
+            LocaliserChoice::Gradient(g) => g.loss,
+            LocaliserChoice::Random { loss, .. } => loss,
+        }
+    }
 }
 
 /// Which PSO, and the swarm size.
@@ -129,10 +144,6 @@ pub struct RepairSettings {
     pub sampler: PositiveSampler,
     /// Seed of the sampling, random FL and the search.
     pub seed: u64,
-    /// The cross-entropy of the fitness: unclipped from the logits as the study's Keras
-    /// computes it (the `arachne` preset), or with Keras' probability clip.
-    #[serde(default)]
-    pub cross_entropy: CrossEntropy,
 }
 
 impl RepairSettings {
@@ -147,7 +158,6 @@ impl RepairSettings {
             positives: STUDY_POSITIVES,
             sampler: PositiveSampler::Stratified,
             seed,
-            cross_entropy: CrossEntropy::Logits,
         }
     }
 }
@@ -279,9 +289,10 @@ pub fn repair_layer(
     let found = match settings.localiser {
         LocaliserChoice::Arachne(a) => a.localise(&view, &negatives, &positives)?,
         LocaliserChoice::Gradient(g) => g.localise(&view, &negatives, &positives)?,
-        LocaliserChoice::Random { k } => RandomSites {
+        LocaliserChoice::Random { k, loss } => RandomSites {
             k,
             seed: settings.seed,
+            loss,
         }
         .localise(&view, &negatives, &positives)?,
     };
@@ -295,7 +306,7 @@ pub fn repair_layer(
         positives,
         sites: found.sites.clone(),
     };
-    let fitness = ArachneFitness::with_loss(&problem, settings.cross_entropy)?;
+    let fitness = ArachneFitness::with_loss(&problem, settings.localiser.cross_entropy())?;
     let start = problem.current();
     let scale = problem.layer_scale();
     let config = PsoConfig {
@@ -355,4 +366,24 @@ fn rows(set: &LabelledActivations, width: usize, idx: &[usize]) -> LabelledActiv
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_localiser_carries_the_cross_entropy_the_fitness_then_uses() {
+        for name in ["arachne", "gradient", "random"] {
+            for loss in [CrossEntropy::Logits, CrossEntropy::Clipped] {
+                let choice = LocaliserChoice::named(name, 4, loss).unwrap();
+                assert_eq!(choice.cross_entropy(), loss, "{name}");
+            }
+        }
+        let e = LocaliserChoice::named("annealing", 4, CrossEntropy::Logits).unwrap_err();
+        assert!(e.contains("unknown localiser `annealing`"), "{e}");
+        // The study's settings: Arachne with the study's unclipped loss.
+        let study = RepairSettings::study(0, 0);
+        assert_eq!(study.localiser.cross_entropy(), CrossEntropy::Logits);
+    }
 }
