@@ -24,7 +24,7 @@ use crate::repair::{LocaliserName, PsoPreset, BASELINE_SITES, STUDY_POSITIVES};
 const OPTIONAL_KEYS: [&str; 1] = ["data.input_side"];
 
 /// The keys of the flat profile layout that sections replaced, with their section.
-const FLAT_KEYS: [(&str, &str); 21] = [
+const FLAT_KEYS: [(&str, &str); 22] = [
     ("input_side", "data"),
     ("split_seed", "data"),
     ("split_rule", "data"),
@@ -49,6 +49,7 @@ const FLAT_KEYS: [(&str, &str); 21] = [
         "repair_after_convergence",
         "repair (as `after_convergence`)",
     ),
+    ("alphas", "report"),
 ];
 
 /// An experiment file.
@@ -284,18 +285,11 @@ fn flat_layout(profile: &toml::Table) -> Option<String> {
         .filter(|(key, _)| profile.contains_key(*key))
         .map(|(key, section)| format!("{key} → [{section}]"))
         .collect();
-    (!moved.is_empty() || profile.contains_key("alphas")).then(|| {
-        let alphas = profile
-            .contains_key("alphas")
-            .then_some("alphas → [report]".to_string());
+    (!moved.is_empty()).then(|| {
         format!(
             "the flat layout is no longer read; put the keys into sections \
              ([profiles.NAME.data], .train, .repair, .report; defaults may be left out): {}",
-            moved
-                .into_iter()
-                .chain(alphas)
-                .collect::<Vec<_>>()
-                .join(", ")
+            moved.join(", ")
         )
     })
 }
@@ -314,20 +308,21 @@ impl ExperimentConfig {
     pub fn with_overrides(&self, settings: &[String]) -> Result<ExperimentConfig> {
         let invalid = |s: String| PipelineError::Invalid(s);
         let mut table = toml::Table::try_from(self).map_err(|e| invalid(e.to_string()))?;
+        // Every dotted key of the profile, for the error that names a wrong one.
+        let known = |table: &toml::Table| {
+            let mut keys = Vec::new();
+            for (section, inner) in table {
+                if let Some(inner) = inner.as_table() {
+                    keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
+                }
+            }
+            keys.join(", ")
+        };
         for setting in settings {
             let (key, value) = setting
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("--set {setting:?}: want section.key=value")))?;
             let key = key.trim();
-            let known = |table: &toml::Table| {
-                let mut keys = Vec::new();
-                for (section, inner) in table {
-                    if let Some(inner) = inner.as_table() {
-                        keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
-                    }
-                }
-                keys.join(", ")
-            };
             let Some((section, name)) = key.split_once('.') else {
                 let hint = FLAT_KEYS
                     .iter()
