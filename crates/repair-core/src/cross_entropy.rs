@@ -14,9 +14,9 @@
 use serde::{Deserialize, Serialize};
 
 /// ln(1e-7): the lower clip of [`CrossEntropy::Clipped`].
-pub const LN_P_MIN: f64 = -16.118_095_650_958_32;
+pub(crate) const LN_P_MIN: f64 = -16.118_095_650_958_32;
 /// ln(1 − 1e-7), of the `f64` nearest 1 − 1e-7.
-pub const LN_P_MAX: f64 = -1.000_000_049_473_647_4e-7;
+pub(crate) const LN_P_MAX: f64 = -1.000_000_049_473_647_4e-7;
 
 /// Which cross-entropy a repair uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use crate::site::Site;
 
 /// Checks a last layer in Keras layout: `kernel` of `width × classes` and `bias` of
 /// `classes` finite values.
-pub fn check_layer(
+pub(crate) fn check_layer(
     width: usize,
     classes: usize,
     kernel: &[f32],
@@ -41,7 +41,7 @@ pub struct DenseLayer {
 }
 
 impl DenseLayer {
-    /// A checked layer (see [`check_layer`]).
+    /// A checked layer: `kernel` of `width × classes` and `bias` of `classes` finite values.
     pub fn new(
         width: usize,
         classes: usize,
@@ -105,16 +105,6 @@ impl DenseLayerView<'_> {
     /// W_ij of a site.
     pub fn weight(&self, site: Site) -> f32 {
         self.kernel[site.i * self.classes + site.j]
-    }
-
-    /// An owned copy.
-    pub fn to_owned(&self) -> DenseLayer {
-        DenseLayer {
-            width: self.width,
-            classes: self.classes,
-            kernel: self.kernel.to_vec(),
-            bias: self.bias.to_vec(),
-        }
     }
 
     /// Logits of one row into `out` ([`logits`]).

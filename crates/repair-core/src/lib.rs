@@ -44,10 +44,10 @@ mod site;
 
 pub use activations::LabelledActivations;
 pub use atomic::{write_atomic, write_atomic_with};
-pub use cross_entropy::{CrossEntropy, LN_P_MAX, LN_P_MIN};
+pub use cross_entropy::CrossEntropy;
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};
-pub use layer::{check_layer, DenseLayer, DenseLayerView};
+pub use layer::{DenseLayer, DenseLayerView};
 pub use logits::{first_argmax, logits};
 pub use progress::{NoProgress, Progress};
 pub use site::Site;

@@ -196,7 +196,8 @@ impl ImageSet {
     }
 
     /// True when both sets share the same pixel buffer (no copy was made).
-    pub fn shares_pixels_with(&self, other: &ImageSet) -> bool {
+    #[cfg(test)]
+    pub(crate) fn shares_pixels_with(&self, other: &ImageSet) -> bool {
         Arc::ptr_eq(&self.pixels, &other.pixels)
     }
 }

@@ -51,28 +51,28 @@ mod rsna;
 mod split;
 
 pub use atomic::write_atomic;
-pub use batch::{to_f32_chw, Batch, Batcher, Normalisation};
+pub use batch::{Batch, Batcher, Normalisation};
 #[cfg(feature = "candle-datasets")]
 pub use candle_vision::{load_cifar10_dir, load_mnist_dir};
 pub use corpus::{Corpus, Part};
 pub use dataset::{Dataset, ImageSet, ImageSetProblem, ImageShape, Subset};
 pub use error::{DataError, Result};
 pub use fetch::fetch_official;
-pub use gt_csv::{gt_csv_bytes, parse_gt_csv, read_gt_csv, GtRow};
-pub use gtsrb::{load_gtsrb, GTSRB_CLASSES, GTSRB_SHAPE};
+pub use gt_csv::{read_gt_csv, GtRow};
+pub use gtsrb::load_gtsrb;
 pub use import::{gtsrb_study_preprocess, import_gtsrb_official};
 pub use manifest::{
     sha256_file, Archive, CheckReport, ClassInfo, ClassRow, FileCheck, Manifest, ManifestFile,
     ManifestPart,
 };
-pub use official::{load_gtsrb_official, read_gtsrb_official, OfficialGtsrb};
-pub use packed::{read_packed, PackedPart};
-pub use pneumonia::{load_pneumonia, PNEUMONIA_CLASSES, PNEUMONIA_SHAPE};
-pub use ppm::{decode_ppm, read_ppm, RgbImage};
-pub use preprocess::{centre_crop, equalize_value, resize, resize_pixels, Preprocess};
+pub use official::{load_gtsrb_official, OfficialGtsrb};
+pub use packed::PackedPart;
+pub use pneumonia::load_pneumonia;
+pub use ppm::{read_ppm, RgbImage};
+pub use preprocess::{resize, Preprocess};
 #[cfg(feature = "rsna")]
 pub use rsna::{
     load_rsna_official, load_rsna_official_with, read_dicom_grey, read_rsna_labels, RsnaPatient,
-    RSNA_CLASSES, RSNA_IMAGES, RSNA_LABELS, RSNA_SIDE,
+    RSNA_IMAGES, RSNA_LABELS,
 };
 pub use split::{Split, SplitConfig, SplitPart, SplitRule};

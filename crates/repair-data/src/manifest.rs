@@ -113,12 +113,6 @@ impl Manifest {
         Self::parse(&PathBuf::from(format!("datasets/{name}.toml")), text)
     }
 
-    /// Reads a manifest file.
-    pub fn from_file(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        Self::parse(path, &text)
-    }
-
     /// Parses and validates manifest text; `path` is for messages.
     pub fn parse(path: &Path, text: &str) -> Result<Manifest> {
         let m: Manifest =

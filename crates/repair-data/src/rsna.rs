@@ -36,9 +36,6 @@ use crate::preprocess::resize_pixels;
 /// Classes: 0 = no pneumonia, 1 = pneumonia (lung opacity).
 pub const RSNA_CLASSES: usize = 2;
 
-/// The side the study resized RSNA images to.
-pub const RSNA_SIDE: usize = 160;
-
 /// The official label file, relative to the RSNA folder.
 pub const RSNA_LABELS: &str = "stage_2_train_labels.csv";
 

@@ -266,7 +266,7 @@ pub fn table1_figure(rows: &[Table1Row]) -> Result<String, MetricsError> {
         chart
             .draw_series(rows.iter().enumerate().map(|(g, r)| {
                 Text::new(
-                    format!("{} α={}", r.dataset, r.alpha),
+                    format!("{} α={}", r.key.dataset, r.key.alpha),
                     (g as f64 + 0.12, y_max * 0.97),
                     ("sans-serif", 13),
                 )

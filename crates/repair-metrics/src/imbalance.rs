@@ -71,20 +71,21 @@ pub fn collapse_warnings(rows: &[RepairRow], patterns: &[RunPattern]) -> Vec<Col
         .iter()
         .filter_map(|p| {
             let epoch = p.result.best_epoch?;
+            let key = &p.key;
             let row = rows.iter().find(|r| {
-                r.dataset == p.dataset
-                    && r.model == p.model
-                    && r.run == p.run
-                    && r.target_class == p.target_class
+                r.dataset == key.dataset
+                    && r.model == key.model
+                    && r.run == key.run
+                    && r.target_class == key.target_class
                     && r.epoch == epoch
             })?;
             let share = row.repaired_share_cls?;
             (share >= COLLAPSE_SHARE).then(|| CollapseWarning {
-                dataset: p.dataset.clone(),
-                model: p.model.clone(),
-                run: p.run,
-                target_class: p.target_class,
-                alpha: p.alpha,
+                dataset: key.dataset.clone(),
+                model: key.model.clone(),
+                run: key.run,
+                target_class: key.target_class,
+                alpha: key.alpha,
                 epoch,
                 share_cls: share,
                 acc_cls: row.repaired_acc_cls,

@@ -25,6 +25,7 @@ mod figures;
 mod imbalance;
 mod pattern;
 mod quality;
+mod records;
 mod summary;
 mod tables;
 
@@ -38,8 +39,13 @@ pub use pattern::{
     classify_pattern, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy,
 };
 pub use quality::{qual, PAPER_ALPHAS};
+pub use records::{from_csv, to_csv};
 pub use summary::{sign_test, GainSummary, PatternCounts};
 pub use tables::{
-    patterns, quality, read_repairs, table1, table1_markdown, to_csv, PatternCsv, QualityRow,
-    RepairRow, RunPattern, Table1Csv, Table1Row,
+    patterns, quality, read_repairs, table1, table1_markdown, PatternKey, QualityRow, RepairRow,
+    RunPattern, Table1Key, Table1Row,
 };
+
+/// serde, for [`csv_record!`] in other crates.
+#[doc(hidden)]
+pub use serde as __serde;

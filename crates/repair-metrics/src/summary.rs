@@ -35,18 +35,24 @@ impl PatternCounts {
     }
 }
 
-/// Mean ± std of the early-repair gains, and the sign test of "early beats converged".
+/// Mean ± std of the early-repair gains, and the sign test of "early beats converged"
+/// (serialised as `gain_n`, `gain_mean`, … beside the pattern counts in `table1.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GainSummary {
     /// Number of gains.
+    #[serde(rename = "gain_n")]
     pub n: usize,
     /// Mean gain.
+    #[serde(rename = "gain_mean")]
     pub mean: f64,
     /// Sample standard deviation (n − 1); NaN for n < 2.
+    #[serde(rename = "gain_std")]
     pub std: f64,
     /// Gains > 0.
+    #[serde(rename = "gain_positive")]
     pub positive: usize,
     /// Gains < 0.
+    #[serde(rename = "gain_negative")]
     pub negative: usize,
     /// Two-sided exact sign-test p-value over the non-zero gains (1 when none).
     pub sign_test_p: f64,

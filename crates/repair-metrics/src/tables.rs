@@ -126,9 +126,9 @@ pub fn quality(rows: &[RepairRow], alphas: &[f64]) -> Result<Vec<QualityRow>, Me
     Ok(out)
 }
 
-/// The pattern of one (dataset, model, run, class, α).
+/// Which pattern a row of `patterns.csv` is: one (dataset, model, run, class, α).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunPattern {
+pub struct PatternKey {
     /// Dataset name.
     pub dataset: String,
     /// Model name.
@@ -141,9 +141,20 @@ pub struct RunPattern {
     pub alpha: f64,
     /// Converged epoch.
     pub converged_epoch: usize,
+}
+
+/// The pattern of one (dataset, model, run, class, α); a line of `patterns.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPattern {
+    /// Which run, class and α.
+    pub key: PatternKey,
     /// Classification and numbers.
     pub result: PatternResult,
 }
+crate::csv_record!(RunPattern {
+    key: PatternKey,
+    result: PatternResult
+});
 
 /// Classifies every (dataset, model, run, class, α). A class is expected to have a
 /// repair at every epoch any class of its run has; a missing one is a gap for the
@@ -175,12 +186,14 @@ pub fn patterns(
                 checkpoints.push(CheckpointQual { epoch, qual });
             }
             out.push(RunPattern {
-                dataset: key.0.clone(),
-                model: key.1.clone(),
-                run: key.2,
-                target_class: class,
-                alpha,
-                converged_epoch: converged,
+                key: PatternKey {
+                    dataset: key.0.clone(),
+                    model: key.1.clone(),
+                    run: key.2,
+                    target_class: class,
+                    alpha,
+                    converged_epoch: converged,
+                },
                 result: classify_pattern(&checkpoints, converged, ties, incomplete),
             });
         }
@@ -188,33 +201,47 @@ pub fn patterns(
     Ok(out)
 }
 
-/// One row of Table 1: a dataset and α.
+/// Which row of Table 1: a dataset and α.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Table1Row {
+pub struct Table1Key {
     /// Dataset name.
     pub dataset: String,
     /// α.
     pub alpha: f64,
+}
+
+/// One row of Table 1 (and of `table1.csv`): a dataset and α.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table1Row {
+    /// The dataset and α.
+    pub key: Table1Key,
     /// Pattern counts over runs × classes.
     pub counts: PatternCounts,
     /// The gain of the best early repair over repairing the converged model.
     pub gain: GainSummary,
 }
+crate::csv_record!(Table1Row {
+    key: Table1Key,
+    counts: PatternCounts,
+    gain: GainSummary
+});
 
 /// Table 1 from the patterns, ordered by dataset then α.
 pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
     let mut groups: BTreeMap<(String, u64), Vec<&RunPattern>> = BTreeMap::new();
     for p in patterns {
         groups
-            .entry((p.dataset.clone(), p.alpha.to_bits()))
+            .entry((p.key.dataset.clone(), p.key.alpha.to_bits()))
             .or_default()
             .push(p);
     }
     groups
         .into_iter()
         .map(|((dataset, alpha), ps)| Table1Row {
-            dataset,
-            alpha: f64::from_bits(alpha),
+            key: Table1Key {
+                dataset,
+                alpha: f64::from_bits(alpha),
+            },
             counts: PatternCounts::of(ps.iter().map(|p| &p.result)),
             gain: GainSummary::of(
                 &ps.iter()
@@ -236,8 +263,8 @@ pub fn table1_markdown(rows: &[Table1Row]) -> String {
         let g = &r.gain;
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} |\n",
-            r.dataset,
-            r.alpha,
+            r.key.dataset,
+            r.key.alpha,
             c.pre,
             c.post,
             c.after,
@@ -251,101 +278,4 @@ pub fn table1_markdown(rows: &[Table1Row]) -> String {
         ));
     }
     s
-}
-
-/// Serialises rows as CSV (header from the field names).
-pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, MetricsError> {
-    let fail = |e: csv::Error| MetricsError::Csv(e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(fail)?;
-    }
-    w.into_inner().map_err(|e| MetricsError::Csv(e.to_string()))
-}
-
-/// Table 1 flattened for `table1.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Table1Csv {
-    /// Dataset name.
-    pub dataset: String,
-    /// α.
-    pub alpha: f64,
-    /// Pre-convergence count.
-    pub pre: usize,
-    /// Post-convergence count.
-    pub post: usize,
-    /// After-convergence count.
-    pub after: usize,
-    /// Incomplete count.
-    pub incomplete: usize,
-    /// Gains counted.
-    pub gain_n: usize,
-    /// Mean gain.
-    pub gain_mean: f64,
-    /// Std of the gain.
-    pub gain_std: f64,
-    /// Sign-test p-value.
-    pub sign_test_p: f64,
-}
-
-impl From<&Table1Row> for Table1Csv {
-    fn from(r: &Table1Row) -> Self {
-        Table1Csv {
-            dataset: r.dataset.clone(),
-            alpha: r.alpha,
-            pre: r.counts.pre,
-            post: r.counts.post,
-            after: r.counts.after,
-            incomplete: r.counts.incomplete,
-            gain_n: r.gain.n,
-            gain_mean: r.gain.mean,
-            gain_std: r.gain.std,
-            sign_test_p: r.gain.sign_test_p,
-        }
-    }
-}
-
-/// A pattern flattened for `patterns.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PatternCsv {
-    /// Dataset name.
-    pub dataset: String,
-    /// Model name.
-    pub model: String,
-    /// Run number.
-    pub run: usize,
-    /// Repaired class.
-    pub target_class: u32,
-    /// α.
-    pub alpha: f64,
-    /// Converged epoch.
-    pub converged_epoch: usize,
-    /// The pattern.
-    pub pattern: crate::pattern::Pattern,
-    /// Epoch of the best repaired Qual.
-    pub best_epoch: Option<usize>,
-    /// The best repaired Qual.
-    pub best_qual: Option<f64>,
-    /// Repaired Qual at convergence.
-    pub converged_qual: Option<f64>,
-    /// Best early repaired Qual minus the converged one.
-    pub early_gain: Option<f64>,
-}
-
-impl From<&RunPattern> for PatternCsv {
-    fn from(p: &RunPattern) -> Self {
-        PatternCsv {
-            dataset: p.dataset.clone(),
-            model: p.model.clone(),
-            run: p.run,
-            target_class: p.target_class,
-            alpha: p.alpha,
-            converged_epoch: p.converged_epoch,
-            pattern: p.result.pattern,
-            best_epoch: p.result.best_epoch,
-            best_qual: p.result.best_qual,
-            converged_qual: p.result.converged_qual,
-            early_gain: p.result.early_gain,
-        }
-    }
 }

@@ -61,8 +61,10 @@ fn figures_show_every_point_with_titles_and_legends() {
     let qrefs: Vec<_> = q.iter().collect();
     let p = repair_metrics::patterns(&rows, &[0.2, 0.8], TiePolicy::Post, IncompletePolicy::Mark)
         .unwrap();
-    let best: Vec<(f64, Option<usize>)> =
-        p.iter().map(|p| (p.alpha, p.result.best_epoch)).collect();
+    let best: Vec<(f64, Option<usize>)> = p
+        .iter()
+        .map(|p| (p.key.alpha, p.result.best_epoch))
+        .collect();
     let fig4 = quality_figure(&qrefs, &best).unwrap();
     assert!(fig4.contains("alpha 0.2") && fig4.contains("alpha 0.8"));
     assert_eq!(

@@ -56,7 +56,7 @@ fn quality_patterns_and_table1_follow_the_rows() {
     .unwrap();
     let of = |run, class, alpha: f64| {
         p.iter()
-            .find(|x| x.run == run && x.target_class == class && x.alpha == alpha)
+            .find(|x| x.key.run == run && x.key.target_class == class && x.key.alpha == alpha)
             .unwrap()
             .result
             .pattern
@@ -78,13 +78,13 @@ fn quality_patterns_and_table1_follow_the_rows() {
     .unwrap();
     let run2 = available
         .iter()
-        .find(|x| x.run == 2 && x.target_class == 27)
+        .find(|x| x.key.run == 2 && x.key.target_class == 27)
         .unwrap();
     assert_eq!(run2.result.pattern, Pattern::PostConvergence);
 
     let t = table1(&p);
     assert_eq!(t.len(), 2);
-    let a08 = t.iter().find(|r| r.alpha == 0.8).unwrap();
+    let a08 = t.iter().find(|r| r.key.alpha == 0.8).unwrap();
     let c = &a08.counts;
     assert_eq!((c.pre, c.post, c.after, c.incomplete), (1, 1, 1, 1));
     let md = table1_markdown(&t);

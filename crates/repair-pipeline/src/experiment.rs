@@ -29,7 +29,8 @@ use crate::shard::{Shard, Stage};
 use crate::study_report::{write_report, ReportOptions, ReportSummary};
 use crate::train_run::{train_run, TrainRunOptions};
 use crate::unit_files::{
-    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, CLASS_ACCURACY_CSV,
+    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, RepairKey,
+    CLASS_ACCURACY_CSV,
 };
 
 /// A checkpoint to repair: its last layer and cached activations.
@@ -235,17 +236,15 @@ pub(crate) fn write_experiment_class_accuracy(out: &Path, rows: &[RepairRow]) ->
     for r in rows {
         let unit = unit_folder(out, r.run, r.epoch, r.target_class);
         let classes: Vec<ClassAccuracyRow> = read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
-        all.extend(classes.into_iter().map(|c| ExperimentClassRow {
+        let repair = RepairKey {
             run: r.run,
             seed: r.seed,
             epoch: r.epoch,
             target_class: r.target_class,
-            class: c.class,
-            test_inputs: c.test_inputs,
-            base_acc: c.base_acc,
-            repaired_acc: c.repaired_acc,
-            base_predicted: c.base_predicted,
-            repaired_predicted: c.repaired_predicted,
+        };
+        all.extend(classes.into_iter().map(|class| ExperimentClassRow {
+            repair: repair.clone(),
+            class,
         }));
     }
     write_csv_rows(&out.join(CLASS_ACCURACY_CSV), &all)

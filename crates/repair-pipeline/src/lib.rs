@@ -48,7 +48,7 @@ pub use experiment_config::{
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use repair::{
     repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
-    Timings, WeightChange, BASELINE_SITES, STUDY_POSITIVES,
+    Timings, WeightChange, BASELINE_SITES,
 };
 pub use repair_core::{CrossEntropy, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;

@@ -18,7 +18,7 @@ use crate::error::{PipelineError, Result};
 use crate::sampling::{sample_positives, PositiveSampler};
 
 /// Positive inputs the study's repair samples from the correctly classified ones.
-pub const STUDY_POSITIVES: usize = 200;
+pub(crate) const STUDY_POSITIVES: usize = 200;
 
 /// Sites of the `gradient` and `random` localisers unless told otherwise.
 pub const BASELINE_SITES: usize = 10;

@@ -9,7 +9,7 @@ use repair_data::write_atomic;
 use repair_metrics::{
     accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
     table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, IncompletePolicy,
-    MetricsError, PatternCsv, QualityRow, RepairRow, RunPattern, Table1Csv, Table1Row, TiePolicy,
+    MetricsError, QualityRow, RepairRow, RunPattern, Table1Row, TiePolicy,
 };
 
 use crate::error::{file_error, PipelineError, Result};
@@ -103,10 +103,8 @@ pub fn write_report(
         Ok(())
     };
     write_csv("quality.csv", to_csv(&quality_rows))?;
-    let pattern_rows: Vec<PatternCsv> = run_patterns.iter().map(PatternCsv::from).collect();
-    write_csv("patterns.csv", to_csv(&pattern_rows))?;
-    let table_csv: Vec<Table1Csv> = table.iter().map(Table1Csv::from).collect();
-    write_csv("table1.csv", to_csv(&table_csv))?;
+    write_csv("patterns.csv", to_csv(&run_patterns))?;
+    write_csv("table1.csv", to_csv(&table))?;
     let warnings = collapse_warnings(&repairs, &run_patterns);
     write_csv(WARNINGS_CSV, warnings_csv(&warnings))?;
     write_figures(out, &repairs, &quality_rows, &run_patterns, &table)?;
@@ -162,8 +160,8 @@ fn write_figures(
             .collect();
         let best: Vec<(f64, Option<usize>)> = run_patterns
             .iter()
-            .filter(|p| same(&p.dataset, &p.model, p.run, p.target_class))
-            .map(|p| (p.alpha, p.result.best_epoch))
+            .filter(|p| same(&p.key.dataset, &p.key.model, p.key.run, p.key.target_class))
+            .map(|p| (p.key.alpha, p.result.best_epoch))
             .collect();
         let [accuracy, qual] = run_figures(dataset, model, run, class).map(|p| out.join(p));
         let svg = accuracy_figure(&rows).map_err(|e| file_error(&accuracy, e))?;

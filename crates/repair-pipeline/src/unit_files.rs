@@ -163,21 +163,26 @@ pub struct ClassAccuracyRow {
     pub repaired_predicted: u64,
 }
 
-/// One line of the experiment's `class_accuracy.csv`: a unit's [`ClassAccuracyRow`]
-/// keyed by run, seed, checkpoint and repaired class.
+/// Which repair a line of the experiment's `class_accuracy.csv` belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub(crate) struct ExperimentClassRow {
+pub(crate) struct RepairKey {
     pub run: usize,
     pub seed: u64,
     pub epoch: usize,
     pub target_class: u32,
-    pub class: u32,
-    pub test_inputs: u64,
-    pub base_acc: Option<f64>,
-    pub repaired_acc: Option<f64>,
-    pub base_predicted: u64,
-    pub repaired_predicted: u64,
 }
+
+/// One line of the experiment's `class_accuracy.csv`: a unit's [`ClassAccuracyRow`]
+/// after the key of its repair.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ExperimentClassRow {
+    pub repair: RepairKey,
+    pub class: ClassAccuracyRow,
+}
+repair_metrics::csv_record!(ExperimentClassRow {
+    repair: RepairKey,
+    class: ClassAccuracyRow
+});
 
 /// The per-class rows of one repair from the test confusion matrices.
 pub(crate) fn class_accuracy_rows(
@@ -205,12 +210,11 @@ pub(crate) fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()
     Ok(())
 }
 
-/// Reads a CSV file written by [`write_csv_rows`]; errors name the file and row.
-pub(crate) fn read_csv_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| file_error(path, e))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(k, row)| row.map_err(|e| file_error(path, format!("data row {}: {e}", k + 1))))
-        .collect()
+/// Reads a CSV file written by [`write_csv_rows`], by position under the header that
+/// `T` writes ([`repair_metrics::from_csv`]); errors name the file and row.
+pub(crate) fn read_csv_rows<T: Serialize + serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Vec<T>> {
+    let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+    repair_metrics::from_csv(std::io::BufReader::new(file)).map_err(|e| file_error(path, e))
 }

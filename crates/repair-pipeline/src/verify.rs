@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Csv};
+use repair_metrics::{qual, read_repairs, QualityRow, RepairRow, Table1Row};
 
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
@@ -245,7 +245,7 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
     let mut by_unit: BTreeMap<(usize, usize, u32), Vec<&ExperimentClassRow>> = BTreeMap::new();
     for c in &written {
         by_unit
-            .entry((c.run, c.epoch, c.target_class))
+            .entry((c.repair.run, c.repair.epoch, c.repair.target_class))
             .or_default()
             .push(c);
     }
@@ -266,7 +266,11 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
             problems.push(format!("{at}: missing"));
             continue;
         };
-        let Some(own) = unit.iter().find(|c| c.class == r.target_class) else {
+        let Some(own) = unit
+            .iter()
+            .map(|c| &c.class)
+            .find(|c| c.class == r.target_class)
+        else {
             problems.push(format!("{at}: no row for the repaired class"));
             continue;
         };
@@ -276,7 +280,7 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
                 own.base_acc, own.repaired_acc, r.base_acc_cls, r.repaired_acc_cls
             ));
         }
-        let inputs: u64 = unit.iter().map(|c| c.test_inputs).sum();
+        let inputs: u64 = unit.iter().map(|c| c.class.test_inputs).sum();
         if let Some(share) = r.repaired_share_cls {
             let counted = own.repaired_predicted as f64 / inputs.max(1) as f64;
             if (counted - share).abs() > QUAL_TOLERANCE {
@@ -302,13 +306,14 @@ fn check_table1(
     classes: usize,
     problems: &mut Vec<String>,
 ) -> Result<()> {
-    let table: Vec<Table1Csv> = read_csv_rows(&out.join("table1.csv"))?;
+    let table: Vec<Table1Row> = read_csv_rows(&out.join("table1.csv"))?;
     let want = config.train.seeds.len() * classes;
     for &alpha in &config.report.alphas {
-        match table.iter().find(|t| t.alpha == alpha) {
+        match table.iter().find(|t| t.key.alpha == alpha) {
             None => problems.push(format!("table1.csv: no row for α {alpha}")),
             Some(t) => {
-                let counted = t.pre + t.post + t.after + t.incomplete;
+                let c = &t.counts;
+                let counted = c.pre + c.post + c.after + c.incomplete;
                 if counted != want {
                     problems.push(format!(
                         "table1.csv: α {alpha} counts {counted} (run, class) pairs, want {want}"
@@ -538,8 +543,8 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let summary = write_report(&both, &options, out.path()).unwrap();
         assert_eq!(summary.repairs, 16);
-        let table: Vec<Table1Csv> = read_csv_rows(&out.path().join("table1.csv")).unwrap();
-        let datasets: BTreeSet<&str> = table.iter().map(|t| t.dataset.as_str()).collect();
+        let table: Vec<Table1Row> = read_csv_rows(&out.path().join("table1.csv")).unwrap();
+        let datasets: BTreeSet<&str> = table.iter().map(|t| t.key.dataset.as_str()).collect();
         assert_eq!(datasets, BTreeSet::from(["gtsrb", "pneumonia"]));
         assert_eq!(table.len(), 2 * PAPER_ALPHAS.len());
         let same = [a.path().join("repairs.csv"), a.path().join("repairs.csv")];
@@ -558,8 +563,8 @@ mod tests {
         let path = out.path().join(CLASS_ACCURACY_CSV);
         let mut written: Vec<ExperimentClassRow> = read_csv_rows(&path).unwrap();
         assert_eq!(written.len(), 2 * rows.len());
-        written[1].repaired_predicted = 21; // run 1 epoch 1 class 4
-        written[3].repaired_acc = Some(0.0); // run 1 epoch 1 class 9
+        written[1].class.repaired_predicted = 21; // run 1 epoch 1 class 4
+        written[3].class.repaired_acc = Some(0.0); // run 1 epoch 1 class 9
         written.truncate(written.len() - 2); // run 2 epoch 2 class 9
         write_csv_rows(&path, &written).unwrap();
         let e = verify_experiment(out.path(), &config)

@@ -102,11 +102,6 @@ impl SgdMomentum {
         self.step(&grads)
     }
 
-    /// The current learning rate.
-    pub fn learning_rate(&self) -> f64 {
-        self.config.lr
-    }
-
     /// Sets the learning rate (the schedule calls this at each epoch start).
     pub fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;

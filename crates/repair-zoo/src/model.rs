@@ -17,7 +17,7 @@ use crate::error::{Result, ZooError};
 use crate::seeded::SeededVarMap;
 
 /// The models of the zoo, by [`Arch::name`].
-pub const MODEL_NAMES: [&str; 4] = [
+pub(crate) const MODEL_NAMES: [&str; 4] = [
     Arch::CnnS.name(),
     Arch::CnnM.name(),
     Arch::Vgg16.name(),
@@ -63,7 +63,7 @@ impl std::fmt::Display for Arch {
 /// initial weights.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelSpec {
-    /// One of [`MODEL_NAMES`].
+    /// An [`Arch::name`].
     pub arch: String,
     /// Input (channels, height, width).
     pub input: (usize, usize, usize),
