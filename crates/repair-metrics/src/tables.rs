@@ -16,7 +16,7 @@ use crate::summary::{GainSummary, PatternCounts};
 
 /// One repair: the required columns of `repairs.csv` (more columns are allowed and
 /// ignored here).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepairRow {
     /// Dataset name.
     pub dataset: String,
@@ -66,6 +66,26 @@ pub struct RepairRow {
     /// says the class to almost everything, see [`crate::collapse_warnings`]).
     #[serde(default)]
     pub repaired_share_cls: Option<f64>,
+    /// Accuracy of the checkpoint on the selection set (the validation split, on which
+    /// a choice between checkpoints may be made; the test set stays for reporting).
+    /// Empty in files from before it was recorded.
+    #[serde(default)]
+    pub selection_base_acc_total: Option<f64>,
+    /// Accuracy of the class on the selection set at the checkpoint.
+    #[serde(default)]
+    pub selection_base_acc_cls: Option<f64>,
+    /// Selection-set accuracy after repair.
+    #[serde(default)]
+    pub selection_repaired_acc_total: Option<f64>,
+    /// Selection-set accuracy of the class after repair.
+    #[serde(default)]
+    pub selection_repaired_acc_cls: Option<f64>,
+    /// Negatives of the repair (misclassified repair inputs of the class).
+    #[serde(default)]
+    pub negatives: Option<usize>,
+    /// Fitness of the checkpoint's own weights (`fitness` is the repaired one's).
+    #[serde(default)]
+    pub fitness_before: Option<f64>,
 }
 
 /// Reads `repairs.csv`; an error names the file and the line.

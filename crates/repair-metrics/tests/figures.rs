@@ -25,10 +25,7 @@ fn row(epoch: usize, repaired_cls: f64) -> RepairRow {
         fitness: 150.0,
         evaluations: 2600,
         repair_ms: 12.0,
-        base_balanced_acc: None,
-        repaired_balanced_acc: None,
-        base_share_cls: None,
-        repaired_share_cls: None,
+        ..RepairRow::default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Loading a saved checkpoint into the model its training run describes, and
-//! extracting the repair- and test-set activations once: the inputs of a repair unit.
+//! extracting the repair-, selection- (validation) and test-set activations once: the
+//! inputs of a repair unit.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,14 +25,16 @@ pub struct LoadedCheckpoint {
     pub layer: DenseLayer,
     /// Repair-set activations and labels.
     pub repair: LabelledActivations,
+    /// Selection-set (validation split) activations and labels.
+    pub selection: LabelledActivations,
     /// Test-set activations and labels.
     pub test: LabelledActivations,
-    /// Time to extract both, milliseconds.
+    /// Time to extract the three, milliseconds.
     pub extract_ms: f64,
 }
 
-/// Loads `checkpoint` into a `run` model on `compute`'s device and extracts the repair and test
-/// activations of `split`.
+/// Loads `checkpoint` into a `run` model on `compute`'s device and extracts the repair,
+/// selection (validation) and test activations of `split`.
 pub fn load_checkpoint(
     checkpoint: &Path,
     run: &RunManifest,
@@ -66,12 +69,14 @@ pub fn load_checkpoint(
         )
     };
     let repair = part(SplitPart::Repair)?;
+    let selection = part(SplitPart::Val)?;
     let test = part(SplitPart::Test)?;
     Ok(LoadedCheckpoint {
         checkpoint: checkpoint.to_path_buf(),
         model,
         layer,
         repair,
+        selection,
         test,
         extract_ms: started.elapsed().as_secs_f64() * 1e3,
     })
@@ -86,6 +91,7 @@ impl LoadedCheckpoint {
             model: self.model.spec(),
             layer: &self.layer,
             repair: &self.repair,
+            selection: &self.selection,
             test: &self.test,
             extract_ms: self.extract_ms,
         }

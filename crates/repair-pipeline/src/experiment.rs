@@ -15,7 +15,7 @@ use repair_metrics::{ConfusionMatrix, IncompletePolicy, RepairRow, TiePolicy};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
-use crate::activation_file::{read_rows, TensorFile};
+use crate::activation_file::{read_rows_if_all, TensorFile};
 use crate::activations::predict;
 use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
@@ -39,6 +39,7 @@ struct CachedCheckpoint {
     model: ModelSpec,
     layer: DenseLayer,
     repair: LabelledActivations,
+    selection: LabelledActivations,
     test: LabelledActivations,
 }
 
@@ -52,11 +53,15 @@ impl CachedCheckpoint {
             model: &self.model,
             layer: &self.layer,
             repair: &self.repair,
+            selection: &self.selection,
             test: &self.test,
             extract_ms: 0.0,
         }
     }
 }
+
+/// The sets of an activation cache: repair, selection (the validation split) and test.
+const CACHED_SETS: [&str; 3] = ["repair", "val", "test"];
 
 /// Where and how to run.
 #[derive(Clone)]
@@ -362,8 +367,9 @@ pub(crate) fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainRep
         .collect()
 }
 
-/// The last layer and the repair/test activations of one checkpoint, from the cache
-/// `RUN/activations/epoch-NNN.safetensors` or extracted and cached.
+/// The last layer and the repair, selection (`val`) and test activations of one
+/// checkpoint, from the cache `RUN/activations/epoch-NNN.safetensors` or extracted and
+/// cached (again, when a cache of before the selection set lacks it).
 fn activations(
     run: &ExperimentRun<'_>,
     corpus: &Corpus,
@@ -374,32 +380,39 @@ fn activations(
     let checkpoint = dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
     let cache = dir.join(format!("activations/epoch-{epoch:03}.safetensors"));
     let info = RunManifest::for_checkpoint(&checkpoint)?;
-    if cache.is_file() {
+    let cached = if cache.is_file() {
+        read_rows_if_all(&cache, &CACHED_SETS)?
+    } else {
+        None
+    };
+    if let Some(sets) = cached {
         let model = build_model(&info.model, &Device::Cpu)?;
         model.load(&checkpoint)?;
         let layer = model.last_layer()?;
-        let [repair, test] =
-            <[LabelledActivations; 2]>::try_from(read_rows(&cache, &["repair", "test"])?)
-                .map_err(|_| file_error(&cache, "expected the repair and test sets"))?;
+        let [repair, selection, test] = <[LabelledActivations; 3]>::try_from(sets)
+            .map_err(|_| file_error(&cache, "expected the repair, val and test sets"))?;
         return Ok(CachedCheckpoint {
             checkpoint,
             model: info.model,
             layer,
             repair,
+            selection,
             test,
         });
     }
     let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.compute)?;
     let width = loaded.layer.width;
     TensorFile::default()
-        .rows("repair", &loaded.repair, width)
-        .rows("test", &loaded.test, width)
+        .rows(CACHED_SETS[0], &loaded.repair, width)
+        .rows(CACHED_SETS[1], &loaded.selection, width)
+        .rows(CACHED_SETS[2], &loaded.test, width)
         .write(&cache)?;
     Ok(CachedCheckpoint {
         checkpoint,
         model: info.model,
         layer: loaded.layer,
         repair: loaded.repair,
+        selection: loaded.selection,
         test: loaded.test,
     })
 }
@@ -466,10 +479,15 @@ fn experiment_unit(
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
     let row_path = unit.dir.join("row.json");
-    // Units from before per-class files were written are redone (deterministic, ms).
+    // Units from before per-class files or the selection set were written are redone
+    // (deterministic, ms).
     if row_path.is_file() && unit.dir.join(CLASS_ACCURACY_CSV).is_file() {
         let bytes = std::fs::read(&row_path).map_err(|e| file_error(&row_path, e))?;
-        return serde_json::from_slice(&bytes).map_err(|e| file_error(&row_path, e));
+        let row: RepairRow =
+            serde_json::from_slice(&bytes).map_err(|e| file_error(&row_path, e))?;
+        if row.selection_repaired_acc_cls.is_some() {
+            return Ok(row);
+        }
     }
     let c = run.config;
     let settings = RepairSettings {
@@ -524,5 +542,11 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> RepairRow {
         repaired_balanced_acc: Some(after.balanced),
         base_share_cls: Some(before.predicted_share),
         repaired_share_cls: Some(after.predicted_share),
+        selection_base_acc_total: Some(report.selection_before.total),
+        selection_base_acc_cls: Some(report.selection_before.class),
+        selection_repaired_acc_total: Some(report.selection_after.total),
+        selection_repaired_acc_cls: Some(report.selection_after.class),
+        negatives: Some(report.negatives),
+        fitness_before: report.fitness_before.map(|f| f.fitness),
     }
 }

@@ -31,6 +31,9 @@ pub struct RepairInput<'a> {
     pub layer: &'a DenseLayer,
     /// Repair-set activations and labels.
     pub repair: &'a LabelledActivations,
+    /// Selection-set activations and labels: the validation split, on which a choice
+    /// between checkpoints may be made (the test set stays for reporting).
+    pub selection: &'a LabelledActivations,
     /// Test-set activations and labels.
     pub test: &'a LabelledActivations,
     /// Time it took to extract the activations, milliseconds (0 when they were read
@@ -100,6 +103,10 @@ pub struct RepairReport {
     pub test_before: ClassAccuracy,
     /// Test-set accuracy after.
     pub test_after: ClassAccuracy,
+    /// Selection-set (validation) accuracy before the repair.
+    pub selection_before: ClassAccuracy,
+    /// Selection-set accuracy after.
+    pub selection_after: ClassAccuracy,
     /// Activation extraction, milliseconds.
     pub extract_ms: f64,
     /// The other phases.
@@ -108,7 +115,8 @@ pub struct RepairReport {
 
 /// Repairs `input.layer` for `settings.class` and writes into `out`: `weights.csv`,
 /// `history.csv`, `localisation.csv`, `pareto_front.svg`, `class_accuracy.csv` (every
-/// class's test accuracy before and after), `repair.json`, and as `outputs` asks the
+/// class's test accuracy before and after), `repair.json` (with the test and selection
+/// accuracies), and as `outputs` asks the
 /// repaired checkpoint and the search problem. A class without negatives is "nothing
 /// to repair": the files are still written, and no checkpoint.
 pub fn repair_unit(
@@ -121,6 +129,8 @@ pub fn repair_unit(
     let (repaired, outcome) = repair_layer(input.layer, input.repair, settings, outputs.progress)?;
     let confusion_before = confusion(input.layer, input.test)?;
     let confusion_after = confusion(&repaired, input.test)?;
+    let selection_before = ClassAccuracy::of(&confusion(input.layer, input.selection)?, class);
+    let selection_after = ClassAccuracy::of(&confusion(&repaired, input.selection)?, class);
     std::fs::create_dir_all(out).map_err(|e| file_error(out, e))?;
     let repaired_checkpoint = match outputs.repaired_model {
         Some(model) if !outcome.nothing_to_repair => {
@@ -160,6 +170,8 @@ pub fn repair_unit(
         termination: outcome.termination,
         test_before: ClassAccuracy::of(&confusion_before, class),
         test_after: ClassAccuracy::of(&confusion_after, class),
+        selection_before,
+        selection_after,
         extract_ms: input.extract_ms,
         timings: outcome.timings,
     };

@@ -374,10 +374,9 @@ mod tests {
                         fitness: 190.0,
                         evaluations: 5_100,
                         repair_ms: 20.0,
-                        base_balanced_acc: None,
-                        repaired_balanced_acc: None,
                         base_share_cls: Some(0.25),
                         repaired_share_cls: Some(0.5),
+                        ..RepairRow::default()
                     });
                 }
             }
