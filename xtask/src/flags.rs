@@ -36,6 +36,11 @@ pub enum Command {
         /// The experiment's output folder (holding experiment.json).
         dir: PathBuf,
     },
+    /// When to repair: simulate stop rules epoch by epoch over a finished dense
+    /// experiment (profile `dense`: every epoch's checkpoint repaired) against the oracle
+    /// (best repaired test Qual) and `converged` (early stopping, then repair); writes
+    /// readiness.md, the CSV tables and figures into DIR/readiness.
+    Readiness(ReadinessArgs),
     /// Print a script that submits an experiment to Slurm as array jobs (train shards,
     /// then repair shards, then the collecting run and report).
     Slurm(SlurmArgs),
@@ -179,6 +184,26 @@ pub struct ReportArgs {
     #[arg(long, default_value = "mark")]
     pub incomplete: repair_pipeline::IncompletePolicy,
     /// Output folder. Default: the folder of the CSV (required for several).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `cargo xtask readiness …`
+#[derive(Debug, clap::Args)]
+pub struct ReadinessArgs {
+    /// The dense experiment's output folder (holding experiment.json).
+    pub dir: PathBuf,
+    /// The rules to evaluate beside `converged`: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
+    /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]`, `converged[:PATIENCE]`.
+    #[arg(long = "rule", default_values_t = ["best-repaired".to_string(), "best-repaired:2".to_string(), "saturated".to_string()])]
+    pub rules: Vec<String>,
+    /// Bootstrap resamples of the mean-regret interval.
+    #[arg(long, default_value_t = 10_000)]
+    pub resamples: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder. Default: DIR/readiness.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

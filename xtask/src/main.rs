@@ -6,6 +6,7 @@ mod data;
 mod experiment;
 mod flags;
 mod progress;
+mod readiness;
 mod repair;
 mod report;
 mod slurm;
@@ -34,6 +35,7 @@ fn main() -> std::process::ExitCode {
         flags::Command::Repair(args) => repair::run(args),
         flags::Command::Report(args) => report::run(args),
         flags::Command::Experiment(args) => experiment::run(args),
+        flags::Command::Readiness(args) => readiness::run(args),
         flags::Command::Slurm(args) => slurm::run(args),
         flags::Command::Verify { dir } => experiment::verify(&dir),
         flags::Command::Bench { command } => bench::run(command),

@@ -6,7 +6,9 @@
 //! * [`repair_unit`]: one repair of one checkpoint for one class, with its files and one
 //!   `repair.json` schema ([`RepairReport`]);
 //! * [`run_experiment`]: the whole resumable, shardable study and its report
-//!   ([`write_report`]); [`verify_experiment`] checks a finished folder.
+//!   ([`write_report`]); [`verify_experiment`] checks a finished folder;
+//! * [`readiness_series`] / [`write_readiness`]: the repair-readiness evaluation of a
+//!   dense experiment (the `repair_readiness` rules against the oracle and `converged`).
 //!
 //! Where and how tensors are computed is a [`Compute`] (device, build options, progress
 //! observer). Everything after extraction runs on plain `f32` rows
@@ -24,6 +26,7 @@ mod error;
 mod experiment;
 mod experiment_config;
 mod experiment_manifest;
+mod readiness_report;
 mod repair;
 mod repair_unit;
 mod run_manifest;
@@ -46,6 +49,9 @@ pub use experiment_config::{
     TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
+pub use readiness_report::{
+    readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
+};
 pub use repair::{
     repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
     Timings, WeightChange, BASELINE_SITES,
@@ -54,6 +60,7 @@ pub use repair_core::{CrossEntropy, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
+pub use repair_readiness::{rule_named, ReadinessRule};
 pub use repair_train::TrainConfig;
 pub use repair_train::{EpochEnd, EpochHook, NoHook};
 pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};

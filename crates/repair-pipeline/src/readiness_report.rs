@@ -1,0 +1,347 @@
+//! `xtask readiness DIR`: the repair-readiness evaluation of a finished dense experiment
+//! (every epoch's checkpoint repaired). The series come from the folder — `repairs.csv`
+//! (test and selection accuracies, RR, BR, negatives, fitness), each unit's
+//! `repair.json` (the FL sites), each run's `trained.json` (the validation loss) and its
+//! checkpoints (the last layer's change) — and go to `repair_readiness` for the rules,
+//! the oracle and the statistics. Every file is written atomically into `out`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use repair_core::Site;
+use repair_data::write_atomic;
+use repair_metrics::{read_repairs, to_csv, RepairRow};
+use repair_readiness::{
+    correlation_figure, correlations, evaluate, picks_figure, relative_change, signal_rows,
+    summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, EpochOutcome, EpochSignals,
+    ReadinessRule, RepairSeries, RuleSummary, SeriesKey, Tracking, GOOD_ENOUGH,
+};
+use repair_zoo::{build_model, Classifier};
+
+use crate::error::{file_error, PipelineError, Result};
+use crate::experiment::{load_trained, run_folder, unit_folder};
+use crate::run_manifest::RunManifest;
+
+/// What the evaluation runs.
+pub struct ReadinessOptions {
+    /// The rules besides the `converged` baseline.
+    pub rules: Vec<Box<dyn ReadinessRule>>,
+    /// α values.
+    pub alphas: Vec<f64>,
+    /// Patience of the `converged` baseline (the experiment's training patience).
+    pub patience: usize,
+    /// Bootstrap resamples of the mean-regret interval.
+    pub resamples: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+/// What [`write_readiness`] found.
+#[derive(Debug, Clone)]
+pub struct ReadinessSummary {
+    /// Series (run × class) evaluated.
+    pub series: usize,
+    /// Per α and overall, per rule.
+    pub summary: Vec<RuleSummary>,
+    /// `readiness.md`.
+    pub markdown: String,
+}
+
+/// The sites of a unit's `repair.json` (the rest of it is not needed here).
+#[derive(serde::Deserialize)]
+struct UnitSites {
+    sites: Vec<Site>,
+}
+
+/// The dense series of the experiment folder `dir`, one per (run, class): an error
+/// names the file or the gap when a repair, its selection columns, a run's history or
+/// a checkpoint is missing.
+pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
+    let repairs_csv = dir.join("repairs.csv");
+    let rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
+    if rows.is_empty() {
+        return Err(file_error(&repairs_csv, "no repairs"));
+    }
+    let mut by_series: BTreeMap<SeriesKey, Vec<&RepairRow>> = BTreeMap::new();
+    for r in &rows {
+        let key = SeriesKey {
+            dataset: r.dataset.clone(),
+            model: r.model.clone(),
+            run: r.run,
+            seed: r.seed,
+            target_class: r.target_class,
+        };
+        by_series.entry(key).or_default().push(r);
+    }
+    let mut layers: BTreeMap<usize, Vec<Option<f64>>> = BTreeMap::new();
+    let mut losses: BTreeMap<usize, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut series = Vec::new();
+    for (key, mut rows) in by_series {
+        rows.sort_by_key(|r| r.epoch);
+        let run_dir = run_folder(dir, key.run);
+        if let std::collections::btree_map::Entry::Vacant(entry) = losses.entry(key.run) {
+            let trained = load_trained(&run_dir)?.ok_or_else(|| {
+                file_error(
+                    &run_dir.join("trained.json"),
+                    "missing: the run did not finish",
+                )
+            })?;
+            let history = trained.report.history.iter();
+            entry.insert(history.map(|h| (h.epoch, h.val_loss)).collect());
+        }
+        if let std::collections::btree_map::Entry::Vacant(entry) = layers.entry(key.run) {
+            let last = rows.last().map_or(0, |r| r.epoch);
+            entry.insert(layer_changes(&run_dir, last)?);
+        }
+        let (losses, changes) = (&losses[&key.run], &layers[&key.run]);
+        let mut signals = Vec::with_capacity(rows.len());
+        let mut test = Vec::with_capacity(rows.len());
+        for r in rows {
+            let at = format!("run {} epoch {} class {}", r.run, r.epoch, r.target_class);
+            let missing = |what: &str| {
+                file_error(
+                    &repairs_csv,
+                    format!(
+                        "{at}: no {what}; rerun the experiment with this version (it redoes \
+                         such units in milliseconds)"
+                    ),
+                )
+            };
+            let val_loss = losses
+                .iter()
+                .find(|(e, _)| *e == r.epoch)
+                .map(|&(_, l)| l)
+                .ok_or_else(|| {
+                    file_error(
+                        &run_dir.join("trained.json"),
+                        format!("no validation loss of epoch {}", r.epoch),
+                    )
+                })?;
+            let unit = unit_folder(dir, r.run, r.epoch, r.target_class).join("repair.json");
+            let bytes = std::fs::read(&unit).map_err(|e| file_error(&unit, e))?;
+            let sites: UnitSites =
+                serde_json::from_slice(&bytes).map_err(|e| file_error(&unit, e))?;
+            let selection = |cls: Option<f64>, total: Option<f64>| -> Result<Accuracy> {
+                Ok(Accuracy {
+                    cls: cls.ok_or_else(|| missing("selection accuracy"))?,
+                    total: total.ok_or_else(|| missing("selection accuracy"))?,
+                })
+            };
+            signals.push(EpochSignals {
+                epoch: r.epoch,
+                val_loss,
+                base: selection(r.selection_base_acc_cls, r.selection_base_acc_total)?,
+                repaired: selection(r.selection_repaired_acc_cls, r.selection_repaired_acc_total)?,
+                rr: r.rr,
+                br: r.br,
+                negatives: r.negatives.ok_or_else(|| missing("negatives"))?,
+                fitness_before: r.fitness_before.unwrap_or(f64::NAN),
+                fitness_after: r.fitness,
+                sites: sites.sites,
+                layer_change: changes.get(r.epoch - 1).copied().flatten(),
+            });
+            test.push(EpochOutcome {
+                epoch: r.epoch,
+                base: Accuracy {
+                    cls: r.base_acc_cls,
+                    total: r.base_acc_total,
+                },
+                repaired: Accuracy {
+                    cls: r.repaired_acc_cls,
+                    total: r.repaired_acc_total,
+                },
+            });
+        }
+        let series_of =
+            RepairSeries::new(key, signals, test).map_err(|e| file_error(&repairs_csv, e))?;
+        series.push(series_of);
+    }
+    Ok(series)
+}
+
+/// The relative change of the last layer at each epoch 1..=last (none at epoch 1, and
+/// beside a missing checkpoint, whose gap the series check reports), from the run's
+/// checkpoints.
+fn layer_changes(run_dir: &Path, last: usize) -> Result<Vec<Option<f64>>> {
+    let mut previous: Option<Vec<f32>> = None;
+    let mut out = Vec::with_capacity(last);
+    for epoch in 1..=last {
+        let checkpoint = run_dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
+        if !checkpoint.is_file() {
+            out.push(None);
+            previous = None;
+            continue;
+        }
+        let info = RunManifest::for_checkpoint(&checkpoint)?;
+        let model = build_model(&info.model, &Device::Cpu)?;
+        model.load(&checkpoint)?;
+        let layer = model.last_layer()?;
+        let weights: Vec<f32> = layer.kernel.iter().chain(&layer.bias).copied().collect();
+        out.push(
+            previous
+                .as_deref()
+                .and_then(|p| relative_change(p, &weights)),
+        );
+        previous = Some(weights);
+    }
+    Ok(out)
+}
+
+/// The files of the evaluation: `readiness.csv` (every signal per run, class, α and
+/// epoch), `readiness_picks.csv` (each rule's pick per run, class and α),
+/// `readiness_summary.csv`, `signal_correlations.csv`, `selection_tracking.csv`,
+/// `readiness.md`, and under `figures/` one SVG per (run, class) and the correlations.
+pub fn write_readiness(
+    series: &[RepairSeries],
+    options: &ReadinessOptions,
+    out: &Path,
+) -> Result<ReadinessSummary> {
+    let alphas: Vec<Alpha> = options
+        .alphas
+        .iter()
+        .map(|&a| Alpha::new(a).map_err(|e| PipelineError::Invalid(e.to_string())))
+        .collect::<Result<_>>()?;
+    if alphas.is_empty() {
+        return Err(PipelineError::Invalid("no α to evaluate".into()));
+    }
+    let figures = out.join("figures");
+    std::fs::create_dir_all(&figures).map_err(|e| file_error(&figures, e))?;
+    let csv = |name: &str, bytes: std::result::Result<Vec<u8>, repair_metrics::MetricsError>| {
+        let path = out.join(name);
+        write_atomic(&path, &bytes.map_err(|e| file_error(&path, e))?)?;
+        Ok::<(), PipelineError>(())
+    };
+    let rows = signal_rows(series, &alphas);
+    csv("readiness.csv", to_csv(&rows))?;
+    let results = evaluate(series, &alphas, &options.rules, options.patience);
+    csv("readiness_picks.csv", to_csv(&results))?;
+    let summary = summarise(&results, options.resamples, options.seed);
+    csv("readiness_summary.csv", to_csv(&summary))?;
+    let correlation = correlations(&rows);
+    csv("signal_correlations.csv", to_csv(&correlation))?;
+    let tracked = tracking(series, &alphas);
+    csv("selection_tracking.csv", to_csv(&tracked))?;
+    for s in series {
+        // File names from numbers only: names read from the CSV never become paths.
+        let path = figures.join(format!(
+            "readiness-run-{}-class-{:02}.svg",
+            s.key.run, s.key.target_class
+        ));
+        let picks: Vec<&CaseResult> = results.iter().filter(|r| r.key == s.key).collect();
+        let svg = picks_figure(s, &alphas, &picks).map_err(|e| file_error(&path, e))?;
+        write_atomic(&path, svg.as_bytes())?;
+    }
+    let path = figures.join("signal_correlations.svg");
+    let svg = correlation_figure(&correlation).map_err(|e| file_error(&path, e))?;
+    write_atomic(&path, svg.as_bytes())?;
+    let markdown = readiness_markdown(series.len(), &summary, &correlation, &tracked);
+    write_atomic(&out.join("readiness.md"), markdown.as_bytes())?;
+    Ok(ReadinessSummary {
+        series: series.len(),
+        summary,
+        markdown,
+    })
+}
+
+/// `readiness.md`: the summary per α and overall, the goal check of the best real
+/// rule, how far selection tracks test, and the signal correlations.
+fn readiness_markdown(
+    series: usize,
+    summary: &[RuleSummary],
+    correlation: &[Correlation],
+    tracked: &[Tracking],
+) -> String {
+    let mut s = format!(
+        "# Repair readiness\n\n{series} series (run × class). Regret = oracle (best repaired \
+         *test* Qual over the epochs trained) − the rule's pick; \"≤ {GOOD_ENOUGH}\" is the \
+         share of (run, class, α) within {GOOD_ENOUGH} of the oracle; epochs saved are against \
+         `converged` (early stopping, then repair the converged checkpoint). Rules see only \
+         the validation (selection) and repair sets of epochs ≤ t.\n\n\
+         | α | rule | cases | ≤ {GOOD_ENOUGH} | mean regret [95 % CI] | converged's | mean epochs | saved | Wilcoxon p |\n\
+         |---|---|---|---|---|---|---|---|---|\n"
+    );
+    for r in summary {
+        let alpha = r.alpha.map_or("all".to_string(), |a| a.to_string());
+        s.push_str(&format!(
+            "| {alpha} | {} | {} | {:.0} % | {:.4} [{:.4}, {:.4}] | {:.4} | {:.1} | {:+.0} % | {:.3} |\n",
+            r.rule,
+            r.cases,
+            100.0 * r.share_good,
+            r.mean_regret,
+            r.regret_ci_low,
+            r.regret_ci_high,
+            r.converged_mean_regret,
+            r.mean_epochs,
+            100.0 * r.epochs_saved,
+            r.wilcoxon_p,
+        ));
+    }
+    let overall: Vec<&RuleSummary> = summary
+        .iter()
+        .filter(|r| r.alpha.is_none() && !r.rule.starts_with("converged"))
+        .collect();
+    if let Some(best) = overall
+        .iter()
+        .min_by(|a, b| a.mean_regret.total_cmp(&b.mean_regret))
+    {
+        let check = |ok: bool| if ok { "met" } else { "missed" };
+        s.push_str(&format!(
+            "\n## Goal, for the best rule over all α: `{}`\n\n\
+             - within {GOOD_ENOUGH} of the oracle in ≥ 80 % of cases: {:.0} % — {}\n\
+             - less than half the baseline's mean regret: {:.4} against {:.4} — {}\n\
+             - ≥ 30 % fewer epochs than `converged`: {:+.0} % — {}\n",
+            best.rule,
+            100.0 * best.share_good,
+            check(best.share_good >= 0.8),
+            best.mean_regret,
+            best.converged_mean_regret,
+            check(best.mean_regret < best.converged_mean_regret / 2.0),
+            100.0 * best.epochs_saved,
+            check(best.epochs_saved >= 0.3),
+        ));
+    }
+    s.push_str(
+        "\n## How far selection Qual tracks test Qual\n\nSpearman's ρ of the repaired \
+         selection and test Qual over each run's epochs, per α: median and range over \
+         (run, class).\n\n| α | median ρ | min | max |\n|---|---|---|---|\n",
+    );
+    let mut alphas: Vec<f64> = tracked.iter().map(|t| t.value.alpha).collect();
+    alphas.sort_by(f64::total_cmp);
+    alphas.dedup();
+    for a in alphas {
+        let mut rho: Vec<f64> = tracked
+            .iter()
+            .filter(|t| t.value.alpha == a && t.value.rho.is_finite())
+            .map(|t| t.value.rho)
+            .collect();
+        rho.sort_by(f64::total_cmp);
+        if rho.is_empty() {
+            continue;
+        }
+        s.push_str(&format!(
+            "| {a} | {:.2} | {:.2} | {:.2} |\n",
+            rho[rho.len() / 2],
+            rho[0],
+            rho[rho.len() - 1]
+        ));
+    }
+    s.push_str(
+        "\n## Which signals tell the test gain of repair\n\nSpearman's ρ of each signal \
+         with the repaired-minus-base *test* Qual, pooled over (run, class, epoch) and the \
+         mean within each (run, class).\n\n| α | signal | ρ pooled | ρ within | points |\n\
+         |---|---|---|---|---|\n",
+    );
+    for c in correlation {
+        s.push_str(&format!(
+            "| {} | {} | {:.2} | {:.2} | {} |\n",
+            c.alpha, c.signal, c.rho_pooled, c.rho_within, c.points
+        ));
+    }
+    s
+}
+
+/// The default output folder of the evaluation of `dir`.
+pub fn readiness_folder(dir: &Path) -> PathBuf {
+    dir.join("readiness")
+}

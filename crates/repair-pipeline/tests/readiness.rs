@@ -1,0 +1,166 @@
+//! The readiness evaluation of a tiny dense experiment on real GTSRB: one series per
+//! (run, class) with every epoch, `converged` stopping where training stopped, the
+//! files written; the picks do not move when the test columns change; a grid with a
+//! gap is refused naming it.
+
+use std::path::{Path, PathBuf};
+
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
+
+use repair_pipeline::{
+    readiness_series, rule_named, run_experiment, write_readiness, Compute, ExperimentConfig,
+    ExperimentFile, ExperimentRun, ReadinessOptions, RepairRow, Shard, Stage,
+};
+
+fn dense_config(extra: &[&str]) -> ExperimentConfig {
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
+    let file = ExperimentFile::load(&shipped).unwrap();
+    let mut settings: Vec<String> = [
+        "train.seeds=[7]",
+        "data.train_every=40",
+        "data.val_every=20",
+        "data.repair_every=20",
+        "data.test_every=20",
+        "train.max_epochs=4",
+        "train.checkpoint_every=1",
+        "repair.after_convergence=true",
+        "repair.worst_classes=2",
+        "repair.particles=20",
+        "repair.iterations=12",
+    ]
+    .map(String::from)
+    .to_vec();
+    settings.extend(extra.iter().map(|s| s.to_string()));
+    file.profile("quick")
+        .unwrap()
+        .with_overrides(&settings)
+        .unwrap()
+}
+
+fn run(config: &ExperimentConfig, out: &Path) -> Vec<RepairRow> {
+    let run = ExperimentRun {
+        dataset: "gtsrb",
+        config,
+        data_dir: &data_root::data_root().join("gtsrb"),
+        out,
+        compute: Compute::cpu(),
+        shard: Shard::WHOLE,
+        stage: Stage::All,
+    };
+    run_experiment(&run).unwrap().rows
+}
+
+fn options() -> ReadinessOptions {
+    ReadinessOptions {
+        rules: ["best-repaired:1", "saturated:1:0:0"]
+            .iter()
+            .map(|r| rule_named(r).unwrap())
+            .collect(),
+        alphas: vec![0.2, 0.8],
+        patience: 3,
+        resamples: 200,
+        seed: 1,
+    }
+}
+
+#[test]
+fn a_dense_experiment_evaluates_and_the_test_columns_do_not_move_a_pick() {
+    let config = dense_config(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let rows = run(&config, out.path());
+    let last = rows.iter().map(|r| r.epoch).max().unwrap();
+    assert!(rows.iter().all(|r| r.selection_repaired_acc_cls.is_some()));
+    let series = readiness_series(out.path()).unwrap();
+    assert_eq!(series.len(), 2);
+    for s in &series {
+        let epochs: Vec<usize> = s.signals.iter().map(|e| e.epoch).collect();
+        assert_eq!(epochs, (1..=last).collect::<Vec<_>>());
+        assert!(s.signals[0].layer_change.is_none());
+        assert!(s.signals[1..].iter().all(|e| e.layer_change.unwrap() > 0.0));
+    }
+    let report = out.path().join("readiness");
+    let summary = write_readiness(&series, &options(), &report).unwrap();
+    // Per α (2) and overall, for the baseline and the two rules.
+    assert_eq!(summary.summary.len(), 9);
+    for name in [
+        "readiness.csv",
+        "readiness_picks.csv",
+        "readiness_summary.csv",
+        "signal_correlations.csv",
+        "selection_tracking.csv",
+        "readiness.md",
+        "figures/signal_correlations.svg",
+    ] {
+        assert!(report.join(name).is_file(), "{name}");
+    }
+    // One figure per (run, class), named by numbers only, and the correlations.
+    let mut figures: Vec<String> = std::fs::read_dir(report.join("figures"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    figures.sort();
+    let classes: Vec<u32> = series.iter().map(|s| s.key.target_class).collect();
+    assert_eq!(
+        figures,
+        [
+            format!("readiness-run-1-class-{:02}.svg", classes[0]),
+            format!("readiness-run-1-class-{:02}.svg", classes[1]),
+            "signal_correlations.svg".to_string()
+        ]
+    );
+    // `converged` trains as long as the run did: the dense grid ends where training did.
+    for (rule, _, trained) in repair_readiness_picks(&series) {
+        if rule == "converged(p=3)" {
+            assert_eq!(trained, last);
+        }
+    }
+
+    // The same grid with other test accuracies: the same picks and epochs.
+    let picked = |dir: &Path| repair_readiness_picks(&readiness_series(dir).unwrap());
+    let before = picked(out.path());
+    let csv = out.path().join("repairs.csv");
+    let mut changed: Vec<RepairRow> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .deserialize()
+        .map(|r| r.unwrap())
+        .collect();
+    for (k, r) in changed.iter_mut().enumerate() {
+        r.repaired_acc_cls = (k % 5) as f64 / 5.0;
+        r.repaired_acc_total = 1.0 - (k % 3) as f64 / 4.0;
+        r.base_acc_cls = 0.5;
+    }
+    let mut writer = csv::Writer::from_path(&csv).unwrap();
+    for r in &changed {
+        writer.serialize(r).unwrap();
+    }
+    writer.flush().unwrap();
+    assert_eq!(picked(out.path()), before);
+}
+
+/// (rule, picked epoch, epochs trained) of every case.
+fn repair_readiness_picks(
+    series: &[repair_readiness::RepairSeries],
+) -> Vec<(String, usize, usize)> {
+    let alphas = [0.2, 0.8].map(|a| repair_readiness::Alpha::new(a).unwrap());
+    repair_readiness::evaluate(series, &alphas, &options().rules, 3)
+        .into_iter()
+        .map(|r| {
+            (
+                r.outcome.rule,
+                r.outcome.picked_epoch,
+                r.outcome.epochs_trained,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_grid_that_is_not_dense_is_refused_naming_the_gap() {
+    // Checkpoints 1, 2, 4 (every 2, plus the last): epoch 3 has no repair.
+    let config = dense_config(&["train.checkpoint_every=2"]);
+    let out = tempfile::tempdir().unwrap();
+    run(&config, out.path());
+    let e = readiness_series(out.path()).unwrap_err().to_string();
+    assert!(e.contains("repairs.csv") && e.contains("dense"), "{e}");
+}

@@ -1,0 +1,316 @@
+//! Stop rules: at the end of each epoch t, from epochs 1..=t only, "continue" or "stop,
+//! and use epoch e ≤ t". A rule is handed the [`EpochSignals`] seen so far and nothing
+//! else (no test value, no future epoch), so the online mode during training and the
+//! offline evaluation over a finished grid call the same code on the same inputs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::signals::{Alpha, EpochSignals};
+
+/// A rule's answer at the end of an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Stop training now.
+    pub stop: bool,
+    /// The epoch whose repaired model the rule would use now (≤ the last seen).
+    pub epoch: usize,
+}
+
+/// When to stop training and which checkpoint's repair to use.
+pub trait ReadinessRule: Send + Sync {
+    /// The rule's name and parameters, as the reports print it (`best-repaired(p=3)`).
+    fn name(&self) -> String;
+
+    /// The decision after the last epoch of `seen` (epochs 1..=t, ascending, never
+    /// empty), for Qual_α with `alpha`.
+    fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision;
+}
+
+/// The first epoch of `seen` where `score` is largest, counting a later epoch as better
+/// only when it beats the best before it by more than `min_gain` (NaN never wins).
+fn best_by(seen: &[EpochSignals], min_gain: f64, score: impl Fn(&EpochSignals) -> f64) -> usize {
+    let mut best: Option<(usize, f64)> = None;
+    for s in seen {
+        let v = score(s);
+        if !v.is_nan() && best.is_none_or(|(_, b)| v > b + min_gain) {
+            best = Some((s.epoch, v));
+        }
+    }
+    best.map_or(seen[0].epoch, |(e, _)| e)
+}
+
+/// The field's practice and the baseline: early stopping on the validation loss, then
+/// repair the converged checkpoint (the epoch of the lowest validation loss, first on
+/// ties). Stops after `patience` epochs without a strictly lower loss, as the trainer's
+/// `EarlyStopping` and Keras' `EarlyStopping(monitor="val_loss", patience=5)` do, so it
+/// stops where the dense grid's training stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Converged {
+    /// Epochs without improvement before stopping (the paper: 5).
+    pub patience: usize,
+}
+
+impl ReadinessRule for Converged {
+    fn name(&self) -> String {
+        format!("converged(p={})", self.patience)
+    }
+
+    fn decide(&self, seen: &[EpochSignals], _alpha: Alpha) -> Decision {
+        let best = best_by(seen, 0.0, |s| -s.val_loss);
+        let last = seen[seen.len() - 1].epoch;
+        Decision {
+            stop: last - best >= self.patience,
+            epoch: best,
+        }
+    }
+}
+
+/// Keeps the best repaired Qual_α on the selection set seen so far and stops after
+/// `patience` epochs without a better one; uses that best epoch. An improvement must
+/// exceed `min_gain` to count, so that noise of the selection set's size does not
+/// restart the patience (0: any improvement counts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestRepaired {
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// The least increase of the repaired selection Qual that counts as one.
+    pub min_gain: f64,
+}
+
+impl ReadinessRule for BestRepaired {
+    fn name(&self) -> String {
+        if self.min_gain == 0.0 {
+            format!("best-repaired(p={})", self.patience)
+        } else {
+            format!("best-repaired(p={},δ={})", self.patience, self.min_gain)
+        }
+    }
+
+    fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
+        let best = best_by(seen, self.min_gain, |s| s.repaired.qual(alpha));
+        let last = seen[seen.len() - 1].epoch;
+        Decision {
+            stop: last - best >= self.patience,
+            epoch: best,
+        }
+    }
+}
+
+/// A rule of this project: stop when repairing has *saturated* — the repaired selection
+/// Qual has not improved by more than `min_gain` for `patience` epochs **and** the
+/// localised weights have settled (the FL sites of the last two epochs overlap by at
+/// least `jaccard`, or there are none) — then use the best repaired epoch. The second
+/// condition keeps training going while FL still moves between weights, which is when
+/// the study's Fig. 4 shows repaired quality still changing; the first is
+/// [`BestRepaired`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Saturated {
+    /// Epochs without improvement.
+    pub patience: usize,
+    /// The least increase of the repaired selection Qual that counts.
+    pub min_gain: f64,
+    /// The least Jaccard overlap of the last two epochs' FL sites.
+    pub jaccard: f64,
+}
+
+impl ReadinessRule for Saturated {
+    fn name(&self) -> String {
+        format!(
+            "saturated(p={},δ={},J={})",
+            self.patience, self.min_gain, self.jaccard
+        )
+    }
+
+    fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
+        let best = best_by(seen, self.min_gain, |s| s.repaired.qual(alpha));
+        let last = seen[seen.len() - 1].epoch;
+        let settled = match seen {
+            [.., before, now] => {
+                crate::signals::jaccard(&before.sites, &now.sites).is_none_or(|j| j >= self.jaccard)
+            }
+            _ => false,
+        };
+        Decision {
+            stop: last - best >= self.patience && settled,
+            epoch: best,
+        }
+    }
+}
+
+/// A rule by name, as the command line and reports give it: `converged`,
+/// `best-repaired`, `saturated`, each with its default parameters, or with them spelled
+/// out (`best-repaired:3:0.002`, `saturated:3:0.002:0.5`, `converged:5`).
+pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, String> {
+    let mut parts = spec.split(':');
+    let name = parts.next().unwrap_or_default();
+    let numbers: Vec<&str> = parts.collect();
+    let number = |k: usize, default: f64| -> Result<f64, String> {
+        match numbers.get(k) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("rule `{spec}`: `{text}` is not a number ≥ 0")),
+        }
+    };
+    let count = |k: usize, default: usize| -> Result<usize, String> {
+        let v = number(k, default as f64)?;
+        if v.fract() != 0.0 {
+            return Err(format!(
+                "rule `{spec}`: the patience must be a whole number"
+            ));
+        }
+        Ok(v as usize)
+    };
+    let most = |n: usize| {
+        if numbers.len() > n {
+            Err(format!(
+                "rule `{spec}`: `{name}` takes at most {n} parameters"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match name {
+        "converged" => {
+            most(1)?;
+            Box::new(Converged {
+                patience: count(0, 5)?,
+            })
+        }
+        "best-repaired" => {
+            most(2)?;
+            Box::new(BestRepaired {
+                patience: count(0, 3)?,
+                min_gain: number(1, 0.0)?,
+            })
+        }
+        "saturated" => {
+            most(3)?;
+            Box::new(Saturated {
+                patience: count(0, 2)?,
+                min_gain: number(1, 0.002)?,
+                jaccard: number(2, 0.5)?,
+            })
+        }
+        "oracle" => {
+            return Err(
+                "`oracle` chooses on the test set: it is part of the evaluation, not a rule \
+                 to stop training with"
+                    .into(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unknown rule `{other}` (converged, best-repaired, saturated)"
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::tests::epoch;
+    use repair_core::Site;
+
+    fn alpha() -> Alpha {
+        Alpha::new(0.5).unwrap()
+    }
+
+    /// Decisions after each epoch of a series.
+    fn decisions(rule: &dyn ReadinessRule, series: &[EpochSignals]) -> Vec<Decision> {
+        (1..=series.len())
+            .map(|t| rule.decide(&series[..t], alpha()))
+            .collect()
+    }
+
+    fn series(val_loss: &[f64], repaired_cls: &[f64]) -> Vec<EpochSignals> {
+        val_loss
+            .iter()
+            .zip(repaired_cls)
+            .enumerate()
+            .map(|(k, (&l, &q))| epoch(k + 1, l, q))
+            .collect()
+    }
+
+    #[test]
+    fn converged_stops_patience_epochs_after_the_lowest_loss_first_on_ties() {
+        let s = series(&[3.0, 2.0, 1.0, 1.0, 1.5, 1.2, 0.9], &[0.5; 7]);
+        let d = decisions(&Converged { patience: 2 }, &s);
+        let stops: Vec<_> = d.iter().map(|d| (d.stop, d.epoch)).collect();
+        // The minimum 1.0 at epoch 3 (the tie at 4 is not lower); 2 epochs later, stop.
+        assert_eq!(
+            stops[..5],
+            [(false, 1), (false, 2), (false, 3), (false, 3), (true, 3)]
+        );
+    }
+
+    #[test]
+    fn best_repaired_waits_for_its_patience_and_a_large_enough_gain() {
+        let q = [0.30, 0.50, 0.52, 0.505, 0.51, 0.70];
+        let s = series(&[1.0; 6], &q);
+        let plain = decisions(
+            &BestRepaired {
+                patience: 2,
+                min_gain: 0.0,
+            },
+            &s,
+        );
+        assert_eq!(plain.iter().position(|d| d.stop), Some(4)); // after epoch 5
+        assert_eq!(plain[4].epoch, 3);
+        // With δ = 0.05, 0.52 is no improvement on 0.50: it stops one epoch sooner.
+        let tolerant = decisions(
+            &BestRepaired {
+                patience: 2,
+                min_gain: 0.05,
+            },
+            &s,
+        );
+        assert_eq!(tolerant.iter().position(|d| d.stop), Some(3));
+        assert_eq!(tolerant[3].epoch, 2);
+    }
+
+    #[test]
+    fn saturated_also_waits_for_the_sites_to_settle() {
+        let mut s = series(&[1.0; 5], &[0.5, 0.6, 0.6, 0.6, 0.6]);
+        for (k, e) in s.iter_mut().enumerate() {
+            // Sites move every epoch until epoch 4, then stay.
+            e.sites = vec![Site { i: k.min(3), j: 0 }];
+        }
+        let rule = Saturated {
+            patience: 2,
+            min_gain: 0.0,
+            jaccard: 0.5,
+        };
+        let d = decisions(&rule, &s);
+        // Patience is met after epoch 4, but sites changed 3 → 4; settled after epoch 5.
+        assert_eq!(d.iter().position(|d| d.stop), Some(4));
+        assert_eq!(d[4].epoch, 2);
+    }
+
+    #[test]
+    fn rules_by_name_and_their_errors() {
+        assert_eq!(rule_named("converged").unwrap().name(), "converged(p=5)");
+        assert_eq!(
+            rule_named("best-repaired:2:0.01").unwrap().name(),
+            "best-repaired(p=2,δ=0.01)"
+        );
+        assert_eq!(
+            rule_named("saturated").unwrap().name(),
+            "saturated(p=2,δ=0.002,J=0.5)"
+        );
+        for (bad, says) in [
+            ("oracle", "test set"),
+            ("newest", "unknown rule"),
+            ("converged:x", "not a number"),
+            ("converged:1.5", "whole number"),
+            ("converged:5:1", "at most 1"),
+            ("best-repaired:-1", "not a number ≥ 0"),
+        ] {
+            let e = rule_named(bad).err().unwrap();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+}

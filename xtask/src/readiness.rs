@@ -1,0 +1,37 @@
+//! `cargo xtask readiness DIR`: the stop rules of `repair_readiness` over a finished
+//! dense experiment.
+
+use repair_pipeline::{
+    readiness_folder, readiness_series, rule_named, write_readiness, ExperimentManifest,
+    ReadinessOptions,
+};
+
+use crate::flags::ReadinessArgs;
+
+/// Runs `cargo xtask readiness`.
+pub fn run(args: ReadinessArgs) -> anyhow::Result<()> {
+    let manifest = ExperimentManifest::read(&args.dir)?;
+    let rules = args
+        .rules
+        .iter()
+        .map(|name| rule_named(name).map_err(|e| anyhow::anyhow!("--rule: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = ReadinessOptions {
+        rules,
+        alphas: manifest.config.report.alphas.clone(),
+        patience: manifest.config.train.patience,
+        resamples: args.resamples,
+        seed: args.seed,
+    };
+    let series = readiness_series(&args.dir)?;
+    let out = args.out.unwrap_or_else(|| readiness_folder(&args.dir));
+    let summary = write_readiness(&series, &options, &out)?;
+    print!("{}", summary.markdown);
+    println!(
+        "{} series → {} (readiness.md, readiness.csv, readiness_picks.csv, readiness_summary.csv, \
+         signal_correlations.csv, selection_tracking.csv, figures/)",
+        summary.series,
+        out.display()
+    );
+    Ok(())
+}
