@@ -240,6 +240,19 @@ pub struct TrainArgs {
     /// PneumoniaMNIST (28 × 28) takes `--input-side 32`.
     #[arg(long, value_name = "N")]
     pub input_side: Option<usize>,
+    /// The online mode: after every epoch, repair this class on the checkpoint (the
+    /// study's Arachne settings) and ask `--rule` whether to stop; keep the chosen
+    /// epoch's repaired model as OUT/best-repaired.safetensors, the report in
+    /// OUT/online.json. Checkpoints every epoch.
+    #[arg(long, value_name = "CLASS", requires = "rule")]
+    pub repair_class: Option<u32>,
+    /// α of the Qual_α the rule optimises (online mode).
+    #[arg(long, default_value_t = 0.5, requires = "repair_class")]
+    pub alpha: f64,
+    /// The stop rule of the online mode: best-repaired[:PATIENCE[:MIN_GAIN]],
+    /// saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]] or converged[:PATIENCE].
+    #[arg(long, requires = "repair_class")]
+    pub rule: Option<String>,
 }
 
 /// `cargo xtask bench …`

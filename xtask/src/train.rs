@@ -1,7 +1,10 @@
 //! `cargo xtask train`: one training run on the study split.
 
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_pipeline::{train_run, ModelSpec, TrainConfig, TrainRunOptions};
+use repair_pipeline::{
+    rule_named, train_online, train_run, ModelSpec, OnlineRepair, OnlineReport, RepairSection,
+    TrainConfig, TrainRunOptions,
+};
 
 use crate::flags::TrainArgs;
 
@@ -21,11 +24,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         split.save(&split_path)?;
         split
     };
-    let mut train_idx = split.train.clone();
+    let mut split = split;
     if let Some(n) = args.subset {
-        train_idx.truncate(n);
+        split.train.truncate(n);
     }
-    let train_set = corpus.images().subset(train_idx);
+    let train_set = corpus.images().subset(split.train.clone());
     let val_set = split.view(&corpus, SplitPart::Val);
     let shape = corpus.images().image_shape();
     let spec = ModelSpec {
@@ -47,12 +50,37 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         args.seed,
         args.out.display()
     );
+    let bars = crate::progress::Bars::default();
+    let compute = crate::progress::compute(&args.device, &bars)?;
+    if let (Some(class), Some(rule)) = (args.repair_class, &args.rule) {
+        anyhow::ensure!(
+            args.pretrained.is_none(),
+            "--pretrained is not offered with the online mode"
+        );
+        let rule = rule_named(rule).map_err(|e| anyhow::anyhow!("--rule: {e}"))?;
+        config.checkpoint_every = 1;
+        let online = OnlineRepair {
+            dataset: &args.dataset,
+            rule: rule.as_ref(),
+            alpha: args.alpha,
+            settings: RepairSection::default().settings(class, args.seed),
+        };
+        anyhow::ensure!(
+            (class as usize) < corpus.images().num_classes(),
+            "--repair-class {class}: the dataset has {} classes",
+            corpus.images().num_classes()
+        );
+        let report = train_online(
+            &args.out, &spec, &config, &corpus, &split, &compute, &online, None,
+        )?
+        .expect("runs to the end");
+        print_online(&report, &args.out);
+        return Ok(());
+    }
     let options = TrainRunOptions {
         pretrained: args.pretrained.as_deref(),
         ..TrainRunOptions::default()
     };
-    let bars = crate::progress::Bars::default();
-    let compute = crate::progress::compute(&args.device, &bars)?;
     let report = train_run(
         &args.out, &spec, &config, &train_set, &val_set, &compute, options,
     )?;
@@ -62,4 +90,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         report.epochs, report.converged_epoch, best.val_loss, best.val_accuracy, report.checkpoints
     );
     Ok(())
+}
+
+/// The online run's choice and cost.
+fn print_online(report: &OnlineReport, out: &std::path::Path) {
+    println!(
+        "online {} (α {}): {} epochs trained{}, picked epoch {}: repaired selection Qual {:.4}, \
+         test Qual {:.4} (before repair {:.4}); training {:.0} s + online repairs {:.1} s; \
+         against converged (≥ {} epochs) at least {} epochs, {:.0} s saved → {} and {}",
+        report.rule,
+        report.alpha,
+        report.epochs_trained,
+        if report.stopped_by_rule {
+            ", stopped by the rule"
+        } else {
+            ""
+        },
+        report.picked_epoch,
+        report.selection_qual,
+        report.test_qual,
+        report.test_base_qual,
+        report.train_s,
+        report.online_s,
+        report.converged_at_least,
+        report.epochs_saved_at_least,
+        report.time_saved_at_least_s,
+        report.best_repaired.display(),
+        out.join("online.json").display()
+    );
 }

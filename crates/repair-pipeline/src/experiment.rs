@@ -21,10 +21,8 @@ use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
-use crate::repair::RepairSettings;
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
-use crate::sampling::PositiveSampler;
 use crate::shard::{Shard, Stage};
 use crate::study_report::{write_report, ReportOptions, ReportSummary};
 use crate::train_run::{train_run, TrainRunOptions};
@@ -117,10 +115,6 @@ pub(crate) fn load_trained(dir: &Path) -> Result<Option<TrainedRun>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| file_error(&path, e))
-}
-
-fn every(indices: &[usize], k: usize) -> Vec<usize> {
-    indices.iter().step_by(k).copied().collect()
 }
 
 /// What [`run_experiment`] did.
@@ -269,14 +263,7 @@ fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
         split.save(&path)?;
         split
     };
-    let c = &run.config.data;
-    Ok(Split {
-        train: every(&split.train, c.train_every),
-        val: every(&split.val, c.val_every),
-        repair: every(&split.repair, c.repair_every),
-        test: every(&split.test, c.test_every),
-        ..split
-    })
+    Ok(run.config.data.thin(split))
 }
 
 /// The model and training config of one seed's run.
@@ -489,19 +476,7 @@ fn experiment_unit(
             return Ok(row);
         }
     }
-    let c = run.config;
-    let settings = RepairSettings {
-        localiser: c
-            .repair
-            .localiser
-            .choice(c.repair.sites, c.repair.cross_entropy),
-        pso: c.repair.search,
-        particles: c.repair.particles,
-        iterations: c.repair.iterations,
-        positives: c.repair.positives,
-        sampler: PositiveSampler::Stratified,
-        ..RepairSettings::study(class, seed)
-    };
+    let settings = run.config.repair.settings(class, seed);
     let report = repair_unit(
         &cached.input(run.dataset),
         &settings,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use repair_core::CrossEntropy;
-use repair_data::SplitRule;
+use repair_data::{Split, SplitRule};
 use repair_metrics::PAPER_ALPHAS;
 use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 use repair_train::TrainConfig;
@@ -17,7 +17,8 @@ use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair::{LocaliserName, PsoPreset, BASELINE_SITES, STUDY_POSITIVES};
+use crate::repair::{LocaliserName, PsoPreset, RepairSettings, BASELINE_SITES, STUDY_POSITIVES};
+use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
@@ -100,6 +101,20 @@ pub struct DataSection {
     pub repair_every: usize,
     /// Keep every k-th test image.
     pub test_every: usize,
+}
+
+impl DataSection {
+    /// `split` with every part thinned by its stride (every k-th index kept).
+    pub fn thin(&self, split: Split) -> Split {
+        let every = |indices: &[usize], k: usize| indices.iter().step_by(k).copied().collect();
+        Split {
+            train: every(&split.train, self.train_every),
+            val: every(&split.val, self.val_every),
+            repair: every(&split.repair, self.repair_every),
+            test: every(&split.test, self.test_every),
+            ..split
+        }
+    }
 }
 
 impl Default for DataSection {
@@ -209,6 +224,22 @@ pub struct RepairSection {
     pub cross_entropy: CrossEntropy,
     /// Also repair checkpoints after the converged one (default false).
     pub after_convergence: bool,
+}
+
+impl RepairSection {
+    /// The settings of the repair of `class` in the run with training seed `seed` (the
+    /// repair seed is the run's, as in the study), positives drawn stratified.
+    pub fn settings(&self, class: u32, seed: u64) -> RepairSettings {
+        RepairSettings {
+            localiser: self.localiser.choice(self.sites, self.cross_entropy),
+            pso: self.search,
+            particles: self.particles,
+            iterations: self.iterations,
+            positives: self.positives,
+            sampler: PositiveSampler::Stratified,
+            ..RepairSettings::study(class, seed)
+        }
+    }
 }
 
 impl Default for RepairSection {

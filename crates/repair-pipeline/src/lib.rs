@@ -7,6 +7,8 @@
 //!   `repair.json` schema ([`RepairReport`]);
 //! * [`run_experiment`]: the whole resumable, shardable study and its report
 //!   ([`write_report`]); [`verify_experiment`] checks a finished folder;
+//! * [`train_online`]: training that repairs every epoch and stops when a readiness
+//!   rule says so, keeping the best repaired model;
 //! * [`readiness_series`] / [`write_readiness`]: the repair-readiness evaluation of a
 //!   dense experiment (the `repair_readiness` rules against the oracle and `converged`).
 //!
@@ -26,6 +28,7 @@ mod error;
 mod experiment;
 mod experiment_config;
 mod experiment_manifest;
+mod online;
 mod readiness_report;
 mod repair;
 mod repair_unit;
@@ -49,6 +52,7 @@ pub use experiment_config::{
     TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
+pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
 pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
 };

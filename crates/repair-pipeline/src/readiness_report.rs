@@ -136,8 +136,9 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                 rr: r.rr,
                 br: r.br,
                 negatives: r.negatives.ok_or_else(|| missing("negatives"))?,
-                fitness_before: r.fitness_before.unwrap_or(f64::NAN),
-                fitness_after: r.fitness,
+                fitness_before: r.fitness_before,
+                // repairs.csv writes 0 when there was nothing to repair.
+                fitness_after: r.fitness_before.map(|_| r.fitness),
                 sites: sites.sites,
                 layer_change: changes.get(r.epoch - 1).copied().flatten(),
             });

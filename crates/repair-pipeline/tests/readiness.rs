@@ -164,3 +164,106 @@ fn a_grid_that_is_not_dense_is_refused_naming_the_gap() {
     let e = readiness_series(out.path()).unwrap_err().to_string();
     assert!(e.contains("repairs.csv") && e.contains("dense"), "{e}");
 }
+
+#[test]
+fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_resumes() {
+    let config = dense_config(&["train.max_epochs=8"]);
+    let experiment = tempfile::tempdir().unwrap();
+    run(&config, experiment.path());
+    let series = readiness_series(experiment.path()).unwrap();
+    let rule = rule_named("best-repaired:1").unwrap();
+    let alpha = repair_readiness::Alpha::new(0.5).unwrap();
+    let offline = repair_readiness::simulate(rule.as_ref(), &series[0].signals, alpha);
+    let class = series[0].key.target_class;
+    // This seed's rule stops before training ends (epoch 6 of 8, picking 5).
+    assert!(offline.stopped && offline.epochs_trained < series[0].last_epoch());
+
+    // The same run online: the experiment's split, training config and repair settings.
+    let corpus = repair_data::Manifest::builtin("gtsrb")
+        .unwrap()
+        .load(&data_root::data_root().join("gtsrb"))
+        .unwrap();
+    let split = repair_data::Split::load(&experiment.path().join("split.json"), &corpus).unwrap();
+    let split = config.data.thin(split);
+    let shape = repair_data::Dataset::image_shape(corpus.images());
+    let spec = repair_pipeline::ModelSpec {
+        arch: config.train.model.name().to_string(),
+        input: (shape.channels, shape.height, shape.width),
+        num_classes: repair_data::Dataset::num_classes(corpus.images()),
+        seed: 7,
+    };
+    let online = repair_pipeline::OnlineRepair {
+        dataset: "gtsrb",
+        rule: rule.as_ref(),
+        alpha: 0.5,
+        settings: config.repair.settings(class, 7),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let go = |stop_after| {
+        repair_pipeline::train_online(
+            dir.path(),
+            &spec,
+            &config.train.config(7),
+            &corpus,
+            &split,
+            &Compute::cpu(),
+            &online,
+            stop_after,
+        )
+        .unwrap()
+    };
+    // Interrupted after 2 epochs (unless the rule stopped by then), and the second
+    // epoch's record lost as a kill between its checkpoint and its record would.
+    if offline.epochs_trained > 2 {
+        assert!(go(Some(2)).is_none());
+        std::fs::remove_file(dir.path().join("online/epoch-002/record.json")).unwrap();
+    }
+    let report = go(None).expect("finished");
+    assert_eq!(report.picked_epoch, offline.epoch);
+    assert_eq!(report.epochs_trained, offline.epochs_trained);
+    assert_eq!(report.stopped_by_rule, offline.stopped);
+    // The same repair as the experiment's unit of that epoch, and the kept model is
+    // that checkpoint with the repaired weights.
+    let unit = experiment.path().join(format!(
+        "run-1/repairs/epoch-{:03}/class-{class:02}",
+        offline.epoch
+    ));
+    let online_unit = dir
+        .path()
+        .join(format!("online/epoch-{:03}", offline.epoch));
+    assert_eq!(
+        std::fs::read(unit.join("weights.csv")).unwrap(),
+        std::fs::read(online_unit.join("weights.csv")).unwrap()
+    );
+    let layer_of = |path: &Path| {
+        let model = repair_zoo::build_model(&spec, &candle_core::Device::Cpu).unwrap();
+        repair_zoo::Classifier::load(&model, path).unwrap();
+        repair_zoo::Classifier::last_layer(&model).unwrap()
+    };
+    let kept = layer_of(&report.best_repaired);
+    let checkpoint = layer_of(&experiment.path().join(format!(
+        "run-1/checkpoints/epoch-{:03}.safetensors",
+        offline.epoch
+    )));
+    let repaired: repair_pipeline::RepairReport =
+        serde_json::from_slice(&std::fs::read(unit.join("repair.json")).unwrap()).unwrap();
+    let changed: Vec<usize> = (0..kept.kernel.len())
+        .filter(|&k| kept.kernel[k] != checkpoint.kernel[k])
+        .collect();
+    let sites: Vec<usize> = repaired
+        .sites
+        .iter()
+        .map(|s| s.i * kept.classes + s.j)
+        .filter(|&k| kept.kernel[k] != checkpoint.kernel[k])
+        .collect();
+    assert_eq!(changed, {
+        let mut s = sites.clone();
+        s.sort_unstable();
+        s
+    });
+    assert!(!changed.is_empty());
+    assert_eq!(kept.bias, checkpoint.bias);
+    let written: repair_pipeline::OnlineReport =
+        serde_json::from_slice(&std::fs::read(dir.path().join("online.json")).unwrap()).unwrap();
+    assert_eq!(written, report);
+}

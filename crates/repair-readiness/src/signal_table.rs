@@ -56,10 +56,10 @@ pub struct SignalPoint {
     pub br: f64,
     /// Negatives of the repair set.
     pub negatives: usize,
-    /// Fitness of the checkpoint.
-    pub fitness_before: f64,
+    /// Fitness of the checkpoint (none: nothing to repair).
+    pub fitness_before: Option<f64>,
     /// Fitness after repair.
-    pub fitness_after: f64,
+    pub fitness_after: Option<f64>,
     /// Sites localised.
     pub n_sites: usize,
     /// Jaccard overlap of the sites with the previous epoch's.
@@ -131,9 +131,14 @@ pub const SIGNALS: [(&str, SignalOf); 15] = [
     ("rr", |p| p.rr),
     ("br", |p| p.br),
     ("negatives", |p| p.negatives as f64),
-    ("fitness_before", |p| p.fitness_before),
-    ("fitness_after", |p| p.fitness_after),
-    ("fitness_gain", |p| p.fitness_after - p.fitness_before),
+    ("fitness_before", |p| p.fitness_before.unwrap_or(f64::NAN)),
+    ("fitness_after", |p| p.fitness_after.unwrap_or(f64::NAN)),
+    ("fitness_gain", |p| {
+        match (p.fitness_before, p.fitness_after) {
+            (Some(b), Some(a)) => a - b,
+            _ => f64::NAN,
+        }
+    }),
     ("n_sites", |p| p.n_sites as f64),
     ("site_jaccard", |p| p.site_jaccard.unwrap_or(f64::NAN)),
     ("layer_change", |p| p.layer_change.unwrap_or(f64::NAN)),

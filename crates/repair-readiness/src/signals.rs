@@ -67,10 +67,11 @@ pub struct EpochSignals {
     pub br: f64,
     /// Misclassified repair inputs of the class.
     pub negatives: usize,
-    /// Fitness of the checkpoint's weights (the Arachne fitness; higher is better).
-    pub fitness_before: f64,
+    /// Fitness of the checkpoint's weights (the Arachne fitness; higher is better),
+    /// none when there was nothing to repair.
+    pub fitness_before: Option<f64>,
     /// Fitness of the repaired weights.
-    pub fitness_after: f64,
+    pub fitness_after: Option<f64>,
     /// The localised weights.
     pub sites: Vec<Site>,
     /// ‖W_t − W_{t−1}‖ / ‖W_{t−1}‖ of the last layer (kernel and bias together), none
@@ -253,8 +254,8 @@ pub(crate) mod tests {
             rr: 0.5,
             br: 0.01,
             negatives: 10,
-            fitness_before: 1.0,
-            fitness_after: 2.0,
+            fitness_before: Some(1.0),
+            fitness_after: Some(2.0),
             sites: vec![Site { i: 0, j: 0 }],
             layer_change: None,
         }
