@@ -50,6 +50,9 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let fit = |f: Option<_>| f.map_or(f64::NAN, |f: repair_pipeline::FitnessDetail| f.fitness);
+    let (Some(before), Some(after)) = (report.test_before, report.test_after) else {
+        anyhow::bail!("the repair was not scored on the test set");
+    };
     let t = &report.timings;
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
@@ -60,10 +63,10 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         fit(report.fitness_after),
         report.rr,
         report.br,
-        report.test_before.class,
-        report.test_after.class,
-        report.test_before.total,
-        report.test_after.total,
+        before.class,
+        after.class,
+        before.total,
+        after.total,
         report.extract_ms,
         t.fl_ms,
         t.search_ms

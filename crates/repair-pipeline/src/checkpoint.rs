@@ -27,9 +27,9 @@ pub struct LoadedCheckpoint {
     pub repair: LabelledActivations,
     /// Selection-set (validation split) activations and labels.
     pub selection: LabelledActivations,
-    /// Test-set activations and labels.
-    pub test: LabelledActivations,
-    /// Time to extract the three, milliseconds.
+    /// Test-set activations and labels (none when not asked for).
+    pub test: Option<LabelledActivations>,
+    /// Time to extract them, milliseconds.
     pub extract_ms: f64,
 }
 
@@ -41,6 +41,20 @@ pub fn load_checkpoint(
     corpus: &Corpus,
     split: &Split,
     compute: &Compute<'_>,
+) -> Result<LoadedCheckpoint> {
+    load_checkpoint_with(checkpoint, run, corpus, split, compute, true)
+}
+
+/// [`load_checkpoint`], extracting the test set only when `test` says so (the online
+/// mode's per-epoch repairs choose on the selection set and skip it: it is a third of
+/// the extraction).
+pub fn load_checkpoint_with(
+    checkpoint: &Path,
+    run: &RunManifest,
+    corpus: &Corpus,
+    split: &Split,
+    compute: &Compute<'_>,
+    test: bool,
 ) -> Result<LoadedCheckpoint> {
     if !checkpoint.is_file() {
         return Err(file_error(checkpoint, "no such checkpoint"));
@@ -70,7 +84,11 @@ pub fn load_checkpoint(
     };
     let repair = part(SplitPart::Repair)?;
     let selection = part(SplitPart::Val)?;
-    let test = part(SplitPart::Test)?;
+    let test = if test {
+        Some(part(SplitPart::Test)?)
+    } else {
+        None
+    };
     Ok(LoadedCheckpoint {
         checkpoint: checkpoint.to_path_buf(),
         model,
@@ -92,7 +110,7 @@ impl LoadedCheckpoint {
             layer: &self.layer,
             repair: &self.repair,
             selection: &self.selection,
-            test: &self.test,
+            test: self.test.as_ref(),
             extract_ms: self.extract_ms,
         }
     }

@@ -52,7 +52,7 @@ impl CachedCheckpoint {
             layer: &self.layer,
             repair: &self.repair,
             selection: &self.selection,
-            test: &self.test,
+            test: Some(&self.test),
             extract_ms: 0.0,
         }
     }
@@ -389,10 +389,14 @@ fn activations(
     }
     let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.compute)?;
     let width = loaded.layer.width;
+    let test = loaded
+        .test
+        .as_ref()
+        .expect("load_checkpoint extracts the test set");
     TensorFile::default()
         .rows(CACHED_SETS[0], &loaded.repair, width)
         .rows(CACHED_SETS[1], &loaded.selection, width)
-        .rows(CACHED_SETS[2], &loaded.test, width)
+        .rows(CACHED_SETS[2], test, width)
         .write(&cache)?;
     Ok(CachedCheckpoint {
         checkpoint,
@@ -400,7 +404,7 @@ fn activations(
         layer: loaded.layer,
         repair: loaded.repair,
         selection: loaded.selection,
-        test: loaded.test,
+        test: loaded.test.expect("extracted above"),
     })
 }
 
@@ -483,7 +487,7 @@ fn experiment_unit(
         &unit.dir,
         &UnitOutputs::default(),
     )?;
-    let row = repair_row(unit, &report);
+    let row = repair_row(unit, &report)?;
     // Last: its presence marks the unit complete.
     write_atomic(
         &row_path,
@@ -493,9 +497,14 @@ fn experiment_unit(
 }
 
 /// The `repairs.csv` row of a unit's report.
-fn repair_row(unit: &Unit, report: &RepairReport) -> RepairRow {
-    let (before, after) = (&report.test_before, &report.test_after);
-    RepairRow {
+fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
+    let (Some(before), Some(after)) = (&report.test_before, &report.test_after) else {
+        return Err(file_error(
+            &unit.dir,
+            "the repair was not scored on the test set",
+        ));
+    };
+    Ok(RepairRow {
         dataset: report.dataset.clone(),
         model: report.model.arch.clone(),
         run: unit.run,
@@ -523,5 +532,5 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> RepairRow {
         selection_repaired_acc_cls: Some(report.selection_after.class),
         negatives: Some(report.negatives),
         fitness_before: report.fitness_before.map(|f| f.fitness),
-    }
+    })
 }

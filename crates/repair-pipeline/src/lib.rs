@@ -43,7 +43,7 @@ mod verify;
 
 pub use activations::{confusion, extract, ClassAccuracy};
 pub use bench::{bench_train_step, StepBench};
-pub use checkpoint::{load_checkpoint, LoadedCheckpoint};
+pub use checkpoint::{load_checkpoint, load_checkpoint_with, LoadedCheckpoint};
 pub use device::{device_named, Compute};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};

@@ -15,14 +15,12 @@ use std::time::Instant;
 
 use candle_core::Device;
 use repair_data::{write_atomic, Corpus, Split, SplitPart};
-use repair_readiness::{
-    relative_change, Accuracy, Alpha, Decision, EpochOutcome, EpochSignals, ReadinessRule,
-};
+use repair_readiness::{relative_change, Accuracy, Alpha, Decision, EpochSignals, ReadinessRule};
 use repair_train::{CheckpointInfo, EpochEnd, EpochHook, RunDir, TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::load_checkpoint;
+use crate::checkpoint::{load_checkpoint, load_checkpoint_with};
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::repair::RepairSettings;
@@ -42,14 +40,13 @@ pub struct OnlineRepair<'a> {
     pub settings: RepairSettings,
 }
 
-/// One epoch of the online mode: what the rule saw, the test result (reported, never
-/// shown to the rule) and the decision.
+/// One epoch of the online mode: what the rule saw and its decision. The epoch's repair
+/// is not scored on the test set (a third of the extraction, and nothing a rule may
+/// read); the pick is, at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnlineEpoch {
     /// The signals of the epoch.
     pub signals: EpochSignals,
-    /// Its checkpoint and repair on the test set.
-    pub test: EpochOutcome,
     /// The rule's decision after this epoch.
     pub decision: Decision,
     /// Extraction, FL and search of this epoch, milliseconds.
@@ -149,12 +146,13 @@ impl Online<'_> {
             }
             let started = Instant::now();
             let manifest = RunManifest::for_checkpoint(&checkpoint)?;
-            let loaded = load_checkpoint(
+            let loaded = load_checkpoint_with(
                 &checkpoint,
                 &manifest,
                 self.corpus,
                 self.split,
                 self.compute,
+                false,
             )?;
             let out = epoch_folder(self.dir, epoch);
             let report = repair_unit(
@@ -183,11 +181,6 @@ impl Online<'_> {
             let decision = self.online.rule.decide(&seen, self.alpha);
             let record = OnlineEpoch {
                 signals,
-                test: EpochOutcome {
-                    epoch,
-                    base: accuracy(&report.test_before),
-                    repaired: accuracy(&report.test_after),
-                },
                 decision,
                 overhead_ms: started.elapsed().as_secs_f64() * 1e3,
             };
@@ -393,6 +386,12 @@ fn finish(
             ..UnitOutputs::default()
         },
     )?;
+    let test = |a: &Option<crate::activations::ClassAccuracy>| {
+        a.as_ref()
+            .map(accuracy)
+            .ok_or_else(|| PipelineError::Invalid("the pick was not scored on the test set".into()))
+    };
+    let (test_base, test_repaired) = (test(&repaired.test_before)?, test(&repaired.test_after)?);
     let best_repaired = dir.join("best-repaired.safetensors");
     // Nothing to repair at the pick: its checkpoint is the best repaired model.
     let source = repaired.repaired_checkpoint.unwrap_or(checkpoint);
@@ -416,8 +415,8 @@ fn finish(
         epochs_trained,
         stopped_by_rule: last.decision.stop,
         selection_qual: picked.signals.repaired.qual(alpha),
-        test_qual: picked.test.repaired.qual(alpha),
-        test_base_qual: picked.test.base.qual(alpha),
+        test_qual: test_repaired.qual(alpha),
+        test_base_qual: test_base.qual(alpha),
         best_repaired,
         train_s,
         online_s: records.iter().map(|r| r.overhead_ms).sum::<f64>() / 1e3,

@@ -34,8 +34,9 @@ pub struct RepairInput<'a> {
     /// Selection-set activations and labels: the validation split, on which a choice
     /// between checkpoints may be made (the test set stays for reporting).
     pub selection: &'a LabelledActivations,
-    /// Test-set activations and labels.
-    pub test: &'a LabelledActivations,
+    /// Test-set activations and labels; none: the unit is not scored on a test set (and
+    /// writes no `class_accuracy.csv`).
+    pub test: Option<&'a LabelledActivations>,
     /// Time it took to extract the activations, milliseconds (0 when they were read
     /// from an experiment's cache).
     pub extract_ms: f64,
@@ -99,10 +100,10 @@ pub struct RepairReport {
     pub evaluations: u64,
     /// Why the search ended.
     pub termination: Option<Termination>,
-    /// Test-set accuracy (total and class) before the repair.
-    pub test_before: ClassAccuracy,
+    /// Test-set accuracy (total and class) before the repair (none: not scored).
+    pub test_before: Option<ClassAccuracy>,
     /// Test-set accuracy after.
-    pub test_after: ClassAccuracy,
+    pub test_after: Option<ClassAccuracy>,
     /// Selection-set (validation) accuracy before the repair.
     pub selection_before: ClassAccuracy,
     /// Selection-set accuracy after.
@@ -127,8 +128,10 @@ pub fn repair_unit(
 ) -> Result<RepairReport> {
     let class = settings.class;
     let (repaired, outcome) = repair_layer(input.layer, input.repair, settings, outputs.progress)?;
-    let confusion_before = confusion(input.layer, input.test)?;
-    let confusion_after = confusion(&repaired, input.test)?;
+    let confusions = match input.test {
+        Some(test) => Some((confusion(input.layer, test)?, confusion(&repaired, test)?)),
+        None => None,
+    };
     let selection_before = ClassAccuracy::of(&confusion(input.layer, input.selection)?, class);
     let selection_after = ClassAccuracy::of(&confusion(&repaired, input.selection)?, class);
     std::fs::create_dir_all(out).map_err(|e| file_error(out, e))?;
@@ -168,17 +171,23 @@ pub fn repair_unit(
         br: outcome.br,
         evaluations: outcome.evaluations,
         termination: outcome.termination,
-        test_before: ClassAccuracy::of(&confusion_before, class),
-        test_after: ClassAccuracy::of(&confusion_after, class),
+        test_before: confusions
+            .as_ref()
+            .map(|(b, _)| ClassAccuracy::of(b, class)),
+        test_after: confusions
+            .as_ref()
+            .map(|(_, a)| ClassAccuracy::of(a, class)),
         selection_before,
         selection_after,
         extract_ms: input.extract_ms,
         timings: outcome.timings,
     };
     write_repair_files(out, class, &outcome, &report)?;
-    write_csv_rows(
-        &out.join(CLASS_ACCURACY_CSV),
-        &class_accuracy_rows(&confusion_before, &confusion_after),
-    )?;
+    if let Some((before, after)) = &confusions {
+        write_csv_rows(
+            &out.join(CLASS_ACCURACY_CSV),
+            &class_accuracy_rows(before, after),
+        )?;
+    }
     Ok(report)
 }

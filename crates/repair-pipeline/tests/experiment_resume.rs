@@ -61,7 +61,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     // A unit's repair.json has the schema of `xtask repair`'s, and agrees with its row.
     let report: repair_pipeline::RepairReport =
         serde_json::from_slice(&std::fs::read(unit.join("repair.json")).unwrap()).unwrap();
-    assert_eq!(report.test_after.class, rows[0].repaired_acc_cls);
+    assert_eq!(report.test_after.unwrap().class, rows[0].repaired_acc_cls);
     assert_eq!(report.sites.len(), rows[0].n_sites);
     assert!(report.checkpoint.ends_with(format!(
         "run-1/checkpoints/epoch-{:03}.safetensors",
