@@ -15,6 +15,7 @@ pub(crate) fn keep_freed_pages() {
 }
 
 mod data;
+mod online;
 mod pso;
 mod train;
 
@@ -25,6 +26,7 @@ criterion_group!(
     pso::fitness,
     pso::search,
     pso::fl_and_search,
-    train::train_step_bench
+    train::train_step_bench,
+    online::online_epoch
 );
 criterion_main!(benches);
