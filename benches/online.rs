@@ -56,7 +56,9 @@ pub fn online_epoch(c: &mut Criterion) {
     };
     // The worst class on the selection set, as the experiments repair.
     let layer = model.last_layer().unwrap();
-    let accuracy = confusion(&layer, &activations(&val)).unwrap().per_class_accuracy();
+    let accuracy = confusion(&layer, &activations(&val))
+        .unwrap()
+        .per_class_accuracy();
     let class = (0..43)
         .min_by(|&a, &b| accuracy[a].total_cmp(&accuracy[b]))
         .unwrap() as u32;
@@ -73,6 +75,8 @@ pub fn online_epoch(c: &mut Criterion) {
             black_box((selection, repaired))
         })
     });
-    group.bench_function("train_epoch_cnn-s_gtsrb", |b| b.iter(|| one_epoch(&mut sgd)));
+    group.bench_function("train_epoch_cnn-s_gtsrb", |b| {
+        b.iter(|| one_epoch(&mut sgd))
+    });
     group.finish();
 }

@@ -21,6 +21,7 @@ use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
+use crate::online::{train_online, OnlineRepair, OnlineReport};
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::shard::{Shard, Stage};
@@ -30,6 +31,7 @@ use crate::unit_files::{
     read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, RepairKey,
     CLASS_ACCURACY_CSV,
 };
+use repair_readiness::rule_named;
 
 /// A checkpoint to repair: its last layer and cached activations.
 struct CachedCheckpoint {
@@ -221,6 +223,13 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
             }
         }
     }
+    if run.shard.is_whole() && run.config.online.is_some() {
+        write_online_csv(
+            run.out,
+            runs.iter()
+                .map(|(k, seed, dir, _)| (*k, *seed, dir.as_path())),
+        )?;
+    }
     if run.shard.is_whole() {
         write_csv_rows(&run.out.join("repairs.csv"), &rows)?;
         write_experiment_class_accuracy(run.out, &rows)?;
@@ -292,16 +301,39 @@ fn finish_run(
         return Ok(report);
     }
     let (spec, train_config) = run_setup(run, corpus, seed);
-    let options = TrainRunOptions::default();
-    let report = train_run(
-        dir,
-        &spec,
-        &train_config,
-        &split.view(corpus, SplitPart::Train),
-        &split.view(corpus, SplitPart::Val),
-        &run.compute,
-        options,
-    )?;
+    let report = match &run.config.online {
+        None => train_run(
+            dir,
+            &spec,
+            &train_config,
+            &split.view(corpus, SplitPart::Train),
+            &split.view(corpus, SplitPart::Val),
+            &run.compute,
+            TrainRunOptions::default(),
+        )?,
+        Some(online) => {
+            let rule = rule_named(&online.rule).map_err(PipelineError::Invalid)?;
+            let class = run.config.repair.classes[0];
+            let repair = OnlineRepair {
+                dataset: run.dataset,
+                rule: rule.as_ref(),
+                alpha: online.alpha,
+                settings: run.config.repair.settings(class, seed),
+            };
+            train_online(
+                dir,
+                &spec,
+                &train_config,
+                corpus,
+                split,
+                &run.compute,
+                &repair,
+                None,
+            )?
+            .expect("runs to the end")
+            .training
+        }
+    };
     let started = std::time::Instant::now();
     for epoch in checkpoints_to_repair(run.config, &report) {
         activations(run, corpus, split, dir, epoch)?;
@@ -533,4 +565,55 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         negatives: Some(report.negatives),
         fitness_before: report.fitness_before.map(|f| f.fitness),
     })
+}
+
+/// One run of an online experiment: a line of `online.csv`.
+#[derive(serde::Serialize)]
+struct OnlineRow {
+    run: usize,
+    seed: u64,
+    rule: String,
+    alpha: f64,
+    class: u32,
+    picked_epoch: usize,
+    epochs_trained: usize,
+    stopped_by_rule: bool,
+    selection_qual: f64,
+    test_qual: f64,
+    test_base_qual: f64,
+    train_s: f64,
+    online_s: f64,
+    converged_at_least: usize,
+    epochs_saved_at_least: usize,
+}
+
+/// `online.csv`: every run's `online.json` in one table.
+fn write_online_csv<'a>(
+    out: &Path,
+    runs: impl Iterator<Item = (usize, u64, &'a Path)>,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for (run, seed, dir) in runs {
+        let path = dir.join("online.json");
+        let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
+        let r: OnlineReport = serde_json::from_slice(&bytes).map_err(|e| file_error(&path, e))?;
+        rows.push(OnlineRow {
+            run,
+            seed,
+            rule: r.rule,
+            alpha: r.alpha,
+            class: r.class,
+            picked_epoch: r.picked_epoch,
+            epochs_trained: r.epochs_trained,
+            stopped_by_rule: r.stopped_by_rule,
+            selection_qual: r.selection_qual,
+            test_qual: r.test_qual,
+            test_base_qual: r.test_base_qual,
+            train_s: r.train_s,
+            online_s: r.online_s,
+            converged_at_least: r.converged_at_least,
+            epochs_saved_at_least: r.epochs_saved_at_least,
+        });
+    }
+    write_csv_rows(&out.join("online.csv"), &rows)
 }

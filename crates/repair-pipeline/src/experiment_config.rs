@@ -22,7 +22,7 @@ use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 1] = ["data.input_side"];
+const OPTIONAL_KEYS: [&str; 3] = ["data.input_side", "online.rule", "online.alpha"];
 
 /// The keys of the flat profile layout that sections replaced, with their section.
 const FLAT_KEYS: [(&str, &str); 22] = [
@@ -78,6 +78,27 @@ pub struct ExperimentConfig {
     /// How the results are summarised.
     #[serde(default)]
     pub report: ReportSection,
+    /// Train in the online mode: repair every epoch and stop when a readiness rule says
+    /// so. Left out of the config (and its hash) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineSection>,
+}
+
+/// `[online]`: each run trains in the online mode (`train_online`) for the one class of
+/// `repair.classes`; its checkpoints, up to where the rule stopped, are then repaired as
+/// in any experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineSection {
+    /// The stop rule (`best-repaired`, `saturated:2:0.002:0.5`, …).
+    pub rule: String,
+    /// α of the Qual_α it optimises (default 0.5).
+    #[serde(default = "half")]
+    pub alpha: f64,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// `[data]`: the split and every part's stride.
@@ -431,6 +452,24 @@ impl ExperimentConfig {
         {
             return Err(format!("report.alphas: {a} is outside [0, 1]"));
         }
+        if let Some(online) = &self.online {
+            repair_readiness::rule_named(&online.rule).map_err(|e| format!("online.rule: {e}"))?;
+            if !(0.0..=1.0).contains(&online.alpha) {
+                return Err(format!("online.alpha: {} is outside [0, 1]", online.alpha));
+            }
+            if r.classes.len() != 1 {
+                return Err(format!(
+                    "the online mode repairs one class: repair.classes must name exactly one, \
+                     not {:?}",
+                    r.classes
+                ));
+            }
+            if t.checkpoint_every != 1 {
+                return Err(
+                    "the online mode repairs every epoch: train.checkpoint_every must be 1".into(),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -445,6 +484,42 @@ mod tests {
 
     fn set(config: &ExperimentConfig, settings: &[&str]) -> Result<ExperimentConfig> {
         config.with_overrides(&settings.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_online_profile_and_what_the_online_mode_needs() {
+        let file = ExperimentFile::load(&shipped("gtsrb")).unwrap();
+        let online = file.profile("online").unwrap();
+        let section = online.online.as_ref().unwrap();
+        assert_eq!(
+            (section.rule.as_str(), section.alpha),
+            ("best-repaired", 0.8)
+        );
+        // Absent from the other profiles, and from their config hash.
+        let dense = file.profile("dense").unwrap();
+        assert!(dense.online.is_none());
+        assert!(!serde_json::to_string(dense).unwrap().contains("online"));
+        let with = set(dense, &["online.rule=saturated", "repair.classes=[3]"]).unwrap();
+        assert_eq!(with.online.unwrap().alpha, 0.5);
+        for (settings, says) in [
+            (&["online.rule=saturated"][..], "exactly one"),
+            (
+                &["online.rule=oracle", "repair.classes=[3]"][..],
+                "test set",
+            ),
+            (
+                &[
+                    "online.rule=saturated",
+                    "repair.classes=[3]",
+                    "train.checkpoint_every=2",
+                ][..],
+                "checkpoint_every must be 1",
+            ),
+            (&["online.alpha=0.4"][..], "rule"),
+        ] {
+            let e = set(dense, settings).unwrap_err().to_string();
+            assert!(e.contains(says), "{settings:?}: {e}");
+        }
     }
 
     #[test]

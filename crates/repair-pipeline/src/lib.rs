@@ -48,8 +48,8 @@ pub use device::{device_named, Compute};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
 pub use experiment_config::{
-    DataSection, ExperimentConfig, ExperimentFile, RepairSection, ReportSection, TrainRecipe,
-    TrainSection,
+    DataSection, ExperimentConfig, ExperimentFile, OnlineSection, RepairSection, ReportSection,
+    TrainRecipe, TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};

@@ -91,6 +91,8 @@ pub struct OnlineReport {
     pub time_saved_at_least_s: f64,
     /// Every epoch.
     pub epochs: Vec<OnlineEpoch>,
+    /// How training ended.
+    pub training: TrainReport,
 }
 
 /// The folder of epoch `epoch`'s online repair.
@@ -424,6 +426,7 @@ fn finish(
         epochs_saved_at_least: saved,
         time_saved_at_least_s: saved as f64 * train_s / epochs_trained.max(1) as f64,
         epochs: records,
+        training: report.clone(),
     };
     let path = dir.join("online.json");
     write_atomic(

@@ -267,3 +267,26 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
         serde_json::from_slice(&std::fs::read(dir.path().join("online.json")).unwrap()).unwrap();
     assert_eq!(written, report);
 }
+
+#[test]
+fn an_online_experiment_trains_each_run_online_and_lists_the_picks() {
+    let config = dense_config(&[
+        "train.max_epochs=8",
+        "online.rule=best-repaired:1",
+        "online.alpha=0.5",
+        "repair.classes=[1]",
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let rows = run(&config, out.path());
+    let online = std::fs::read_to_string(out.path().join("online.csv")).unwrap();
+    let lines: Vec<&str> = online.lines().collect();
+    assert_eq!(lines.len(), 2, "{online}");
+    assert!(lines[0].starts_with("run,seed,rule,alpha,class,picked_epoch,epochs_trained"));
+    let trained: usize = lines[1].split(',').nth(6).unwrap().parse().unwrap();
+    // The checkpoints up to the rule's stop are the experiment's units.
+    let last = rows.iter().map(|r| r.epoch).max().unwrap();
+    assert_eq!(last, trained);
+    assert!(out.path().join("run-1/best-repaired.safetensors").is_file());
+    let verified = repair_pipeline::verify_experiment(out.path(), &config).unwrap();
+    assert_eq!(verified.repairs, rows.len());
+}
