@@ -216,3 +216,31 @@ pub fn correlation_figure(rows: &[Correlation]) -> Result<String, ReadinessError
     }
     Ok(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::{evaluate, tests::series};
+    use crate::signal_table::{correlations, signal_rows};
+
+    #[test]
+    fn the_picks_figure_marks_every_rule_and_the_oracle_per_alpha() {
+        let loss = [6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 1.5, 1.6];
+        let q = [0.2, 0.4, 0.9, 0.5, 0.5, 0.6, 0.5, 0.5];
+        let s = series(1, &loss, &q, &q);
+        let alphas = [Alpha::new(0.2).unwrap(), Alpha::new(0.8).unwrap()];
+        let rules = vec![crate::rule_named("best-repaired:2").unwrap()];
+        let results = evaluate(std::slice::from_ref(&s), &alphas, &rules, 2);
+        let picks: Vec<&CaseResult> = results.iter().collect();
+        let svg = picks_figure(&s, &alphas, &picks).unwrap();
+        assert!(svg.contains("gtsrb cnn-s run 1 class 3"));
+        assert!(svg.contains("α = 0.2") && svg.contains("α = 0.8"));
+        // Two rules (the baseline and best-repaired) per panel, their legend entries too.
+        assert_eq!(svg.matches("converged(p=2): epoch 6").count(), 2);
+        assert_eq!(svg.matches("best-repaired(p=2): epoch 3").count(), 2);
+        assert_eq!(svg.matches("oracle: epoch 3").count(), 2);
+        let rows = signal_rows(&[s], &alphas);
+        let svg = correlation_figure(&correlations(&rows)).unwrap();
+        assert!(svg.contains("selection_repaired_qual") && svg.contains("α = 0.8"));
+    }
+}
