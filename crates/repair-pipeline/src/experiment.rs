@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
-use repair_data::{write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_data::{Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
 use repair_metrics::{ConfusionMatrix, IncompletePolicy, RepairRow, TiePolicy};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
@@ -28,8 +28,8 @@ use crate::shard::{Shard, Stage};
 use crate::study_report::{write_report, ReportOptions, ReportSummary};
 use crate::train_run::{train_run, TrainRunOptions};
 use crate::unit_files::{
-    read_csv_rows, write_csv_rows, ClassAccuracyRow, ExperimentClassRow, RepairKey,
-    CLASS_ACCURACY_CSV,
+    read_csv_rows, read_json, write_csv_rows, write_json, ClassAccuracyRow, ExperimentClassRow,
+    RepairKey, CLASS_ACCURACY_CSV,
 };
 use repair_readiness::rule_named;
 
@@ -113,10 +113,7 @@ pub(crate) fn load_trained(dir: &Path) -> Result<Option<TrainedRun>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| file_error(&path, e))
+    read_json(&path).map(Some)
 }
 
 /// What [`run_experiment`] did.
@@ -345,10 +342,7 @@ fn finish_run(
         extract_s,
         report,
     };
-    write_atomic(
-        &path,
-        &serde_json::to_vec_pretty(&record).map_err(|e| file_error(&path, e))?,
-    )?;
+    write_json(&path, &record)?;
     Ok(record.report)
 }
 
@@ -505,9 +499,7 @@ fn experiment_unit(
     // Units from before per-class files or the selection set were written are redone
     // (deterministic, ms).
     if row_path.is_file() && unit.dir.join(CLASS_ACCURACY_CSV).is_file() {
-        let bytes = std::fs::read(&row_path).map_err(|e| file_error(&row_path, e))?;
-        let row: RepairRow =
-            serde_json::from_slice(&bytes).map_err(|e| file_error(&row_path, e))?;
+        let row: RepairRow = read_json(&row_path)?;
         if row.selection_repaired_acc_cls.is_some() {
             return Ok(row);
         }
@@ -521,10 +513,7 @@ fn experiment_unit(
     )?;
     let row = repair_row(unit, &report)?;
     // Last: its presence marks the unit complete.
-    write_atomic(
-        &row_path,
-        &serde_json::to_vec_pretty(&row).map_err(|e| file_error(&row_path, e))?,
-    )?;
+    write_json(&row_path, &row)?;
     Ok(row)
 }
 
@@ -595,8 +584,7 @@ fn write_online_csv<'a>(
     let mut rows = Vec::new();
     for (run, seed, dir) in runs {
         let path = dir.join("online.json");
-        let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
-        let r: OnlineReport = serde_json::from_slice(&bytes).map_err(|e| file_error(&path, e))?;
+        let r: OnlineReport = read_json(&path)?;
         rows.push(OnlineRow {
             run,
             seed,

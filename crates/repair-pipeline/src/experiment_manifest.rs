@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, Result};
 use crate::experiment_config::ExperimentConfig;
+use crate::unit_files::write_json;
 
 /// The name of the manifest inside an experiment folder.
 pub const EXPERIMENT_JSON: &str = "experiment.json";
@@ -92,8 +93,7 @@ impl ExperimentManifest {
                 }
             }
         }
-        let json = serde_json::to_vec_pretty(self).map_err(|e| file_error(&path, e))?;
-        repair_data::write_atomic(&path, &json)?;
+        write_json(&path, self)?;
         Ok(())
     }
 }

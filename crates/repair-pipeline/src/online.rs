@@ -27,6 +27,7 @@ use crate::repair::RepairSettings;
 use crate::repair_unit::{repair_unit, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::train_run::{train_run, TrainRunOptions};
+use crate::unit_files::{read_json, write_json};
 
 /// What to repair online, and when to stop.
 pub struct OnlineRepair<'a> {
@@ -108,8 +109,7 @@ fn read_records(dir: &Path) -> Result<Vec<OnlineEpoch>> {
         if !path.is_file() {
             return Ok(records);
         }
-        let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
-        records.push(serde_json::from_slice(&bytes).map_err(|e| file_error(&path, e))?);
+        records.push(read_json(&path)?);
     }
 }
 
@@ -140,9 +140,7 @@ impl Online<'_> {
             if !checkpoint.is_file() || !info_path.is_file() {
                 return Ok(records);
             }
-            let bytes = std::fs::read(&info_path).map_err(|e| file_error(&info_path, e))?;
-            let info: CheckpointInfo =
-                serde_json::from_slice(&bytes).map_err(|e| file_error(&info_path, e))?;
+            let info: CheckpointInfo = read_json(&info_path)?;
             if previous.is_none() && epoch > 1 {
                 previous = Some(layer_weights(&run.checkpoint(epoch - 1))?);
             }
@@ -187,10 +185,7 @@ impl Online<'_> {
                 overhead_ms: started.elapsed().as_secs_f64() * 1e3,
             };
             let path = out.join("record.json");
-            write_atomic(
-                &path,
-                &serde_json::to_vec_pretty(&record).map_err(|e| file_error(&path, e))?,
-            )?;
+            write_json(&path, &record)?;
             self.compute.progress.line(&format!(
                 "online epoch {epoch:>3}  repaired selection Qual {:.4} (base {:.4})  → {} epoch {}",
                 record.signals.repaired.qual(self.alpha),
@@ -429,9 +424,6 @@ fn finish(
         training: report.clone(),
     };
     let path = dir.join("online.json");
-    write_atomic(
-        &path,
-        &serde_json::to_vec_pretty(&out).map_err(|e| file_error(&path, e))?,
-    )?;
+    write_json(&path, &out)?;
     Ok(out)
 }

@@ -22,6 +22,7 @@ use repair_zoo::{build_model, Classifier};
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{load_trained, run_folder, unit_folder};
 use crate::run_manifest::RunManifest;
+use crate::unit_files::read_json;
 
 /// What the evaluation runs.
 pub struct ReadinessOptions {
@@ -119,9 +120,7 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                     )
                 })?;
             let unit = unit_folder(dir, r.run, r.epoch, r.target_class).join("repair.json");
-            let bytes = std::fs::read(&unit).map_err(|e| file_error(&unit, e))?;
-            let sites: UnitSites =
-                serde_json::from_slice(&bytes).map_err(|e| file_error(&unit, e))?;
+            let sites: UnitSites = read_json(&unit)?;
             let selection = |cls: Option<f64>, total: Option<f64>| -> Result<Accuracy> {
                 Ok(Accuracy {
                     cls: cls.ok_or_else(|| missing("selection accuracy"))?,

@@ -10,6 +10,7 @@ use repair_zoo::ModelSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, Result};
+use crate::unit_files::write_json;
 
 /// The name of the manifest inside a run folder.
 pub const RUN_JSON: &str = "run.json";
@@ -60,8 +61,7 @@ impl RunManifest {
     /// Writes `dir/run.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(RUN_JSON);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| file_error(&path, e))?;
-        repair_data::write_atomic(&path, &json)?;
+        write_json(&path, self)?;
         Ok(())
     }
 

@@ -95,8 +95,7 @@ pub(crate) fn write_repair_files<R: Serialize>(
         write_atomic(&path, svg.as_bytes())?;
     }
     let path = dir.join("repair.json");
-    let json = serde_json::to_vec_pretty(report).map_err(|e| file_error(&path, e))?;
-    write_atomic(&path, &json)?;
+    write_json(&path, report)?;
     Ok(())
 }
 
@@ -134,10 +133,7 @@ pub(crate) fn export_problem<E: Serialize>(
         "fitness": "(N_patched + 1)/(L_neg + 1) + (N_intact + 1)/(L_pos + 1)",
         "search": extra,
     });
-    write_atomic(
-        &json_path,
-        &serde_json::to_vec_pretty(&json).map_err(|e| file_error(&json_path, e))?,
-    )?;
+    write_json(&json_path, &json)?;
     Ok(())
 }
 
@@ -208,6 +204,19 @@ pub(crate) fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()
     let bytes = repair_metrics::to_csv(rows).map_err(|e| file_error(path, e))?;
     write_atomic(path, &bytes)?;
     Ok(())
+}
+
+/// Writes `value` as pretty JSON, atomically; an error names the file.
+pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| file_error(path, e))?;
+    write_atomic(path, &json)?;
+    Ok(())
+}
+
+/// Reads a JSON file; an error names the file.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| file_error(path, e))
 }
 
 /// Reads a CSV file written by [`write_csv_rows`], by position under the header that

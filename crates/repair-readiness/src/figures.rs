@@ -25,6 +25,20 @@ fn plot_error(e: impl std::fmt::Display) -> ReadinessError {
     ReadinessError::Figure(e.to_string())
 }
 
+/// The legend box at `position`, framed as the metrics crate's figures are.
+fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), ReadinessError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(plot_error)
+}
+
 /// One run and class: per α, the repaired test and selection Qual over the epochs, a
 /// triangle per rule at the epoch it picked (and the oracle's star), from `picks` of
 /// this series.
@@ -120,13 +134,7 @@ pub fn picks_figure(
                     .label(format!("oracle: epoch {}", p.outcome.oracle_epoch))
                     .legend(|(x, y)| Circle::new((x + 8, y), 5, TEST.stroke_width(2)));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(plot_error)?;
+            legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         }
         root.present().map_err(plot_error)?;
     }
@@ -205,13 +213,7 @@ pub fn correlation_figure(rows: &[Correlation]) -> Result<String, ReadinessError
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(plot_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
