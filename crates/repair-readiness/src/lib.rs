@@ -38,7 +38,7 @@ pub use evaluate::{
 };
 #[cfg(feature = "plots")]
 pub use figures::{correlation_figure, picks_figure};
-pub use rule::{rule_named, BestRepaired, Converged, Decision, ReadinessRule, Saturated};
+pub use rule::{rule_named, BestRepaired, Converged, Decision, ReadinessRule, Saturated, Smoothed};
 pub use signal_table::{
     correlations, signal_rows, tracking, Correlation, SignalPoint, SignalRow, Tracking,
     TrackingValue, SIGNALS, TREND_WINDOW,
