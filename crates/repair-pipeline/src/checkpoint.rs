@@ -115,3 +115,14 @@ impl LoadedCheckpoint {
         }
     }
 }
+
+/// The last layer of a checkpoint as one vector (kernel, then bias), read through the
+/// model its run describes, on the CPU: what the readiness signals' layer change
+/// compares between epochs.
+pub(crate) fn last_layer_weights(checkpoint: &Path) -> Result<Vec<f32>> {
+    let manifest = RunManifest::for_checkpoint(checkpoint)?;
+    let model = repair_zoo::build_model(&manifest.model, &candle_core::Device::Cpu)?;
+    model.load(checkpoint)?;
+    let layer = model.last_layer()?;
+    Ok(layer.kernel.iter().chain(&layer.bias).copied().collect())
+}

@@ -13,14 +13,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::Device;
 use repair_data::{write_atomic, Corpus, Split, SplitPart};
 use repair_readiness::{relative_change, Accuracy, Alpha, Decision, EpochSignals, ReadinessRule};
 use repair_train::{CheckpointInfo, EpochEnd, EpochHook, RunDir, TrainConfig, TrainReport};
-use repair_zoo::{build_model, Classifier, ModelSpec};
+use repair_zoo::ModelSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{load_checkpoint, load_checkpoint_with};
+use crate::checkpoint::{last_layer_weights, load_checkpoint, load_checkpoint_with};
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::repair::RepairSettings;
@@ -142,7 +141,7 @@ impl Online<'_> {
             }
             let info: CheckpointInfo = read_json(&info_path)?;
             if previous.is_none() && epoch > 1 {
-                previous = Some(layer_weights(&run.checkpoint(epoch - 1))?);
+                previous = Some(last_layer_weights(&run.checkpoint(epoch - 1))?);
             }
             let started = Instant::now();
             let manifest = RunManifest::for_checkpoint(&checkpoint)?;
@@ -224,15 +223,6 @@ impl EpochHook for OnlineHook<'_> {
             }
         }
     }
-}
-
-/// The last layer of a checkpoint as one vector (kernel, then bias).
-fn layer_weights(checkpoint: &Path) -> Result<Vec<f32>> {
-    let manifest = RunManifest::for_checkpoint(checkpoint)?;
-    let model = build_model(&manifest.model, &Device::Cpu)?;
-    model.load(checkpoint)?;
-    let layer = model.last_layer()?;
-    Ok(layer.kernel.iter().chain(&layer.bias).copied().collect())
 }
 
 fn accuracy(a: &crate::activations::ClassAccuracy) -> Accuracy {
@@ -347,83 +337,85 @@ pub fn train_online(
     if !finished {
         return Ok(None);
     }
-    finish(
-        dir, config, corpus, split, compute, online, alpha, &report, records,
-    )
-    .map(Some)
+    hook.online.finish(config, &report, records).map(Some)
 }
 
-/// Writes the pick's repaired model and `online.json`.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    dir: &Path,
-    config: &TrainConfig,
-    corpus: &Corpus,
-    split: &Split,
-    compute: &Compute<'_>,
-    online: &OnlineRepair<'_>,
-    alpha: Alpha,
-    report: &TrainReport,
-    records: Vec<OnlineEpoch>,
-) -> Result<OnlineReport> {
-    let last = records.last().expect("a finished run has an epoch");
-    let pick = last.decision.epoch;
-    let picked = &records[pick - 1];
-    // The pick's repair again (deterministic), this time writing the repaired model.
-    let checkpoint = RunDir::new(dir).checkpoint(pick);
-    let manifest = RunManifest::for_checkpoint(&checkpoint)?;
-    let loaded = load_checkpoint(&checkpoint, &manifest, corpus, split, compute)?;
-    let best_dir = dir.join("online/best");
-    let repaired = repair_unit(
-        &loaded.input(online.dataset),
-        &online.settings,
-        &best_dir,
-        &UnitOutputs {
-            repaired_model: Some(&loaded.model),
-            ..UnitOutputs::default()
-        },
-    )?;
-    let test = |a: &Option<crate::activations::ClassAccuracy>| {
-        a.as_ref()
-            .map(accuracy)
-            .ok_or_else(|| PipelineError::Invalid("the pick was not scored on the test set".into()))
-    };
-    let (test_base, test_repaired) = (test(&repaired.test_before)?, test(&repaired.test_after)?);
-    let best_repaired = dir.join("best-repaired.safetensors");
-    // Nothing to repair at the pick: its checkpoint is the best repaired model.
-    let source = repaired.repaired_checkpoint.unwrap_or(checkpoint);
-    let bytes = std::fs::read(&source).map_err(|e| file_error(&source, e))?;
-    write_atomic(&best_repaired, &bytes)?;
-    let losses: Vec<(usize, f64)> = report
-        .history
-        .iter()
-        .map(|h| (h.epoch, h.val_loss))
-        .collect();
-    let lowest = repair_metrics::converged_epoch(&losses).unwrap_or(1);
-    let converged_at_least = (lowest + config.patience).min(config.max_epochs);
-    let train_s = report.history.last().map_or(0.0, |h| h.elapsed_s);
-    let epochs_trained = report.epochs;
-    let saved = converged_at_least.saturating_sub(epochs_trained);
-    let out = OnlineReport {
-        rule: online.rule.name(),
-        alpha: alpha.get(),
-        class: online.settings.class,
-        picked_epoch: pick,
-        epochs_trained,
-        stopped_by_rule: last.decision.stop,
-        selection_qual: picked.signals.repaired.qual(alpha),
-        test_qual: test_repaired.qual(alpha),
-        test_base_qual: test_base.qual(alpha),
-        best_repaired,
-        train_s,
-        online_s: records.iter().map(|r| r.overhead_ms).sum::<f64>() / 1e3,
-        converged_at_least,
-        epochs_saved_at_least: saved,
-        time_saved_at_least_s: saved as f64 * train_s / epochs_trained.max(1) as f64,
-        epochs: records,
-        training: report.clone(),
-    };
-    let path = dir.join("online.json");
-    write_json(&path, &out)?;
-    Ok(out)
+impl Online<'_> {
+    /// Writes the pick's repaired model and `online.json`.
+    fn finish(
+        &self,
+        config: &TrainConfig,
+        report: &TrainReport,
+        records: Vec<OnlineEpoch>,
+    ) -> Result<OnlineReport> {
+        let Online {
+            dir,
+            corpus,
+            split,
+            compute,
+            online,
+            alpha,
+        } = *self;
+        let last = records.last().expect("a finished run has an epoch");
+        let pick = last.decision.epoch;
+        let picked = &records[pick - 1];
+        // The pick's repair again (deterministic), this time writing the repaired model.
+        let checkpoint = RunDir::new(dir).checkpoint(pick);
+        let manifest = RunManifest::for_checkpoint(&checkpoint)?;
+        let loaded = load_checkpoint(&checkpoint, &manifest, corpus, split, compute)?;
+        let best_dir = dir.join("online/best");
+        let repaired = repair_unit(
+            &loaded.input(online.dataset),
+            &online.settings,
+            &best_dir,
+            &UnitOutputs {
+                repaired_model: Some(&loaded.model),
+                ..UnitOutputs::default()
+            },
+        )?;
+        let test = |a: &Option<crate::activations::ClassAccuracy>| {
+            a.as_ref().map(accuracy).ok_or_else(|| {
+                PipelineError::Invalid("the pick was not scored on the test set".into())
+            })
+        };
+        let (test_base, test_repaired) =
+            (test(&repaired.test_before)?, test(&repaired.test_after)?);
+        let best_repaired = dir.join("best-repaired.safetensors");
+        // Nothing to repair at the pick: its checkpoint is the best repaired model.
+        let source = repaired.repaired_checkpoint.unwrap_or(checkpoint);
+        let bytes = std::fs::read(&source).map_err(|e| file_error(&source, e))?;
+        write_atomic(&best_repaired, &bytes)?;
+        let losses: Vec<(usize, f64)> = report
+            .history
+            .iter()
+            .map(|h| (h.epoch, h.val_loss))
+            .collect();
+        let lowest = repair_metrics::converged_epoch(&losses).unwrap_or(1);
+        let converged_at_least = (lowest + config.patience).min(config.max_epochs);
+        let train_s = report.history.last().map_or(0.0, |h| h.elapsed_s);
+        let epochs_trained = report.epochs;
+        let saved = converged_at_least.saturating_sub(epochs_trained);
+        let out = OnlineReport {
+            rule: online.rule.name(),
+            alpha: alpha.get(),
+            class: online.settings.class,
+            picked_epoch: pick,
+            epochs_trained,
+            stopped_by_rule: last.decision.stop,
+            selection_qual: picked.signals.repaired.qual(alpha),
+            test_qual: test_repaired.qual(alpha),
+            test_base_qual: test_base.qual(alpha),
+            best_repaired,
+            train_s,
+            online_s: records.iter().map(|r| r.overhead_ms).sum::<f64>() / 1e3,
+            converged_at_least,
+            epochs_saved_at_least: saved,
+            time_saved_at_least_s: saved as f64 * train_s / epochs_trained.max(1) as f64,
+            epochs: records,
+            training: report.clone(),
+        };
+        let path = dir.join("online.json");
+        write_json(&path, &out)?;
+        Ok(out)
+    }
 }

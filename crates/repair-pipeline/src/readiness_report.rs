@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::Device;
 use repair_core::Site;
 use repair_data::write_atomic;
 use repair_metrics::{read_repairs, to_csv, RepairRow};
@@ -17,11 +16,10 @@ use repair_readiness::{
     summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, EpochOutcome, EpochSignals,
     ReadinessRule, RepairSeries, RuleSummary, SeriesKey, Tracking, GOOD_ENOUGH,
 };
-use repair_zoo::{build_model, Classifier};
 
+use crate::checkpoint::last_layer_weights;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{load_trained, run_folder, unit_folder};
-use crate::run_manifest::RunManifest;
 use crate::unit_files::read_json;
 
 /// What the evaluation runs.
@@ -173,11 +171,7 @@ fn layer_changes(run_dir: &Path, last: usize) -> Result<Vec<Option<f64>>> {
             previous = None;
             continue;
         }
-        let info = RunManifest::for_checkpoint(&checkpoint)?;
-        let model = build_model(&info.model, &Device::Cpu)?;
-        model.load(&checkpoint)?;
-        let layer = model.last_layer()?;
-        let weights: Vec<f32> = layer.kernel.iter().chain(&layer.bias).copied().collect();
+        let weights = last_layer_weights(&checkpoint)?;
         out.push(
             previous
                 .as_deref()
