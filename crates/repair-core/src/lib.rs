@@ -16,6 +16,8 @@
 //! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
 //!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
 //!   and checksums).
+//! * [`file_name_part`] / [`stays_inside`]: how a name read from a file may become
+//!   part of a path (sanitised, or refused), so that no data file picks where we write.
 //! * [`Progress`]: the observer through which long work reports how far it has come
 //!   (the command line draws bars; [`NoProgress`] reports nothing).
 //!
@@ -39,6 +41,7 @@ mod error;
 mod hash;
 mod layer;
 mod logits;
+mod names;
 mod progress;
 mod site;
 
@@ -49,5 +52,6 @@ pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};
 pub use layer::{DenseLayer, DenseLayerView};
 pub use logits::{first_argmax, logits};
+pub use names::{file_name_part, is_plain_name, stays_inside};
 pub use progress::{NoProgress, Progress};
 pub use site::Site;

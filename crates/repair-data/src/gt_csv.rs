@@ -74,11 +74,23 @@ pub fn parse_gt_csv(path: &Path, bytes: &[u8]) -> Result<Vec<GtRow>> {
     }
     let mut rows = Vec::new();
     for record in reader.records() {
+        // The csv crate's own line count is one short per CRLF row (the official
+        // files are CRLF), so the line is counted from the record's byte offset.
+        let line_at = |p: Option<&csv::Position>| {
+            p.map_or(0, |p| {
+                // A CRLF record's position is its preceding `\n`: skip line ends.
+                let mut start = (p.byte() as usize).min(bytes.len());
+                while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+                    start += 1;
+                }
+                1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64
+            })
+        };
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = line_at(e.position());
             csv_err(line, e.to_string())
         })?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = line_at(record.position());
         let field = |k: usize| record.get(index[k]).unwrap_or("").trim();
         let number = |k: usize| -> Result<u32> {
             field(k).parse::<u32>().map_err(|_| {
@@ -92,6 +104,16 @@ pub fn parse_gt_csv(path: &Path, bytes: &[u8]) -> Result<Vec<GtRow>> {
                 )
             })
         };
+        // The file name is joined to the class folder: it may not leave it.
+        if !repair_core::stays_inside(Path::new(field(0))) {
+            return Err(csv_err(
+                line,
+                format!(
+                    "`Filename` is `{}`, not a relative path inside the image folder",
+                    field(0)
+                ),
+            ));
+        }
         rows.push(GtRow {
             filename: field(0).to_string(),
             width: number(1)?,
@@ -108,6 +130,22 @@ mod tests {
     use super::*;
 
     const HEADER: &str = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId\r\n";
+
+    #[test]
+    fn a_file_name_that_leaves_its_folder_is_refused_with_its_line() {
+        for bad in ["../00001/x.ppm", "/etc/passwd", ""] {
+            let text =
+                format!("{HEADER}00000_00000.ppm;29;30;5;6;24;25;0\r\n{bad};1;1;0;0;1;1;0\r\n");
+            let err = parse_gt_csv(Path::new("GT-00000.csv"), text.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("GT-00000.csv") && err.contains("line 3"),
+                "{err}"
+            );
+            assert!(err.contains("not a relative path inside"), "{err}");
+        }
+    }
 
     #[test]
     fn parses_official_rows_with_crlf() {
@@ -141,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_non_numeric_class_id_names_its_line() {
-        let text = format!("{HEADER}a.ppm;1;1;0;0;1;1;3\nb.ppm;1;1;0;0;1;1;stop\n");
+        let text = format!("{HEADER}a.ppm;1;1;0;0;1;1;3\r\nb.ppm;1;1;0;0;1;1;stop\r\n");
         let err = parse_gt_csv(Path::new("GT-00014.csv"), text.as_bytes()).unwrap_err();
         let msg = err.to_string();
         assert!(

@@ -87,6 +87,13 @@ pub fn read_rsna_labels(path: &Path) -> Result<Vec<RsnaPatient>> {
         if id.is_empty() {
             return Err(csv_err(line, "empty patientId".into()));
         }
+        // The id names the image file `<id>.dcm`: it may not be a path.
+        if !repair_core::is_plain_name(id) {
+            return Err(csv_err(
+                line,
+                format!("patientId `{id}` is not a plain name (letters, digits, `-`, `_`, `.`)"),
+            ));
+        }
         let label = match field(target_col) {
             "0" => 0,
             "1" => 1,

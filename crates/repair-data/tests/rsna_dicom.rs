@@ -272,6 +272,13 @@ fn broken_rsna_inputs_name_the_file_and_the_problem() {
     std::fs::write(&labels_path, text.replace("Target", "Label")).unwrap();
     let e = read_rsna_labels(&labels_path).unwrap_err().to_string();
     assert!(e.contains("missing column `Target`"), "{e}");
+    // A patient id that would name a file outside the image folder.
+    std::fs::write(&labels_path, format!("{text}../../secret,,,,,0\n")).unwrap();
+    let e = read_rsna_labels(&labels_path).unwrap_err().to_string();
+    assert!(
+        e.contains("line 23") && e.contains("patientId `../../secret` is not a plain name"),
+        "{e}"
+    );
     std::fs::write(&labels_path, &text).unwrap();
 
     // A DICOM file without its pixel data element, and one that is not DICOM at all.

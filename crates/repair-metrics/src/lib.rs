@@ -26,6 +26,7 @@ mod imbalance;
 mod pattern;
 mod quality;
 mod records;
+mod row_checks;
 mod summary;
 mod tables;
 
@@ -40,10 +41,11 @@ pub use pattern::{
 };
 pub use quality::{qual, PAPER_ALPHAS};
 pub use records::{from_csv, to_csv};
+pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};
 pub use summary::{sign_test, GainSummary, PatternCounts};
 pub use tables::{
-    patterns, quality, read_repairs, table1, table1_markdown, PatternKey, QualityRow, RepairRow,
-    RunPattern, Table1Key, Table1Row,
+    parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, PatternKey,
+    QualityRow, RepairRow, RunPattern, Table1Key, Table1Row,
 };
 
 /// serde, for [`csv_record!`] in other crates.

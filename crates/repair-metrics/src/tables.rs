@@ -12,6 +12,7 @@ use crate::pattern::{
     classify_pattern, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy,
 };
 use crate::quality::qual;
+use crate::row_checks::{problems_message, repair_problems};
 use crate::summary::{GainSummary, PatternCounts};
 
 /// One repair: the required columns of `repairs.csv` (more columns are allowed and
@@ -88,8 +89,24 @@ pub struct RepairRow {
     pub fitness_before: Option<f64>,
 }
 
-/// Reads `repairs.csv`; an error names the file and the line.
+/// Reads `repairs.csv` and refuses rows no repair could have written
+/// ([`repair_problems`]); an error names the file, the row and the column.
 pub fn read_repairs(path: &Path) -> Result<Vec<RepairRow>, MetricsError> {
+    let rows = parse_repairs(path)?;
+    let problems = repair_problems(&rows);
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(MetricsError::File {
+            path: path.to_path_buf(),
+            problem: problems_message(&problems),
+        })
+    }
+}
+
+/// Parses `repairs.csv` without checking the values (for `verify`, which lists the
+/// problems of [`repair_problems`] with its own); an error names the file and the line.
+pub fn parse_repairs(path: &Path) -> Result<Vec<RepairRow>, MetricsError> {
     let fail = |problem: String| MetricsError::File {
         path: path.to_path_buf(),
         problem,

@@ -40,9 +40,15 @@ pub enum PipelineError {
 pub type Result<T> = std::result::Result<T, PipelineError>;
 
 /// The one constructor of [`PipelineError::File`]: the file, and what went wrong with it.
+/// A problem that already starts with the file's name (a lower crate's error naming the
+/// same file) does not name it twice.
 pub(crate) fn file_error(path: &Path, problem: impl std::fmt::Display) -> PipelineError {
+    let problem = problem.to_string();
+    let named = format!("{}: ", path.display());
     PipelineError::File {
         path: path.to_path_buf(),
-        problem: problem.to_string(),
+        problem: problem
+            .strip_prefix(&named)
+            .map_or(problem.clone(), str::to_string),
     }
 }

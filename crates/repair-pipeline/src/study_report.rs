@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use repair_core::file_name_part;
 use repair_data::write_atomic;
 use repair_metrics::{
     accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
@@ -41,8 +42,11 @@ pub struct ReportSummary {
 pub const WARNINGS_CSV: &str = "warnings.csv";
 
 /// Figure files of one (dataset, model, run, class): Fig. 3 (accuracies over epochs)
-/// and Fig. 4 (Qual over epochs per α), relative to the report folder.
+/// and Fig. 4 (Qual over epochs per α), relative to the report folder. The dataset and
+/// model names come from a CSV: they enter the file name only through
+/// [`file_name_part`], so `../../x` stays a name inside `figures/`.
 pub(crate) fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathBuf; 2] {
+    let (dataset, model) = (file_name_part(dataset), file_name_part(model));
     let stem = format!("{dataset}-{model}-run{run}-class{class}");
     [
         Path::new("figures").join(format!("accuracy-{stem}.svg")),
@@ -173,4 +177,130 @@ fn write_figures(
     let svg = table1_figure(table).map_err(|e| file_error(&path, e))?;
     write_atomic(&path, svg.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unit_files::write_csv_rows;
+    use repair_metrics::PAPER_ALPHAS;
+
+    fn options() -> ReportOptions {
+        ReportOptions {
+            alphas: PAPER_ALPHAS.to_vec(),
+            ties: TiePolicy::Post,
+            incomplete: IncompletePolicy::Mark,
+        }
+    }
+
+    fn rows(model: &str) -> Vec<RepairRow> {
+        (1..=3)
+            .map(|epoch| RepairRow {
+                dataset: "gtsrb".into(),
+                model: model.into(),
+                run: 1,
+                seed: 5,
+                target_class: 2,
+                epoch,
+                converged_epoch: 2,
+                base_acc_total: 0.8,
+                base_acc_cls: 0.3 + epoch as f64 / 10.0,
+                repaired_acc_total: 0.79,
+                repaired_acc_cls: 0.5,
+                rr: 0.4,
+                br: 0.01,
+                fitness: 12.0,
+                ..RepairRow::default()
+            })
+            .collect()
+    }
+
+    /// Every file under `dir`, relative to it.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    found.push(path.strip_prefix(dir).unwrap().to_path_buf());
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn names_from_the_csv_never_write_outside_the_report_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let (input, out) = (root.path().join("in"), root.path().join("a/b/out"));
+        std::fs::create_dir_all(&input).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let csv = input.join("repairs.csv");
+        let mut all = rows("../../../../escaped");
+        all.extend(
+            rows("/tmp/abs")
+                .into_iter()
+                .map(|r| RepairRow { run: 2, ..r }),
+        );
+        write_csv_rows(&csv, &all).unwrap();
+        write_report(&[csv.clone()], &options(), &out).unwrap();
+        // Nothing beside the input and the report folder, and the figures in figures/.
+        let everything = files_under(root.path());
+        for path in &everything {
+            assert!(
+                path.starts_with("in") || path.starts_with("a/b/out"),
+                "{path:?} written outside --out"
+            );
+        }
+        let figures: Vec<_> = files_under(&out.join("figures"));
+        assert_eq!(figures.len(), 2 * 2 + 1, "{figures:?}");
+        assert!(figures.iter().all(|f| f.components().count() == 1));
+    }
+
+    #[test]
+    fn the_report_refuses_what_verify_refuses_naming_the_file_and_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("repairs.csv");
+        let refused = |rows: &[RepairRow], want: &str| {
+            write_csv_rows(&csv, rows).unwrap();
+            let e = write_report(&[csv.clone()], &options(), dir.path())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("repairs.csv") && e.contains(want), "{want}: {e}");
+            assert!(
+                !dir.path().join("table1.csv").exists(),
+                "{want}: wrote a table"
+            );
+        };
+        let good = rows("cnn-s");
+        let mut bad = good.clone();
+        bad[1].repaired_acc_cls = 1.2;
+        refused(
+            &bad,
+            "data row 2 (run 1 epoch 2 class 2): repaired_acc_cls = 1.2",
+        );
+        let mut bad = good.clone();
+        bad[0].br = f64::NAN;
+        refused(&bad, "br = NaN");
+        let mut bad = good.clone();
+        bad[2].converged_epoch = 3;
+        refused(&bad, "converged_epoch 3 where data row 1");
+        let mut bad = good.clone();
+        bad.push(good[0].clone());
+        refused(&bad, "the same repair as data row 1");
+        refused(&[], "no repair rows");
+        std::fs::write(&csv, "").unwrap();
+        let e = write_report(&[csv.clone()], &options(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("repairs.csv") && e.contains("no repair rows"),
+            "{e}"
+        );
+        write_csv_rows(&csv, &good).unwrap();
+        write_report(&[csv.clone()], &options(), dir.path()).unwrap();
+    }
 }
