@@ -26,7 +26,7 @@ pub fn write_atomic_with(
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}{TEMPORARY_SUFFIX}", std::process::id()));
     let result = write(&tmp)
         .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path))
@@ -35,6 +35,49 @@ pub fn write_atomic_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// How a temporary of [`write_atomic`] ends: `.NAME.PID.tmp`.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Whether `file_name` is a temporary of [`write_atomic`] (`.NAME.PID.tmp`), which only
+/// a writer killed between writing and renaming leaves behind.
+pub fn is_atomic_temporary(file_name: &str) -> bool {
+    let Some(stem) = file_name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+    else {
+        return false;
+    };
+    match stem.rsplit_once('.') {
+        Some((name, pid)) => {
+            !name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Removes every temporary of [`write_atomic`] under `dir`, in all its subfolders, and
+/// returns how many there were. Call it only while no other process writes there (an
+/// experiment does, holding its folder lock exclusively): a live writer's temporary
+/// would vanish under it.
+pub fn remove_atomic_temporaries(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else if kind.is_file() && entry.file_name().to_str().is_some_and(is_atomic_temporary)
+            {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 fn folder_of(path: &Path) -> PathBuf {
@@ -87,6 +130,35 @@ mod tests {
         assert_eq!(err.to_string(), "disk full");
         assert_eq!(std::fs::read(&path).unwrap(), b"kept");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_killed_writers_temporaries_are_found_and_removed_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("repair-core-stray-{}", std::process::id()));
+        let keep = [
+            "row.json",
+            ".hidden",
+            ".x.tmp",
+            ".a.b.tmp",
+            "a.123.tmp",
+            ".experiment.lock",
+        ];
+        let stray = [".row.json.4242.tmp", "deep/er/.epoch-003.safetensors.7.tmp"];
+        for name in keep.iter().chain(&stray) {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"x").unwrap();
+        }
+        assert!(is_atomic_temporary(".row.json.4242.tmp"));
+        assert!(!is_atomic_temporary(".a.b.tmp") && !is_atomic_temporary("..1.tmp"));
+        assert_eq!(remove_atomic_temporaries(&dir).unwrap(), 2);
+        for name in keep {
+            assert!(dir.join(name).is_file(), "{name} removed");
+        }
+        for name in stray {
+            assert!(!dir.join(name).exists(), "{name} left");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -46,7 +46,7 @@ mod progress;
 mod site;
 
 pub use activations::LabelledActivations;
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{is_atomic_temporary, remove_atomic_temporaries, write_atomic, write_atomic_with};
 pub use cross_entropy::CrossEntropy;
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};

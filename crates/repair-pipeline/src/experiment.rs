@@ -21,6 +21,7 @@ use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
+use crate::folder_lock::FolderLock;
 use crate::online::{train_online, OnlineRepair, OnlineReport};
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
@@ -130,6 +131,14 @@ pub struct ExperimentOutcome {
 /// unsharded run of stage `All` also writes `out/repairs.csv`, the experiment's
 /// `class_accuracy.csv` and the report for the config's α values.
 pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
+    run.config.validate().map_err(PipelineError::Invalid)?;
+    std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
+    // One writer per folder (shards of it side by side), held to the end of the report.
+    let _lock = FolderLock::acquire(run.out, run.shard)?;
+    if run.shard.is_whole() {
+        // No other writer can be running: a killed writer's temporaries are stray.
+        repair_core::remove_atomic_temporaries(run.out).map_err(|e| file_error(run.out, e))?;
+    }
     let rows = run_units(run)?;
     let report = if run.shard.is_whole() && run.stage == Stage::All {
         let options = ReportOptions {
@@ -151,8 +160,6 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
 /// The units of [`run_experiment`], and `repairs.csv` when the run is whole.
 fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let config = run.config;
-    config.validate().map_err(PipelineError::Invalid)?;
-    std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
     let corpus = Manifest::builtin(run.dataset)?.load(run.data_dir)?;
     let corpus = match config.data.input_side {
         Some(side) => corpus.resized(side, side)?,

@@ -28,6 +28,7 @@ mod error;
 mod experiment;
 mod experiment_config;
 mod experiment_manifest;
+mod folder_lock;
 mod online;
 mod readiness_report;
 mod repair;
@@ -52,6 +53,7 @@ pub use experiment_config::{
     TrainRecipe, TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
+pub use folder_lock::FolderLock;
 pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
 pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,

@@ -246,7 +246,7 @@ mod tests {
                 .map(|r| RepairRow { run: 2, ..r }),
         );
         write_csv_rows(&csv, &all).unwrap();
-        write_report(&[csv.clone()], &options(), &out).unwrap();
+        write_report(std::slice::from_ref(&csv), &options(), &out).unwrap();
         // Nothing beside the input and the report folder, and the figures in figures/.
         let everything = files_under(root.path());
         for path in &everything {
@@ -266,7 +266,7 @@ mod tests {
         let csv = dir.path().join("repairs.csv");
         let refused = |rows: &[RepairRow], want: &str| {
             write_csv_rows(&csv, rows).unwrap();
-            let e = write_report(&[csv.clone()], &options(), dir.path())
+            let e = write_report(std::slice::from_ref(&csv), &options(), dir.path())
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("repairs.csv") && e.contains(want), "{want}: {e}");
@@ -293,7 +293,7 @@ mod tests {
         refused(&bad, "the same repair as data row 1");
         refused(&[], "no repair rows");
         std::fs::write(&csv, "").unwrap();
-        let e = write_report(&[csv.clone()], &options(), dir.path())
+        let e = write_report(std::slice::from_ref(&csv), &options(), dir.path())
             .unwrap_err()
             .to_string();
         assert!(
@@ -301,6 +301,6 @@ mod tests {
             "{e}"
         );
         write_csv_rows(&csv, &good).unwrap();
-        write_report(&[csv.clone()], &options(), dir.path()).unwrap();
+        write_report(std::slice::from_ref(&csv), &options(), dir.path()).unwrap();
     }
 }

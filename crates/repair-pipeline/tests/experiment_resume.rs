@@ -1,14 +1,18 @@
 //! A tiny experiment on real GTSRB: it writes one row per run × checkpoint × class, and
 //! a rerun after losing units (a repair's result, a checkpoint's cached activations,
 //! `repairs.csv`) rebuilds exactly the same files; and the same experiment run as two
-//! shards, stage by stage, then collected, gives the same rows.
+//! shards, stage by stage (their repairs at the same time), then collected, gives the
+//! same rows. A second writer of a folder is refused; a killed writer's temporary is
+//! removed.
 
 use std::path::PathBuf;
 
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
-use repair_pipeline::{run_experiment, Compute, ExperimentFile, ExperimentRun, Shard, Stage};
+use repair_pipeline::{
+    run_experiment, Compute, ExperimentFile, ExperimentRun, FolderLock, Shard, Stage,
+};
 
 #[test]
 fn a_rerun_after_losing_units_gives_identical_files() {
@@ -76,7 +80,26 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     )))
     .unwrap();
     std::fs::remove_file(&csv).unwrap();
+    // A writer killed between writing and renaming left its temporary; the rerun
+    // removes it.
+    let stray = unit.join(".weights.csv.999999.tmp");
+    std::fs::write(&stray, "half a file").unwrap();
+    // While another process holds the folder, a run is refused naming it.
+    {
+        let _held = FolderLock::acquire(out.path(), Shard::WHOLE).unwrap();
+        let e = run_experiment(&run).unwrap_err().to_string();
+        let pid = format!("PID {} on", std::process::id());
+        assert!(
+            e.contains("being written by another experiment") && e.contains(&pid),
+            "{e}"
+        );
+        assert!(
+            stray.exists() && !csv.exists(),
+            "a refused run wrote or removed something"
+        );
+    }
     let again = run_experiment(&run).unwrap().rows;
+    assert!(!stray.exists());
     // Identical but for the wall time of the redone repair.
     assert_eq!(timeless(&again), timeless(&rows));
     assert_eq!(
@@ -112,10 +135,14 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         .unwrap()
         .rows
         .is_empty());
-    let second = run_experiment(&shard(2, Stage::Repair)).unwrap();
+    // The two shards' repairs at the same time, on the one folder (as a Slurm array).
+    let (first_half, second) = std::thread::scope(|s| {
+        let one = s.spawn(|| run_experiment(&shard(1, Stage::Repair)));
+        let two = s.spawn(|| run_experiment(&shard(2, Stage::Repair)));
+        (one.join().unwrap().unwrap(), two.join().unwrap().unwrap())
+    });
     assert!(second.report.is_none());
-    let second = second.rows;
-    let first_half = run_experiment(&shard(1, Stage::Repair)).unwrap().rows;
+    let (first_half, second) = (first_half.rows, second.rows);
     assert_eq!(first_half.len() + second.len(), rows.len());
     assert!(!sharded_out.path().join("repairs.csv").exists());
     let collected = run_experiment(&ExperimentRun {

@@ -26,7 +26,7 @@ struct Progress {
 
 impl Observer for Progress {
     fn observe(&mut self, record: &IterationRecord, swarm: &Swarm) -> ControlFlow<()> {
-        if record.iteration % 25 == 0 {
+        if record.iteration.is_multiple_of(25) {
             println!(
                 "iteration {:>3}: best {:>9.5}, mean {:>9.3}, {} evaluations",
                 record.iteration, record.best, record.mean, record.evaluations

@@ -252,6 +252,22 @@ fn set_from(path: &Path, file: &HashMap<String, Tensor>, name: &str, var: &Var) 
             var.dims()
         )));
     }
+    // A NaN or infinite weight makes every later number meaningless (a repair of such
+    // a checkpoint once reported "class accuracy 0.0 → 1.0"): refuse it here, where the
+    // file and the tensor are known. |t| ≤ f32::MAX exactly where t is finite.
+    let tensor = tensor.to_dtype(DType::F32)?;
+    let finite = tensor
+        .abs()?
+        .le(f32::MAX)?
+        .to_dtype(DType::F32)?
+        .sum_all()?
+        .to_scalar::<f32>()? as usize;
+    let nonfinite = tensor.elem_count() - finite;
+    if nonfinite != 0 {
+        return Err(weights_error(format!(
+            "tensor `{name}` has {nonfinite} NaN or infinite values"
+        )));
+    }
     var.set(&tensor.to_dtype(var.dtype())?)?;
     Ok(())
 }

@@ -299,3 +299,40 @@ fn an_unknown_model_lists_the_known_ones() {
         "{err}"
     );
 }
+
+#[test]
+fn a_checkpoint_with_a_nan_or_infinite_weight_is_refused_naming_file_and_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.safetensors");
+    let cnn = model("cnn-s", (3, 32, 32), 43, 1);
+    cnn.save(&good).unwrap();
+    let tensors = candle_core::safetensors::load(&good, &Device::Cpu).unwrap();
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for (name, bad_value) in [
+        (names[0], f32::NAN),
+        (&"head.bias".to_string(), f32::INFINITY),
+    ] {
+        let mut poisoned = tensors.clone();
+        let t = &tensors[name];
+        let mut values = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let middle = values.len() / 2;
+        values[middle] = bad_value;
+        poisoned.insert(
+            name.clone(),
+            Tensor::from_vec(values, t.shape(), &Device::Cpu).unwrap(),
+        );
+        let path = dir.path().join("poisoned.safetensors");
+        candle_core::safetensors::save(&poisoned, &path).unwrap();
+        let err = model("cnn-s", (3, 32, 32), 43, 2)
+            .load(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("poisoned.safetensors")
+                && err.contains(&format!("tensor `{name}` has 1 NaN or infinite values")),
+            "{err}"
+        );
+    }
+    model("cnn-s", (3, 32, 32), 43, 2).load(&good).unwrap();
+}

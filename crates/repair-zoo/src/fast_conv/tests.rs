@@ -454,8 +454,8 @@ fn the_fused_block_matches_candles_conv_relu_and_pool() {
         // ties, where PyTorch's first-position rule and the reference's max reduction
         // (every tied position) rightly differ.
         case.padding = case.padding.min(case.k - 1);
-        if (case.h + 2 * case.padding - case.k) % case.stride != 0
-            || (case.w + 2 * case.padding - case.k) % case.stride != 0
+        if !(case.h + 2 * case.padding - case.k).is_multiple_of(case.stride)
+            || !(case.w + 2 * case.padding - case.k).is_multiple_of(case.stride)
         {
             case.stride = 1;
         }
