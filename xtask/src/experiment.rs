@@ -47,7 +47,12 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .unwrap_or(Shard::WHOLE),
     };
-    std::fs::create_dir_all(&out)?;
+    // Every setting is checked before the folder and its experiment.json exist.
+    let classes = repair_data::Manifest::builtin(&file.dataset)?.num_classes;
+    config
+        .validate_for(&file.dataset, classes)
+        .map_err(anyhow::Error::msg)?;
+    crate::flags::create_out(&out)?;
     ExperimentManifest::new(
         &path,
         &args.profile,

@@ -77,16 +77,16 @@ pub struct RepairArgs {
     #[arg(long, default_value = "arachne")]
     pub localiser: String,
     /// Sites for the gradient and random localisers.
-    #[arg(long, default_value_t = repair_pipeline::BASELINE_SITES)]
+    #[arg(long, default_value_t = repair_pipeline::BASELINE_SITES, value_parser = at_least_one)]
     pub sites: usize,
     /// PSO preset: arachne or canonical.
     #[arg(long, default_value = "arachne")]
     pub pso: String,
     /// Particles (default: the study's 100).
-    #[arg(long, default_value_t = repair_pipeline::ARACHNE_PARTICLES)]
+    #[arg(long, default_value_t = repair_pipeline::ARACHNE_PARTICLES, value_parser = at_least_one)]
     pub particles: usize,
     /// Iterations (default: the study's 50).
-    #[arg(long, default_value_t = repair_pipeline::ARACHNE_ITERATIONS)]
+    #[arg(long, default_value_t = repair_pipeline::ARACHNE_ITERATIONS, value_parser = at_least_one)]
     pub iterations: usize,
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
     #[arg(long, default_value = "stratified")]
@@ -151,7 +151,7 @@ pub struct SlurmArgs {
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Array tasks per stage. Default: one per seed.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub shards: Option<usize>,
     /// Output folder on the cluster's shared file system. Default: `runs/<NAME>-<PROFILE>`.
     #[arg(long)]
@@ -175,7 +175,7 @@ pub struct ReportArgs {
     #[arg(required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// The α values of Qual_α.
-    #[arg(long, value_delimiter = ',', default_values_t = repair_pipeline::PAPER_ALPHAS)]
+    #[arg(long, value_delimiter = ',', default_values_t = repair_pipeline::PAPER_ALPHAS, value_parser = fraction)]
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
     #[arg(long, default_value = "post")]
@@ -198,7 +198,7 @@ pub struct ReadinessArgs {
     #[arg(long = "rule", default_values_t = ["best-repaired".to_string(), "best-repaired:2".to_string(), "saturated".to_string()])]
     pub rules: Vec<String>,
     /// Bootstrap resamples of the mean-regret interval.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = at_least_one)]
     pub resamples: usize,
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 0)]
@@ -225,10 +225,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Upper bound on epochs (default: the paper's 30).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub epochs: Option<usize>,
-    /// Train on the first N images of the training split only (quick runs).
-    #[arg(long)]
+    /// Train on N images of the training split only (quick runs): a stratified subset,
+    /// every class in proportion, drawn with --seed.
+    #[arg(long, value_parser = at_least_one)]
     pub subset: Option<usize>,
     /// cpu or cuda.
     #[arg(long, default_value = "cpu")]
@@ -238,7 +239,7 @@ pub struct TrainArgs {
     pub pretrained: Option<PathBuf>,
     /// Resize images to N × N first (bilinear): DenseNet-121 needs N ≥ 32, so
     /// PneumoniaMNIST (28 × 28) takes `--input-side 32`.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub input_side: Option<usize>,
     /// The online mode: after every epoch, repair this class on the checkpoint (the
     /// study's Arachne settings) and ask `--rule` whether to stop; keep the chosen
@@ -247,7 +248,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "CLASS", requires = "rule")]
     pub repair_class: Option<u32>,
     /// α of the Qual_α the rule optimises (online mode).
-    #[arg(long, default_value_t = 0.5, requires = "repair_class")]
+    #[arg(long, default_value_t = 0.5, requires = "repair_class", value_parser = fraction)]
     pub alpha: f64,
     /// The stop rule of the online mode: best-repaired[:PATIENCE[:MIN_GAIN]],
     /// saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]] or converged[:PATIENCE].
@@ -265,10 +266,10 @@ pub enum BenchCommand {
         #[arg(long, default_value = "cnn-s")]
         model: String,
         /// Batch size.
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 128, value_parser = at_least_one)]
         batch: usize,
         /// Timed steps (after one warm-up step).
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = at_least_one)]
         steps: usize,
         /// cpu or cuda.
         #[arg(long, default_value = "cpu")]
@@ -348,5 +349,82 @@ impl DataDir {
                 "no data folder: pass --data DIR or set EARLY_REPAIR_DATA to the folder holding {dataset}/"
             ),
         }
+    }
+}
+
+/// Creates the `--out` folder, or says that the path names a file.
+pub fn create_out(out: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !out.exists() || out.is_dir(),
+        "--out {}: is a file, not a folder",
+        out.display()
+    );
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("--out {}: cannot create the folder: {e}", out.display()))
+}
+
+/// A count that must be at least 1 (`--particles 0`, `--steps 0` and the like would
+/// give an empty search, an empty benchmark, an empty bootstrap).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
+}
+
+/// α of Qual_α: a number in [0, 1].
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(a) if (0.0..=1.0).contains(&a) => Ok(a),
+        Ok(a) => Err(format!("{a} is outside [0, 1]")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(args: &str) -> String {
+        let argv = std::iter::once("cargo xtask").chain(args.split_whitespace());
+        Xtask::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn zero_counts_and_alphas_outside_the_unit_interval_are_refused_naming_the_flag() {
+        for (args, flag) in [
+            ("bench train --steps 0", "--steps"),
+            ("bench train --batch 0", "--batch"),
+            ("train gtsrb --out x --subset 0", "--subset"),
+            ("train gtsrb --out x --epochs 0", "--epochs"),
+            (
+                "repair --checkpoint c --class 1 --out o --sites 0",
+                "--sites",
+            ),
+            (
+                "repair --checkpoint c --class 1 --out o --particles 0",
+                "--particles",
+            ),
+            ("report r.csv --alpha 0.2,1.5", "--alpha"),
+            ("readiness d --resamples 0", "--resamples"),
+        ] {
+            let e = refused(args);
+            assert!(e.contains(flag), "{args}: {e}");
+            assert!(
+                e.contains("must be at least 1") || e.contains("outside [0, 1]"),
+                "{args}: {e}"
+            );
+        }
+        let ok = [
+            "cargo xtask",
+            "bench",
+            "train",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+        ];
+        Xtask::try_parse_from(ok).unwrap();
     }
 }

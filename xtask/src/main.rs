@@ -43,8 +43,35 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes, each cause once: our errors already print the operating
+/// system's message they wrap, which `{:#}` would print a second time.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::other("File exists (os error 17)");
+        let wrapped = anyhow::Error::new(io).context("split.json: File exists (os error 17)");
+        assert_eq!(describe(&wrapped), "split.json: File exists (os error 17)");
+        let new = anyhow::Error::new(std::io::Error::other("disk full")).context("writing x");
+        assert_eq!(describe(&new), "writing x: disk full");
     }
 }

@@ -25,6 +25,7 @@ pub fn run(args: ReadinessArgs) -> anyhow::Result<()> {
     };
     let series = readiness_series(&args.dir)?;
     let out = args.out.unwrap_or_else(|| readiness_folder(&args.dir));
+    crate::flags::create_out(&out)?;
     let summary = write_readiness(&series, &options, &out)?;
     print!("{}", summary.markdown);
     println!(

@@ -11,13 +11,33 @@ use crate::flags::RepairArgs;
 /// Runs `cargo xtask repair`.
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     let settings = settings(&args)?;
+    anyhow::ensure!(
+        args.checkpoint.is_file(),
+        "--checkpoint {}: no such checkpoint file",
+        args.checkpoint.display()
+    );
     let split_path = match &args.split {
         Some(p) => p.clone(),
         None => run_dir(&args.checkpoint).join("split.json"),
     };
     let dataset = Split::dataset_of(&split_path)?;
-    let data = args.data.resolve(&dataset)?;
     let run = RunManifest::for_checkpoint(&args.checkpoint)?;
+    // A split of another dataset would otherwise fail on that dataset's missing files.
+    let classes = Manifest::builtin(&dataset)?.num_classes;
+    anyhow::ensure!(
+        classes == run.model.num_classes,
+        "{} belongs to dataset {dataset} ({classes} classes), but the checkpoint's model has          {} classes: pass the split of the checkpoint's own run",
+        split_path.display(),
+        run.model.num_classes
+    );
+    anyhow::ensure!(
+        (args.class as usize) < classes,
+        "--class {}: {dataset} has classes 0–{}",
+        args.class,
+        classes - 1
+    );
+    let data = args.data.resolve(&dataset)?;
+    crate::flags::create_out(&args.out)?;
     // A model trained on resized images (an experiment's `input_side`) gets them resized
     // the same way; the split's checksum then matches the resized corpus.
     let (_, height, width) = run.model.input;

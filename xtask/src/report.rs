@@ -29,6 +29,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         ties: args.tie,
         incomplete: args.incomplete,
     };
+    crate::flags::create_out(&out)?;
     let summary = write_report(&csv_paths, &options, &out)?;
     print_summary(&summary, &out);
     Ok(())

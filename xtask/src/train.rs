@@ -1,6 +1,6 @@
 //! `cargo xtask train`: one training run on the study split.
 
-use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_data::{stratified_subset, Dataset, Manifest, Split, SplitConfig, SplitPart};
 use repair_pipeline::{
     rule_named, train_online, train_run, ModelSpec, OnlineRepair, OnlineReport, RepairSection,
     TrainConfig, TrainRunOptions,
@@ -16,6 +16,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(side) => corpus.resized(side, side)?,
         None => corpus,
     };
+    crate::flags::create_out(&args.out)?;
     let split_path = args.out.join("split.json");
     let split = if split_path.exists() {
         Split::load(&split_path, &corpus)?
@@ -26,7 +27,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let mut split = split;
     if let Some(n) = args.subset {
-        split.train.truncate(n);
+        // Seeded and stratified: the training part is in class order, so its first N
+        // images would leave whole classes out.
+        split.train = stratified_subset(
+            corpus.images(),
+            &split.train,
+            n,
+            args.seed,
+            &format!("--subset {n}"),
+        )?;
     }
     let train_set = corpus.images().subset(split.train.clone());
     let val_set = split.view(&corpus, SplitPart::Val);

@@ -22,7 +22,7 @@ pub fn write_atomic_with(
     write: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = folder_of(path);
-    std::fs::create_dir_all(&dir)?;
+    create_folder(&dir)?;
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
@@ -80,6 +80,20 @@ pub fn remove_atomic_temporaries(dir: &Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
+/// `create_dir_all`, but a file where a folder must be (an `--out` that names a file)
+/// is said in words instead of the system's bare "File exists".
+fn create_folder(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        match dir.ancestors().find(|a| a.exists() && !a.is_dir()) {
+            Some(file) => std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!("{} is a file, not a folder", file.display()),
+            ),
+            None => e,
+        }
+    })
+}
+
 fn folder_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -130,6 +144,19 @@ mod tests {
         assert_eq!(err.to_string(), "disk full");
         assert_eq!(std::fs::read(&path).unwrap(), b"kept");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_where_the_folder_should_be_is_named() {
+        let dir = std::env::temp_dir().join(format!("repair-core-notdir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("out"), b"a file").unwrap();
+        let e = write_atomic(&dir.join("out/run-1/split.json"), b"{}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{} is a file, not a folder", dir.join("out").display())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -49,6 +49,7 @@ mod preprocess;
 #[cfg(feature = "rsna")]
 mod rsna;
 mod split;
+mod subsample;
 
 pub use atomic::write_atomic;
 pub use batch::{Batch, Batcher, Normalisation};
@@ -76,3 +77,4 @@ pub use rsna::{
     RSNA_IMAGES, RSNA_LABELS,
 };
 pub use split::{Split, SplitConfig, SplitPart, SplitRule};
+pub use subsample::{check_classes_kept, stratified_subset};

@@ -245,7 +245,7 @@ impl Split {
                 let (val, train) = carver.carve(rest, config.val_ratio, &mut rng);
                 (val, train, repair)
             };
-        Ok(Split {
+        let split = Split {
             format: FORMAT,
             dataset: corpus.name().to_string(),
             corpus_checksum: corpus.checksum().to_string(),
@@ -255,7 +255,26 @@ impl Split {
             val,
             repair,
             test,
-        })
+        };
+        split.check_parts_hold_images(corpus.name())?;
+        Ok(split)
+    }
+
+    /// Refuses a split with an empty part, naming it and `origin` (the split file, or
+    /// the corpus it was cut from): an empty repair part once read "nothing to repair",
+    /// and an empty test part gave accuracies over zero images.
+    fn check_parts_hold_images(&self, origin: impl Into<PathBuf>) -> Result<()> {
+        match SplitPart::ALL.iter().find(|&&p| self.indices(p).is_empty()) {
+            None => Ok(()),
+            Some(part) => Err(DataError::invalid(
+                origin,
+                format!(
+                    "the {} part of the split is empty ({} images in all)",
+                    part.name(),
+                    self.corpus_len
+                ),
+            )),
+        }
     }
 
     /// The index list of one split.
@@ -334,7 +353,7 @@ impl Split {
                 }
             }
         }
-        Ok(())
+        self.check_parts_hold_images(path)
     }
 }
 

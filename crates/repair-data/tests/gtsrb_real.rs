@@ -123,6 +123,22 @@ fn a_saved_split_reloads_identically_and_refuses_other_data() {
         msg.contains("split.json") && msg.contains("made for gtsrb"),
         "{msg}"
     );
+
+    // A split file whose repair or test part is empty (edited, or made by another
+    // tool) is refused, naming the file and the part.
+    for part in ["repair", "test"] {
+        let mut emptied: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        emptied[part] = serde_json::json!([]);
+        let edited = dir.path().join(format!("no-{part}.json"));
+        std::fs::write(&edited, emptied.to_string()).unwrap();
+        let msg = Split::load(&edited, corpus).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!("no-{part}.json"))
+                && msg.contains(&format!("the {part} part of the split is empty")),
+            "{msg}"
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use repair_train::{train_step, SgdConfig, SgdMomentum};
 use repair_zoo::{build_model_with, Classifier, ModelSpec};
 
 use crate::device::Compute;
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
 
 /// What [`bench_train_step`] measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +27,13 @@ pub fn bench_train_step(
     steps: usize,
     compute: &Compute<'_>,
 ) -> Result<StepBench> {
+    for (name, value) in [("batch", batch), ("steps", steps)] {
+        if value == 0 {
+            return Err(PipelineError::Invalid(format!(
+                "bench {name} 0: want at least 1"
+            )));
+        }
+    }
     let device = &compute.device;
     let spec = ModelSpec {
         arch: arch.to_string(),

@@ -131,7 +131,13 @@ pub struct ExperimentOutcome {
 /// unsharded run of stage `All` also writes `out/repairs.csv`, the experiment's
 /// `class_accuracy.csv` and the report for the config's α values.
 pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
-    run.config.validate().map_err(PipelineError::Invalid)?;
+    let classes = Manifest::builtin(run.dataset)?.num_classes;
+    run.config
+        .validate_for(run.dataset, classes)
+        .map_err(PipelineError::Invalid)?;
+    if run.out.exists() && !run.out.is_dir() {
+        return Err(file_error(run.out, "--out is a file, not a folder"));
+    }
     std::fs::create_dir_all(run.out).map_err(|e| file_error(run.out, e))?;
     // One writer per folder (shards of it side by side), held to the end of the report.
     let _lock = FolderLock::acquire(run.out, run.shard)?;
@@ -276,7 +282,7 @@ fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
         split.save(&path)?;
         split
     };
-    Ok(run.config.data.thin(split))
+    Ok(run.config.data.thin(split, corpus.images())?)
 }
 
 /// The model and training config of one seed's run.

@@ -184,7 +184,7 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
         .load(&data_root::data_root().join("gtsrb"))
         .unwrap();
     let split = repair_data::Split::load(&experiment.path().join("split.json"), &corpus).unwrap();
-    let split = config.data.thin(split);
+    let split = config.data.thin(split, corpus.images()).unwrap();
     let shape = repair_data::Dataset::image_shape(corpus.images());
     let spec = repair_pipeline::ModelSpec {
         arch: config.train.model.name().to_string(),
