@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_metrics::{ConfusionMatrix, IncompletePolicy, RepairRow, TiePolicy};
+use repair_metrics::{ConfusionMatrix, RepairRow};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
@@ -147,14 +147,9 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
     }
     let rows = run_units(run)?;
     let report = if run.shard.is_whole() && run.stage == Stage::All {
-        let options = ReportOptions {
-            alphas: run.config.report.alphas.clone(),
-            ties: TiePolicy::Post,
-            incomplete: IncompletePolicy::Mark,
-        };
         Some(write_report(
             &[run.out.join("repairs.csv")],
-            &options,
+            &ReportOptions::of_experiment(run.config),
             run.out,
         )?)
     } else {

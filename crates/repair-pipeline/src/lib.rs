@@ -41,6 +41,7 @@ mod study_report;
 mod train_run;
 mod unit_files;
 mod verify;
+mod verify_files;
 
 pub use activations::{confusion, extract, ClassAccuracy};
 pub use bench::{bench_train_step, StepBench};

@@ -26,6 +26,18 @@ pub struct ReportOptions {
     pub incomplete: IncompletePolicy,
 }
 
+impl ReportOptions {
+    /// The options of an experiment's own report (and of `verify`'s recomputation of
+    /// it): the config's α values, ties to post-convergence, missing repairs marked.
+    pub fn of_experiment(config: &crate::ExperimentConfig) -> ReportOptions {
+        ReportOptions {
+            alphas: config.report.alphas.clone(),
+            ties: TiePolicy::Post,
+            incomplete: IncompletePolicy::Mark,
+        }
+    }
+}
+
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone)]
 pub struct ReportSummary {

@@ -15,8 +15,9 @@ use repair_metrics::{
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
 use crate::experiment_config::ExperimentConfig;
-use crate::study_report::{run_figures, TABLE1_FIGURE, WARNINGS_CSV};
+use crate::study_report::{run_figures, ReportOptions, TABLE1_FIGURE, WARNINGS_CSV};
 use crate::unit_files::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
+use crate::verify_files::{check_checkpoints, check_figures, check_recomputed, check_units};
 
 /// What a consistent experiment folder holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,8 +30,11 @@ pub struct Verified {
     pub repairs: usize,
     /// Rows of `quality.csv` checked.
     pub quality_rows: usize,
-    /// Figures found.
+    /// Figures found (and parsed).
     pub figures: usize,
+    /// Checkpoints whose sidecar records no size and hash (written by an older
+    /// version), so only their presence and sidecar could be checked.
+    pub unhashed_checkpoints: usize,
 }
 
 /// Largest difference tolerated between a Qual in `quality.csv` and its recomputation
@@ -61,6 +65,8 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         config.repair.classes.clone()
     };
     // Expected units from each run's training record.
+    let rows_are_possible = problems.is_empty();
+    let mut unhashed = 0;
     let mut expected = BTreeSet::new();
     let mut converged = BTreeMap::new();
     for (k, &seed) in config.train.seeds.iter().enumerate() {
@@ -68,6 +74,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         match load_trained(&run_folder(out, run))? {
             None => problems.push(format!("run-{run}: no trained.json (training unfinished)")),
             Some(trained) => {
+                unhashed += check_checkpoints(out, run, &trained.report.checkpoints, &mut problems);
                 converged.insert(run, (seed, trained.report.converged_epoch));
                 for epoch in checkpoints_to_repair(config, &trained.report) {
                     for &class in &classes {
@@ -118,6 +125,15 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             "repairs.csv: no row for run {run} epoch {epoch} class {class}"
         ));
     }
+    let pareto_figures = check_units(out, &rows, &mut problems);
+    if rows_are_possible {
+        check_recomputed(
+            out,
+            &rows,
+            &ReportOptions::of_experiment(config),
+            &mut problems,
+        )?;
+    }
     let quality_rows = check_quality(out, &rows, &config.report.alphas, &mut problems)?;
     check_table1(out, config, classes.len(), &mut problems)?;
     check_class_accuracy(out, &rows, &mut problems)?;
@@ -133,13 +149,17 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     names.push(TABLE1_FIGURE.into());
     names.push("table1.md".into());
     names.push(WARNINGS_CSV.into());
+    let mut svgs = pareto_figures;
     for name in names {
-        if out.join(&name).is_file() {
-            figures += usize::from(name.extension().is_some_and(|e| e == "svg"));
-        } else {
-            problems.push(format!("{}: missing", out.join(&name).display()));
+        let path = out.join(&name);
+        if !path.is_file() {
+            problems.push(format!("{}: missing", path.display()));
+        } else if name.extension().is_some_and(|e| e == "svg") {
+            figures += 1;
+            svgs.push(path);
         }
     }
+    check_figures(svgs.iter().map(|p| p.as_path()), &mut problems);
     if !problems.is_empty() {
         return Err(PipelineError::Invalid(format!(
             "{} is not a consistent experiment: {}",
@@ -153,6 +173,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         repairs: rows.len(),
         quality_rows,
         figures,
+        unhashed_checkpoints: unhashed,
     })
 }
 
@@ -380,13 +401,43 @@ mod tests {
                 serde_json::to_vec(&trained).unwrap(),
             )
             .unwrap();
+            // Checkpoints 1–3 (stand-in bytes) with sidecars that record their digests.
+            let files = repair_train::RunDir::new(&dir);
+            for epoch in 1..=3 {
+                let weights = files.checkpoint(epoch);
+                std::fs::create_dir_all(weights.parent().unwrap()).unwrap();
+                std::fs::write(&weights, format!("weights of epoch {epoch}")).unwrap();
+                files
+                    .write_info(&repair_train::CheckpointInfo {
+                        record: repair_train::EpochRecord {
+                            epoch,
+                            lr: 0.01,
+                            train_loss: 1.0,
+                            train_accuracy: 0.5,
+                            val_loss: 1.0,
+                            val_accuracy: 0.5,
+                            elapsed_s: 1.0,
+                        },
+                        seed: config.train.seeds[run - 1],
+                        config_hash: "test".into(),
+                        reasons: vec!["every".into()],
+                        weights: None,
+                    })
+                    .unwrap();
+            }
         }
         for r in rows {
             let unit = unit_folder(out, r.run, r.epoch, r.target_class);
             std::fs::create_dir_all(&unit).unwrap();
-            for name in ["row.json", "weights.csv", "repair.json", "pareto_front.svg"] {
-                std::fs::write(unit.join(name), "x").unwrap();
-            }
+            std::fs::write(unit.join("weights.csv"), "x").unwrap();
+            std::fs::write(unit.join("pareto_front.svg"), SVG).unwrap();
+            std::fs::write(unit.join("row.json"), serde_json::to_vec(r).unwrap()).unwrap();
+            let report = repair_report(config, r);
+            std::fs::write(
+                unit.join("repair.json"),
+                serde_json::to_vec(&report).unwrap(),
+            )
+            .unwrap();
             // 40 test inputs: 10 of the repaired class, predicted 10 → 20 times.
             let class_rows = [0, r.target_class].map(|class| ClassAccuracyRow {
                 class,
@@ -399,6 +450,47 @@ mod tests {
             write_csv_rows(&unit.join(CLASS_ACCURACY_CSV), &class_rows).unwrap();
         }
         report(out, rows);
+    }
+
+    const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>";
+
+    /// A `repair.json` as a unit writes it (its values are not cross-checked).
+    fn repair_report(config: &ExperimentConfig, r: &RepairRow) -> crate::RepairReport {
+        let accuracy = crate::ClassAccuracy {
+            total: r.base_acc_total,
+            class: r.base_acc_cls,
+            balanced: 0.5,
+            predicted_share: 0.25,
+        };
+        crate::RepairReport {
+            checkpoint: "checkpoint.safetensors".into(),
+            repaired_checkpoint: None,
+            dataset: r.dataset.clone(),
+            model: crate::ModelSpec {
+                arch: r.model.clone(),
+                input: (3, 32, 32),
+                num_classes: 43,
+                seed: r.seed,
+            },
+            settings: config.repair.settings(r.target_class, r.seed),
+            negatives: 10,
+            correct: 100,
+            positives_sampled: 100,
+            nothing_to_repair: false,
+            sites: Vec::new(),
+            fitness_before: None,
+            fitness_after: None,
+            rr: r.rr,
+            br: r.br,
+            evaluations: r.evaluations,
+            termination: None,
+            test_before: Some(accuracy),
+            test_after: Some(accuracy),
+            selection_before: accuracy,
+            selection_after: accuracy,
+            extract_ms: 1.0,
+            timings: crate::Timings::default(),
+        }
     }
 
     fn report(out: &Path, rows: &[RepairRow]) {
@@ -528,6 +620,77 @@ mod tests {
             .to_string();
         assert!(e.contains("run 1 class 4 epoch 1 is also in"), "{e}");
         assert!(write_report(&[], &options, out.path()).is_err());
+    }
+
+    /// The tampering a consistent-looking folder must not survive, each alone.
+    #[test]
+    fn every_kind_of_tampering_is_named() {
+        let config = config();
+        type Edit<'a> = &'a dyn Fn(&Path);
+        let tamper: [(&str, Edit, &str); 6] = [
+            (
+                "an edited rr",
+                &|out| {
+                    let path = out.join("repairs.csv");
+                    let mut rows: Vec<RepairRow> = read_csv_rows(&path).unwrap();
+                    rows[2].rr = 0.75;
+                    write_csv_rows(&path, &rows).unwrap();
+                },
+                "rr is 0.75 in repairs.csv, 0.5 in row.json",
+            ),
+            (
+                "swapped patterns",
+                &|out| {
+                    let path = out.join("patterns.csv");
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let swapped = text.replacen(",post-convergence,", ",pre-convergence,", 1);
+                    assert_ne!(swapped, text);
+                    std::fs::write(&path, swapped).unwrap();
+                },
+                "patterns.csv: not what repairs.csv gives, first at line",
+            ),
+            (
+                "a corrupt sidecar",
+                &|out| {
+                    let sidecar = run_folder(out, 2).join("checkpoints/epoch-001.json");
+                    std::fs::write(sidecar, "{\"epoch\": 1, ").unwrap();
+                },
+                "epoch-001.json: EOF while parsing",
+            ),
+            (
+                "an empty figure",
+                &|out| std::fs::write(out.join(TABLE1_FIGURE), "").unwrap(),
+                "table1.svg: empty figure",
+            ),
+            (
+                "a truncated checkpoint",
+                &|out| {
+                    let weights = run_folder(out, 1).join("checkpoints/epoch-002.safetensors");
+                    let bytes = std::fs::read(&weights).unwrap();
+                    std::fs::write(&weights, &bytes[..bytes.len() - 3]).unwrap();
+                },
+                "epoch-002.safetensors: 15 bytes, but 18 were written",
+            ),
+            (
+                "a replaced checkpoint of the same size",
+                &|out| {
+                    let weights = run_folder(out, 1).join("checkpoints/epoch-003.safetensors");
+                    std::fs::write(&weights, "weights of epoch 9").unwrap();
+                },
+                "epoch-003.safetensors: content hash",
+            ),
+        ];
+        for (what, edit, want) in tamper {
+            let out = tempfile::tempdir().unwrap();
+            finished(out.path(), &config, &rows(&config));
+            verify_experiment(out.path(), &config).unwrap();
+            edit(out.path());
+            let e = match verify_experiment(out.path(), &config) {
+                Ok(v) => panic!("{what}: passed verify ({v:?})"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(want), "{what}: {e}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use error::{Result, TrainError};
 pub use evaluate::{evaluate, Evaluation};
 pub use schedule::LrSchedule;
 pub use sgd::{SgdConfig, SgdMomentum};
-pub use state::{CheckpointInfo, EpochRecord, ResumeState, RunDir};
+pub use state::{CheckpointInfo, EpochRecord, FileDigest, ResumeState, RunDir};
 pub use trainer::{
     train, train_step, train_with, EpochEnd, EpochHook, NoHook, RunOptions, StepResult, TrainReport,
 };

@@ -42,6 +42,30 @@ pub struct CheckpointInfo {
     pub config_hash: String,
     /// Why it was saved: `every`, `first`, `converged`, `last` (several possible).
     pub reasons: Vec<String>,
+    /// Size and content hash of the weights file as written, so that `verify` can tell
+    /// a truncated or altered checkpoint; absent in sidecars of older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<FileDigest>,
+}
+
+/// A file's size and [`repair_core::content_hash`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Bytes.
+    pub bytes: u64,
+    /// `xxh3-64:` and 16 hex digits.
+    pub hash: String,
+}
+
+impl FileDigest {
+    /// The digest of the file at `path` as it is now.
+    pub fn of_file(path: &Path) -> std::io::Result<FileDigest> {
+        let bytes = std::fs::read(path)?;
+        Ok(FileDigest {
+            bytes: bytes.len() as u64,
+            hash: repair_core::content_hash(&bytes),
+        })
+    }
 }
 
 /// What a run needs to continue after an interruption.
@@ -132,9 +156,16 @@ impl RunDir {
         )?)
     }
 
-    /// Writes a checkpoint's sidecar.
+    /// Writes a checkpoint's sidecar, with the digest of the weights file as it is on
+    /// disk now (so every sidecar written names the bytes it describes).
     pub fn write_info(&self, info: &CheckpointInfo) -> Result<()> {
-        let json = serde_json::to_vec_pretty(info).expect("serialises");
+        let weights = self.checkpoint(info.record.epoch);
+        let digest = FileDigest::of_file(&weights).map_err(|e| file_error(&weights, e))?;
+        let info = CheckpointInfo {
+            weights: Some(digest),
+            ..info.clone()
+        };
+        let json = serde_json::to_vec_pretty(&info).expect("serialises");
         Ok(write_atomic(
             &self.checkpoint_info(info.record.epoch),
             &json,

@@ -248,12 +248,15 @@ pub fn train_with<T: Dataset, V: Dataset>(
         // The converged checkpoint (lowest validation loss) and the last epoch.
         let best = history[converged_epoch - 1].clone();
         let best_weights = run.checkpoint(converged_epoch);
-        std::fs::create_dir_all(best_weights.parent().expect("has parent"))
-            .and_then(|()| std::fs::copy(run.best(), &best_weights).map(|_| ()))
-            .map_err(|e| TrainError::File {
-                path: best_weights.clone(),
-                problem: e.to_string(),
-            })?;
+        // Atomic like every other write: a kill during a plain copy left a truncated
+        // checkpoint that looked complete.
+        repair_core::write_atomic_with(&best_weights, |tmp| {
+            std::fs::copy(run.best(), tmp).map(|_| ())
+        })
+        .map_err(|e| TrainError::File {
+            path: best_weights.clone(),
+            problem: e.to_string(),
+        })?;
         add_reason(&run, config, &best, "converged")?;
         let last = history[epochs - 1].clone();
         if !run.checkpoint(epochs).exists() {
@@ -328,6 +331,7 @@ fn save_checkpoint(
         seed: config.seed,
         config_hash: config.hash(),
         reasons: vec![reason.to_string()],
+        weights: None, // write_info records the file's
     })
 }
 
@@ -347,6 +351,7 @@ fn add_reason(
             seed: config.seed,
             config_hash: config.hash(),
             reasons: Vec::new(),
+            weights: None,
         });
     if !info.reasons.iter().any(|r| r == reason) {
         info.reasons.push(reason.to_string());

@@ -1,0 +1,270 @@
+//! The checks of [`verify_experiment`](crate::verify_experiment) that read the files
+//! behind the tables: a folder is the user's proof of a result, so an edited `rr`, a
+//! swapped pattern, a corrupt sidecar, an empty figure or a truncated checkpoint must
+//! each fail it. Every check appends problems (naming the file) instead of stopping, so
+//! one run of `verify` lists them all.
+
+use std::path::Path;
+
+use repair_metrics::{patterns, table1, to_csv, RepairRow};
+use repair_train::{CheckpointInfo, FileDigest, RunDir};
+
+use crate::error::Result;
+use crate::experiment::unit_folder;
+use crate::repair_unit::RepairReport;
+use crate::study_report::ReportOptions;
+use crate::unit_files::read_json;
+
+/// Every row of `repairs.csv` is its unit's `row.json`, and the unit's `repair.json`
+/// is a repair report. Returns the units' Pareto figures that exist, for
+/// [`check_figures`].
+pub(crate) fn check_units(
+    out: &Path,
+    rows: &[RepairRow],
+    problems: &mut Vec<String>,
+) -> Vec<std::path::PathBuf> {
+    let mut figures = Vec::new();
+    for r in rows {
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let row_json = unit.join("row.json");
+        if row_json.is_file() {
+            match read_json::<RepairRow>(&row_json) {
+                Err(e) => problems.push(e.to_string()),
+                Ok(written) if written != *r => problems.push(format!(
+                    "repairs.csv: run {} epoch {} class {} differs from {}{}",
+                    r.run,
+                    r.epoch,
+                    r.target_class,
+                    row_json.display(),
+                    first_difference(r, &written)
+                )),
+                Ok(_) => {}
+            }
+        }
+        let report = unit.join("repair.json");
+        if report.is_file() {
+            if let Err(e) = read_json::<RepairReport>(&report) {
+                problems.push(e.to_string());
+            }
+        }
+        let pareto = unit.join("pareto_front.svg");
+        if pareto.is_file() {
+            figures.push(pareto);
+        }
+    }
+    figures
+}
+
+/// ": column X is A here, B there" for the first column two rows differ in.
+fn first_difference(csv: &RepairRow, json: &RepairRow) -> String {
+    let (Ok(a), Ok(b)) = (serde_json::to_value(csv), serde_json::to_value(json)) else {
+        return String::new();
+    };
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return String::new();
+    };
+    a.iter()
+        .find(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, v)| {
+            let there = b.get(k).map_or("absent".to_string(), ToString::to_string);
+            format!(": {k} is {v} in repairs.csv, {there} in row.json")
+        })
+        .unwrap_or_default()
+}
+
+/// `patterns.csv` and `table1.csv` are what the rows give (recomputed with the
+/// experiment's report options and compared byte for byte with what the report
+/// writes).
+pub(crate) fn check_recomputed(
+    out: &Path,
+    rows: &[RepairRow],
+    options: &ReportOptions,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let err = |e: repair_metrics::MetricsError| crate::PipelineError::Invalid(e.to_string());
+    let run_patterns =
+        patterns(rows, &options.alphas, options.ties, options.incomplete).map_err(err)?;
+    let table = table1(&run_patterns);
+    for (name, recomputed) in [
+        ("patterns.csv", to_csv(&run_patterns).map_err(err)?),
+        ("table1.csv", to_csv(&table).map_err(err)?),
+    ] {
+        let path = out.join(name);
+        let Ok(written) = std::fs::read(&path) else {
+            problems.push(format!("{}: missing", path.display()));
+            continue;
+        };
+        if written != recomputed {
+            problems.push(format!(
+                "{}: not what repairs.csv gives{}",
+                path.display(),
+                first_line_difference(&written, &recomputed)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ", first at line N: `file` where the rows give `recomputed`".
+fn first_line_difference(written: &[u8], recomputed: &[u8]) -> String {
+    let (a, b) = (
+        String::from_utf8_lossy(written),
+        String::from_utf8_lossy(recomputed),
+    );
+    let (mut a_lines, mut b_lines) = (a.lines(), b.lines());
+    for line in 1.. {
+        match (a_lines.next(), b_lines.next()) {
+            (None, None) => break,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                return format!(
+                    ", first at line {line}: `{}` where the rows give `{}`",
+                    x.unwrap_or("(end of file)"),
+                    y.unwrap_or("(end of file)")
+                )
+            }
+        }
+    }
+    String::new()
+}
+
+/// Each listed checkpoint of run `run` exists, its sidecar parses, and the weights
+/// have the size and hash the sidecar recorded when they were written. Returns how
+/// many had no recorded digest (sidecars written before digests were).
+pub(crate) fn check_checkpoints(
+    out: &Path,
+    run: usize,
+    checkpoints: &[usize],
+    problems: &mut Vec<String>,
+) -> usize {
+    let dir = RunDir::new(&crate::experiment::run_folder(out, run));
+    let mut unhashed = 0;
+    for &epoch in checkpoints {
+        let weights = dir.checkpoint(epoch);
+        let sidecar = dir.checkpoint_info(epoch);
+        if !weights.is_file() {
+            problems.push(format!("{}: missing", weights.display()));
+            continue;
+        }
+        let info: CheckpointInfo = match read_json(&sidecar) {
+            Ok(info) => info,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        if info.record.epoch != epoch {
+            problems.push(format!(
+                "{}: describes epoch {}, not {epoch}",
+                sidecar.display(),
+                info.record.epoch
+            ));
+        }
+        let Some(recorded) = info.weights else {
+            unhashed += 1;
+            continue;
+        };
+        match FileDigest::of_file(&weights) {
+            Err(e) => problems.push(format!("{}: {e}", weights.display())),
+            Ok(found) if found.bytes != recorded.bytes => problems.push(format!(
+                "{}: {} bytes, but {} were written (truncated or replaced)",
+                weights.display(),
+                found.bytes,
+                recorded.bytes
+            )),
+            Ok(found) if found.hash != recorded.hash => problems.push(format!(
+                "{}: content hash {} differs from the {} recorded when it was written",
+                weights.display(),
+                found.hash,
+                recorded.hash
+            )),
+            Ok(_) => {}
+        }
+    }
+    unhashed
+}
+
+/// Every figure is an SVG document with something drawn in it.
+pub(crate) fn check_figures<'a>(
+    figures: impl IntoIterator<Item = &'a Path>,
+    problems: &mut Vec<String>,
+) {
+    for path in figures {
+        if let Err(problem) = svg_problem(path) {
+            problems.push(format!("{}: {problem}", path.display()));
+        }
+    }
+}
+
+fn svg_problem(path: &Path) -> std::result::Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    if text.trim().is_empty() {
+        return Err("empty figure".into());
+    }
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("not an SVG file: {e}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "svg" {
+        return Err(format!(
+            "not an SVG file: its root is <{}>",
+            root.tag_name().name()
+        ));
+    }
+    if !root.children().any(|c| c.is_element()) {
+        return Err("an SVG with nothing drawn".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_cut_or_foreign_figure_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let good = write(
+            "good.svg",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>",
+        );
+        let cases = [
+            (write("empty.svg", ""), "empty figure"),
+            (
+                write(
+                    "cut.svg",
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/>",
+                ),
+                "not an SVG file",
+            ),
+            (write("html.svg", "<html><p/></html>"), "its root is <html>"),
+            (
+                write(
+                    "blank.svg",
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+                ),
+                "nothing drawn",
+            ),
+        ];
+        let mut problems = Vec::new();
+        check_figures([good.as_path()], &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        for (path, want) in &cases {
+            let mut problems = Vec::new();
+            check_figures([path.as_path()], &mut problems);
+            assert_eq!(problems.len(), 1);
+            assert!(problems[0].contains(want), "{}", problems[0]);
+        }
+    }
+
+    #[test]
+    fn the_first_differing_line_is_quoted() {
+        let d = first_line_difference(b"a\nb\nc\n", b"a\nx\nc\n");
+        assert_eq!(d, ", first at line 2: `b` where the rows give `x`");
+        assert_eq!(first_line_difference(b"a\n", b"a\n"), "");
+        assert!(first_line_difference(b"a\n", b"a\nb\n").contains("(end of file)"));
+    }
+}
