@@ -296,3 +296,24 @@ fn broken_rsna_inputs_name_the_file_and_the_problem() {
         "{e}"
     );
 }
+
+#[path = "../../../fixtures/mutations.rs"]
+mod mutations;
+
+proptest::proptest! {
+    #![proptest_config(mutations::config())]
+
+    /// Issue 17, class 9: a damaged DICOM file (truncated, bit-flipped, bytes inserted
+    /// or replaced) decodes or gives an error naming the file, never a panic.
+    #[test]
+    fn a_damaged_dicom_file_never_panics(m in mutations::mutations(), kind in 0..4usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.dcm");
+        write_dicom(&good, self::kind(kind), true);
+        let path = dir.path().join("patient.dcm");
+        std::fs::write(&path, mutations::apply(&std::fs::read(&good).unwrap(), &m)).unwrap();
+        if let Err(e) = read_dicom_grey(&path) {
+            mutations::names_file(&e.to_string(), &path)?;
+        }
+    }
+}

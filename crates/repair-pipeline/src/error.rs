@@ -14,6 +14,9 @@ pub enum PipelineError {
     /// Tensor operation.
     #[error("tensor operation: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// Training, or a training run's files (checkpoint sidecars).
+    #[error(transparent)]
+    Train(#[from] repair_train::TrainError),
     /// Fault localisation.
     #[error(transparent)]
     Fl(#[from] repair_fl::FlError),

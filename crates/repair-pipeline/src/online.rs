@@ -139,7 +139,7 @@ impl Online<'_> {
             if !checkpoint.is_file() || !info_path.is_file() {
                 return Ok(records);
             }
-            let info: CheckpointInfo = read_json(&info_path)?;
+            let info: CheckpointInfo = run.read_info(epoch)?;
             if previous.is_none() && epoch > 1 {
                 previous = Some(last_layer_weights(&run.checkpoint(epoch - 1))?);
             }

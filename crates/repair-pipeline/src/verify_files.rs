@@ -146,7 +146,7 @@ pub(crate) fn check_checkpoints(
             problems.push(format!("{}: missing", weights.display()));
             continue;
         }
-        let info: CheckpointInfo = match read_json(&sidecar) {
+        let info: CheckpointInfo = match dir.read_info(epoch) {
             Ok(info) => info,
             Err(e) => {
                 problems.push(e.to_string());

@@ -156,6 +156,14 @@ impl RunDir {
         )?)
     }
 
+    /// Reads the sidecar of `epoch`'s checkpoint; errors name the file.
+    pub fn read_info(&self, epoch: usize) -> Result<CheckpointInfo> {
+        let path = self.checkpoint_info(epoch);
+        let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| file_error(&path, format!("not a checkpoint sidecar: {e}")))
+    }
+
     /// Writes a checkpoint's sidecar, with the digest of the weights file as it is on
     /// disk now (so every sidecar written names the bytes it describes).
     pub fn write_info(&self, info: &CheckpointInfo) -> Result<()> {
