@@ -126,7 +126,20 @@ pub fn read_rsna_labels(path: &Path) -> Result<Vec<RsnaPatient>> {
 
 /// Decodes the first frame of a grey DICOM image into `u8` (see the module notes for
 /// the value rule) at its own size: (pixels, rows, columns).
+///
+/// dicom-rs 0.8's JPEG adapter panics on some damaged pixel data (found by the
+/// property test in `tests/rsna_dicom.rs`); such a panic is caught and returned as an
+/// error naming the file, so one bad image of thousands cannot abort an import.
 pub fn read_dicom_grey(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
+    std::panic::catch_unwind(|| decode_dicom_grey(path)).unwrap_or_else(|_| {
+        Err(DataError::invalid(
+            path,
+            "the DICOM decoder failed on this file (damaged pixel data?)",
+        ))
+    })
+}
+
+fn decode_dicom_grey(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
     let invalid = |problem: String| DataError::invalid(path, problem);
     let obj = dicom_object::open_file(path).map_err(|e| match std::fs::metadata(path) {
         Err(io) => DataError::io(path, io),

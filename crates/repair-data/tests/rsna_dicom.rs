@@ -10,7 +10,7 @@ use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_pixeldata::Transcode;
 use repair_data::{
     load_rsna_official, load_rsna_official_with, read_dicom_grey, read_rsna_labels, Dataset,
-    Manifest, Split, SplitConfig, SplitPart, RSNA_IMAGES, RSNA_LABELS,
+    Manifest, Split, SplitConfig, RSNA_IMAGES, RSNA_LABELS,
 };
 
 const W: usize = 40;
@@ -179,11 +179,15 @@ fn an_rsna_folder_loads_as_grey_images_with_patient_labels() {
             }
         }
     }
-    // The study's RSNA split: 10 % stratified test, 5 % of the rest repair.
-    let split = Split::make(&corpus, &SplitConfig::study("rsna", 43)).unwrap();
-    let sizes = SplitPart::ALL.map(|part| split.view(&corpus, part).len());
-    assert_eq!(sizes.iter().sum::<usize>(), 20);
-    assert_eq!(split.view(&corpus, SplitPart::Test).len(), 2);
+    // The study's RSNA split: 10 % stratified test, 5 % of the rest repair — which is
+    // no image of 20, so the split is refused naming the empty part.
+    let e = Split::make(&corpus, &SplitConfig::study("rsna", 43))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the repair part of the split is empty (20 images in all)"),
+        "{e}"
+    );
 }
 
 /// A progress observer that records what it is told (from any thread).
