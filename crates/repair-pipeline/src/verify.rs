@@ -655,7 +655,7 @@ mod tests {
                     let sidecar = run_folder(out, 2).join("checkpoints/epoch-001.json");
                     std::fs::write(sidecar, "{\"epoch\": 1, ").unwrap();
                 },
-                "epoch-001.json: EOF while parsing",
+                "epoch-001.json: not a checkpoint sidecar: EOF while parsing",
             ),
             (
                 "an empty figure",
