@@ -78,7 +78,12 @@ pub(crate) fn read_rows_if_all(
     names: &[&str],
 ) -> Result<Option<Vec<LabelledActivations>>> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| file_error(path, e))?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| {
+        file_error(
+            path,
+            format!("{e} (a damaged cache: delete it to extract again)"),
+        )
+    })?;
     let present = |name: &&str| {
         ["activations", "labels"]
             .iter()
@@ -122,8 +127,18 @@ fn read_rows_of(path: &Path, bytes: &[u8], names: &[&str]) -> Result<Vec<Labelle
         let u32s = l
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+        let activations: Vec<f32> = f32s.collect();
+        if let Some(at) = activations.iter().position(|v| !v.is_finite()) {
+            return Err(file_error(
+                path,
+                format!(
+                    "{name}.activations[{at}] is {} (a damaged cache: delete it to extract again)",
+                    activations[at]
+                ),
+            ));
+        }
         sets.push(LabelledActivations {
-            activations: f32s.collect(),
+            activations,
             labels: u32s.collect(),
         });
     }
@@ -131,8 +146,40 @@ fn read_rows_of(path: &Path, bytes: &[u8], names: &[&str]) -> Result<Vec<Labelle
 }
 
 #[cfg(test)]
+#[path = "../../../fixtures/mutations.rs"]
+mod mutations;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(super::mutations::config())]
+
+        /// Issue 17, class 9: a damaged activation cache reads back as sets of finite
+        /// values, as `None` (extract again), or an error naming the file; never a panic.
+        #[test]
+        fn a_damaged_cache_never_panics(m in super::mutations::mutations()) {
+            let dir = tempfile::tempdir().unwrap();
+            let good = dir.path().join("good.safetensors");
+            let rows = LabelledActivations {
+                activations: vec![0.5, -1.0, 2.0, 0.0, 1.5, 3.0],
+                labels: vec![3, 1, 0],
+            };
+            TensorFile::default().rows("repair", &rows, 2).rows("val", &rows, 2).write(&good).unwrap();
+            let path = dir.path().join("epoch-004.safetensors");
+            let bytes = super::mutations::apply(&std::fs::read(&good).unwrap(), &m);
+            std::fs::write(&path, bytes).unwrap();
+            match read_rows_if_all(&path, &["repair", "val"]) {
+                Err(e) => super::mutations::names_file(&e.to_string(), &path)?,
+                Ok(None) => {}
+                Ok(Some(sets)) => prop_assert!(sets
+                    .iter()
+                    .all(|s| s.activations.iter().all(|v| v.is_finite()))),
+            }
+        }
+    }
 
     #[test]
     fn sets_read_back_as_written_and_a_missing_one_is_none() {
