@@ -431,6 +431,7 @@ impl ExperimentConfig {
             ("data.repair_every", d.repair_every),
             ("data.test_every", d.test_every),
             ("train.max_epochs", t.max_epochs),
+            ("train.patience", t.patience),
             ("train.batch_size", t.batch_size),
             ("train.checkpoint_every", t.checkpoint_every),
             ("repair.particles", r.particles),

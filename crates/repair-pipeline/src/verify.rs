@@ -177,6 +177,25 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     })
 }
 
+/// A CSV the report wrote, or a problem: a file of another layout (an older version's
+/// report) gets the command that rewrites it.
+fn read_report_csv<T: serde::Serialize + serde::de::DeserializeOwned>(
+    path: &Path,
+    problems: &mut Vec<String>,
+) -> Option<Vec<T>> {
+    match read_csv_rows(path) {
+        Ok(rows) => Some(rows),
+        Err(e) => {
+            problems.push(format!(
+                "{e} (a report of an older version? `cargo xtask report {}` rewrites it from \
+                 repairs.csv)",
+                path.parent().unwrap_or(Path::new(".")).display()
+            ));
+            None
+        }
+    }
+}
+
 /// Every (row, α) has its Qual in `quality.csv`, equal to the recomputed one.
 fn check_quality(
     out: &Path,
@@ -185,7 +204,9 @@ fn check_quality(
     problems: &mut Vec<String>,
 ) -> Result<usize> {
     let path = out.join("quality.csv");
-    let written: Vec<QualityRow> = read_csv_rows(&path)?;
+    let Some(written) = read_report_csv::<QualityRow>(&path, problems) else {
+        return Ok(0);
+    };
     let mut by_key = BTreeMap::new();
     for q in &written {
         let key = (q.run, q.epoch, q.target_class, q.alpha.to_bits());
@@ -236,7 +257,11 @@ fn check_quality(
 /// `class_accuracy.csv` has every repair's classes, and its repaired class's row agrees
 /// with `repairs.csv` (accuracies, and the predicted share where recorded).
 fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<String>) -> Result<()> {
-    let written: Vec<ExperimentClassRow> = read_csv_rows(&out.join(CLASS_ACCURACY_CSV))?;
+    let Some(written) =
+        read_report_csv::<ExperimentClassRow>(&out.join(CLASS_ACCURACY_CSV), problems)
+    else {
+        return Ok(());
+    };
     let mut by_unit: BTreeMap<(usize, usize, u32), Vec<&ExperimentClassRow>> = BTreeMap::new();
     for c in &written {
         by_unit
@@ -301,7 +326,9 @@ fn check_table1(
     classes: usize,
     problems: &mut Vec<String>,
 ) -> Result<()> {
-    let table: Vec<Table1Row> = read_csv_rows(&out.join("table1.csv"))?;
+    let Some(table) = read_report_csv::<Table1Row>(&out.join("table1.csv"), problems) else {
+        return Ok(());
+    };
     let want = config.train.seeds.len() * classes;
     for &alpha in &config.report.alphas {
         match table.iter().find(|t| t.key.alpha == alpha) {

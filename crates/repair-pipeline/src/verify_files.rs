@@ -43,7 +43,14 @@ pub(crate) fn check_units(
         }
         let report = unit.join("repair.json");
         if report.is_file() {
-            if let Err(e) = read_json::<RepairReport>(&report) {
+            // A unit of an older version (no selection set yet) has the older schema:
+            // it must still be JSON; a rerun of the experiment redoes it (ms).
+            let parsed = if r.selection_repaired_acc_cls.is_some() {
+                read_json::<RepairReport>(&report).map(drop)
+            } else {
+                read_json::<serde_json::Map<String, serde_json::Value>>(&report).map(drop)
+            };
+            if let Err(e) = parsed {
                 problems.push(e.to_string());
             }
         }

@@ -201,11 +201,12 @@ pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, String> {
                 .ok_or_else(|| format!("rule `{spec}`: `{text}` is not a number ≥ 0")),
         }
     };
-    let count = |k: usize, default: usize| -> Result<usize, String> {
+    // Patience and window: 0 would stop at the first epoch, before any comparison.
+    let count = |k: usize, default: usize, what: &str| -> Result<usize, String> {
         let v = number(k, default as f64)?;
-        if v.fract() != 0.0 {
+        if v.fract() != 0.0 || v < 1.0 {
             return Err(format!(
-                "rule `{spec}`: the patience must be a whole number"
+                "rule `{spec}`: the {what} must be a whole number ≥ 1"
             ));
         }
         Ok(v as usize)
@@ -223,27 +224,27 @@ pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, String> {
         "converged" => {
             most(1)?;
             Box::new(Converged {
-                patience: count(0, 5)?,
+                patience: count(0, 5, "patience")?,
             })
         }
         "best-repaired" => {
             most(2)?;
             Box::new(BestRepaired {
-                patience: count(0, 3)?,
+                patience: count(0, 3, "patience")?,
                 min_gain: number(1, 0.0)?,
             })
         }
         "smoothed" => {
             most(2)?;
             Box::new(Smoothed {
-                patience: count(0, 3)?,
-                window: count(1, 1)?,
+                patience: count(0, 3, "patience")?,
+                window: count(1, 1, "window")?,
             })
         }
         "saturated" => {
             most(3)?;
             Box::new(Saturated {
-                patience: count(0, 2)?,
+                patience: count(0, 2, "patience")?,
                 min_gain: number(1, 0.002)?,
                 jaccard: number(2, 0.5)?,
             })
@@ -400,6 +401,8 @@ mod tests {
             ("newest", "unknown rule"),
             ("converged:x", "not a number"),
             ("converged:1.5", "whole number"),
+            ("best-repaired:0", "the patience must be a whole number ≥ 1"),
+            ("smoothed:3:0", "the window must be a whole number ≥ 1"),
             ("converged:5:1", "at most 1"),
             ("best-repaired:-1", "not a number ≥ 0"),
         ] {
