@@ -53,14 +53,7 @@ pub fn repair_problems(rows: &[RepairRow]) -> Vec<String> {
                 problems.push(format!("{at}: {name} is empty"));
             }
         }
-        let key = (
-            r.dataset.as_str(),
-            r.model.as_str(),
-            r.run,
-            r.epoch,
-            r.target_class,
-        );
-        if let Some(first) = seen.insert(key, line) {
+        if let Some(first) = seen.insert(r.key(), line) {
             problems.push(format!("{at}: the same repair as data row {first}"));
         }
         let run = (r.dataset.as_str(), r.model.as_str(), r.run);

@@ -89,6 +89,19 @@ pub struct RepairRow {
     pub fitness_before: Option<f64>,
 }
 
+impl RepairRow {
+    /// What identifies a repair: (dataset, model, run, epoch, class).
+    pub fn key(&self) -> (&str, &str, usize, usize, u32) {
+        (
+            &self.dataset,
+            &self.model,
+            self.run,
+            self.epoch,
+            self.target_class,
+        )
+    }
+}
+
 /// Reads `repairs.csv` and refuses rows no repair could have written
 /// ([`repair_problems`]); an error names the file, the row and the column.
 pub fn read_repairs(path: &Path) -> Result<Vec<RepairRow>, MetricsError> {

@@ -82,31 +82,28 @@ pub fn write_report(
     };
     let err = |e| file_error(first, e);
     let mut repairs = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let mut from = Vec::new();
     for path in csv_paths {
-        for row in read_repairs(path).map_err(|e| file_error(path, e))? {
-            let key = (
-                row.dataset.clone(),
-                row.model.clone(),
-                row.run,
-                row.target_class,
-                row.epoch,
-            );
-            if let Some(other) = seen.insert(key, path) {
-                return Err(file_error(
-                    path,
-                    format!(
-                        "{} {} run {} class {} epoch {} is also in {}",
-                        row.dataset,
-                        row.model,
-                        row.run,
-                        row.target_class,
-                        row.epoch,
-                        other.display()
-                    ),
-                ));
-            }
-            repairs.push(row);
+        let rows = read_repairs(path).map_err(|e| file_error(path, e))?;
+        from.extend(std::iter::repeat_n(path, rows.len()));
+        repairs.extend(rows);
+    }
+    // One file's repeats are refused by read_repairs; here, a repair in two files.
+    let mut seen = std::collections::HashMap::new();
+    for (row, path) in repairs.iter().zip(&from) {
+        if let Some(other) = seen.insert(row.key(), path) {
+            return Err(file_error(
+                path,
+                format!(
+                    "{} {} run {} class {} epoch {} is also in {}",
+                    row.dataset,
+                    row.model,
+                    row.run,
+                    row.target_class,
+                    row.epoch,
+                    other.display()
+                ),
+            ));
         }
     }
     let quality_rows = quality(&repairs, &options.alphas).map_err(err)?;
