@@ -15,6 +15,7 @@ pub(crate) fn keep_freed_pages() {
 }
 
 mod data;
+mod de;
 mod online;
 mod pso;
 mod train;
@@ -26,6 +27,7 @@ criterion_group!(
     pso::fitness,
     pso::search,
     pso::fl_and_search,
+    de::search,
     train::train_step_bench,
     online::online_epoch
 );
