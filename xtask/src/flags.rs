@@ -79,7 +79,9 @@ pub struct RepairArgs {
     /// Sites for the gradient and random localisers.
     #[arg(long, default_value_t = repair_pipeline::BASELINE_SITES, value_parser = at_least_one)]
     pub sites: usize,
-    /// PSO preset: arachne or canonical.
+    /// The search: arachne (the study's PSO), canonical (textbook PSO) or de (Arachne
+    /// v2's differential evolution; --particles and --iterations are its population
+    /// and generations, 100 and 100 in Arachne v2).
     #[arg(long, default_value = "arachne")]
     pub pso: String,
     /// Particles (default: the study's 100).

@@ -23,6 +23,9 @@ pub enum PipelineError {
     /// The search.
     #[error(transparent)]
     Pso(#[from] repair_pso::PsoError),
+    /// The DE search.
+    #[error(transparent)]
+    De(#[from] repair_de::DeError),
     /// The repair problem.
     #[error(transparent)]
     Problem(#[from] repair_core::ProblemError),

@@ -238,7 +238,9 @@ pub struct RepairSection {
     pub localiser: LocaliserName,
     /// Sites of the `gradient` and `random` localisers (default 10).
     pub sites: usize,
-    /// The search (default `arachne`, the study's PSO; `canonical`).
+    /// The search (default `arachne`, the study's PSO; `canonical`; `de`, Arachne v2's
+    /// differential evolution with `particles` as its population and `iterations` as
+    /// its generations).
     pub search: PsoPreset,
     /// Particles (default: the study's 100).
     pub particles: usize,

@@ -101,7 +101,9 @@ impl LocaliserChoice {
     }
 }
 
-/// Which PSO, and the swarm size.
+/// Which search: the study's PSO, textbook PSO, or Arachne v2's differential
+/// evolution (`particles` and `iterations` are then the population and generations;
+/// Arachne v2 ran 100 of each).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PsoPreset {
@@ -110,16 +112,19 @@ pub enum PsoPreset {
     Arachne,
     /// [`PsoConfig::canonical`] (init σ = layer std).
     Canonical,
+    /// [`repair_de::DeConfig::arachne`]: Arachne v2's DE (coinse/arachne `de_vk.py`).
+    De,
 }
 
 impl PsoPreset {
-    /// By name: `arachne` or `canonical`.
+    /// By name: `arachne`, `canonical` or `de`.
     pub fn named(name: &str) -> std::result::Result<Self, String> {
         match name {
             "arachne" => Ok(PsoPreset::Arachne),
             "canonical" => Ok(PsoPreset::Canonical),
+            "de" => Ok(PsoPreset::De),
             other => Err(format!(
-                "unknown PSO preset `{other}` (arachne or canonical)"
+                "unknown search `{other}` (arachne, canonical or de)"
             )),
         }
     }
@@ -309,19 +314,35 @@ pub fn repair_layer(
     let fitness = ArachneFitness::with_loss(&problem, settings.localiser.cross_entropy())?;
     let start = problem.current();
     let scale = problem.layer_scale();
-    let config = PsoConfig {
-        particles: settings.particles,
-        iterations: settings.iterations,
-        ..match settings.pso {
-            PsoPreset::Arachne => PsoConfig::arachne(start.clone(), scale, settings.seed),
-            PsoPreset::Canonical => PsoConfig::canonical(start.clone(), scale.std, settings.seed),
+    progress.begin("search", settings.iterations as u64);
+    let result = match settings.pso {
+        PsoPreset::De => {
+            // Arachne v2 draws its first population from the layer's kernel weights.
+            let kernel: Vec<f64> = layer.kernel.iter().map(|&w| f64::from(w)).collect();
+            let config = repair_de::DeConfig {
+                population: settings.particles,
+                generations: settings.iterations,
+                ..repair_de::DeConfig::arachne(start.len(), &kernel, settings.seed)
+            };
+            repair_de::evolve(&config, &fitness)?
+        }
+        preset => {
+            let config = PsoConfig {
+                particles: settings.particles,
+                iterations: settings.iterations,
+                ..match preset {
+                    PsoPreset::Canonical => {
+                        PsoConfig::canonical(start.clone(), scale.std, settings.seed)
+                    }
+                    _ => PsoConfig::arachne(start.clone(), scale, settings.seed),
+                }
+            };
+            let mut observe = |r: &IterationRecord| {
+                progress.advance(1, Some(&format!("best {:.4}", r.best)));
+            };
+            run_with(Swarm::new(config, &fitness)?, &fitness, &mut observe)?
         }
     };
-    progress.begin("search", settings.iterations as u64);
-    let mut observe = |r: &IterationRecord| {
-        progress.advance(1, Some(&format!("best {:.4}", r.best)));
-    };
-    let result = run_with(Swarm::new(config, &fitness)?, &fitness, &mut observe)?;
     progress.end();
     outcome.timings.search_ms = ms(search_start);
 

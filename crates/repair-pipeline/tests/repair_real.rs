@@ -165,6 +165,34 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     assert_eq!(outcome.rr, report.rr);
 }
 
+/// Issue 18: Arachne v2's DE in place of the PSO, on the same real checkpoint and class:
+/// same localisation, a fitness at least as good as the checkpoint's, exactly repeated
+/// by its seed, and its evaluations those of population × (generations run + 1).
+#[test]
+fn the_de_search_repairs_the_same_sites_and_repeats_with_its_seed() {
+    let t = trained();
+    let class = worst_class(&t.loaded.layer, &t.loaded.repair);
+    let pso = RepairSettings::study(class, 3);
+    let de = RepairSettings {
+        pso: repair_pipeline::PsoPreset::De,
+        particles: 100,
+        iterations: 100,
+        ..pso.clone()
+    };
+    let (_, by_pso) = repair_layer(&t.loaded.layer, &t.loaded.repair, &pso, &NoProgress).unwrap();
+    let (layer, by_de) = repair_layer(&t.loaded.layer, &t.loaded.repair, &de, &NoProgress).unwrap();
+    let sites = |o: &repair_pipeline::RepairOutcome| -> Vec<_> {
+        o.changes.iter().map(|c| c.site).collect()
+    };
+    assert_eq!(sites(&by_de), sites(&by_pso));
+    let (before, after) = (by_de.fitness_before.unwrap(), by_de.fitness_after.unwrap());
+    assert!(after.fitness >= before.fitness, "{after:?} < {before:?}");
+    assert_eq!(by_de.evaluations, 100 * (by_de.history.len() as u64 + 1));
+    let (again, repeat) =
+        repair_layer(&t.loaded.layer, &t.loaded.repair, &de, &NoProgress).unwrap();
+    assert_eq!((again, repeat.rr, repeat.br), (layer, by_de.rr, by_de.br));
+}
+
 #[test]
 fn a_class_without_negatives_is_nothing_to_repair() {
     let t = trained();
