@@ -27,6 +27,7 @@ mod pattern;
 mod quality;
 mod records;
 mod row_checks;
+mod stats;
 mod summary;
 mod tables;
 
@@ -42,6 +43,10 @@ pub use pattern::{
 pub use quality::{qual, PAPER_ALPHAS};
 pub use records::{from_csv, to_csv};
 pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};
+pub use stats::{
+    bootstrap_bca_mean_ci, bootstrap_mean_ci, holm, normal_cdf, normal_quantile, rank_biserial,
+    spearman, vargha_delaney_a12, wilcoxon_signed_rank,
+};
 pub use summary::{sign_test, GainSummary, PatternCounts};
 pub use tables::{
     parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, PatternKey,

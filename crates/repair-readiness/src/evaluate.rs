@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::rule::{Converged, Decision, ReadinessRule};
 use crate::signals::{Alpha, EpochOutcome, EpochSignals, RepairSeries, SeriesKey};
-use crate::stats::{bootstrap_mean_ci, wilcoxon_signed_rank};
+use repair_metrics::{bootstrap_mean_ci, wilcoxon_signed_rank};
 
 /// Regret at or below this counts as "as good as the oracle" (the 0.01).
 pub const GOOD_ENOUGH: f64 = 0.01;

@@ -30,7 +30,6 @@ mod figures;
 mod rule;
 mod signal_table;
 mod signals;
-mod stats;
 
 pub use error::ReadinessError;
 pub use evaluate::{
@@ -38,6 +37,7 @@ pub use evaluate::{
 };
 #[cfg(feature = "plots")]
 pub use figures::{correlation_figure, picks_figure};
+pub use repair_metrics::{bootstrap_mean_ci, spearman, wilcoxon_signed_rank};
 pub use rule::{rule_named, BestRepaired, Converged, Decision, ReadinessRule, Saturated, Smoothed};
 pub use signal_table::{
     correlations, signal_rows, tracking, Correlation, SignalPoint, SignalRow, Tracking,
@@ -47,4 +47,3 @@ pub use signals::{
     jaccard, relative_change, val_loss_trend, Accuracy, Alpha, EpochOutcome, EpochSignals,
     RepairSeries, SeriesKey,
 };
-pub use stats::{bootstrap_mean_ci, spearman, wilcoxon_signed_rank};

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::signals::{jaccard, val_loss_trend, Alpha, RepairSeries, SeriesKey};
-use crate::stats::spearman;
+use repair_metrics::spearman;
 
 /// Epochs of the validation-loss trend.
 pub const TREND_WINDOW: usize = 3;
