@@ -47,7 +47,9 @@ pub use stats::{
     bootstrap_bca_mean_ci, bootstrap_mean_ci, holm, normal_cdf, normal_quantile, rank_biserial,
     spearman, vargha_delaney_a12, wilcoxon_signed_rank,
 };
-pub use summary::{sign_test, GainSummary, PatternCounts};
+pub use summary::{
+    sign_test, GainSummary, PairedComparison, PatternCounts, GAIN_BOOTSTRAP_SEED, GAIN_RESAMPLES,
+};
 pub use tables::{
     parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, PatternKey,
     QualityRow, RepairRow, RunPattern, Table1Key, Table1Row,

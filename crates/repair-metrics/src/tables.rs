@@ -13,7 +13,7 @@ use crate::pattern::{
 };
 use crate::quality::qual;
 use crate::row_checks::{problems_message, repair_problems};
-use crate::summary::{GainSummary, PatternCounts};
+use crate::summary::{GainSummary, PairedComparison, PatternCounts};
 
 /// One repair: the required columns of `repairs.csv` (more columns are allowed and
 /// ignored here).
@@ -269,11 +269,14 @@ pub struct Table1Row {
     pub counts: PatternCounts,
     /// The gain of the best early repair over repairing the converged model.
     pub gain: GainSummary,
+    /// The same comparison as paired tests and effect sizes.
+    pub paired: PairedComparison,
 }
 crate::csv_record!(Table1Row {
     key: Table1Key,
     counts: PatternCounts,
-    gain: GainSummary
+    gain: GainSummary,
+    paired: PairedComparison
 });
 
 /// Table 1 from the patterns, ordered by dataset then α.
@@ -285,34 +288,48 @@ pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
             .or_default()
             .push(p);
     }
-    groups
+    let mut rows: Vec<Table1Row> = groups
         .into_iter()
-        .map(|((dataset, alpha), ps)| Table1Row {
-            key: Table1Key {
-                dataset,
-                alpha: f64::from_bits(alpha),
-            },
-            counts: PatternCounts::of(ps.iter().map(|p| &p.result)),
-            gain: GainSummary::of(
-                &ps.iter()
-                    .filter_map(|p| p.result.early_gain)
-                    .collect::<Vec<_>>(),
-            ),
+        .map(|((dataset, alpha), ps)| {
+            // (best early Qual, converged Qual) of every (run, class) with both.
+            let pairs: Vec<(f64, f64)> = ps
+                .iter()
+                .filter_map(|p| {
+                    let c = p.result.converged_qual?;
+                    Some((c + p.result.early_gain?, c))
+                })
+                .collect();
+            Table1Row {
+                key: Table1Key {
+                    dataset,
+                    alpha: f64::from_bits(alpha),
+                },
+                counts: PatternCounts::of(ps.iter().map(|p| &p.result)),
+                gain: GainSummary::of(
+                    &ps.iter()
+                        .filter_map(|p| p.result.early_gain)
+                        .collect::<Vec<_>>(),
+                ),
+                paired: PairedComparison::of(&pairs),
+            }
         })
-        .collect()
+        .collect();
+    // One family: every (dataset, α) cell of the table.
+    PairedComparison::holm_adjust(rows.iter_mut().map(|r| &mut r.paired));
+    rows
 }
 
 /// Table 1 as Markdown, with the gain columns the study lacks.
 pub fn table1_markdown(rows: &[Table1Row]) -> String {
     let mut s = String::from(
-        "| dataset | α | pre-convergence | post-convergence | after-convergence | incomplete | early gain (mean ± std) | early better / worse | sign test p |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| dataset | α | pre-convergence | post-convergence | after-convergence | incomplete | early gain (mean ± std) | early better / worse | sign test p | gain BCa 95 % CI | Wilcoxon p (Holm) | rank-biserial r | Â12 |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let c = &r.counts;
         let g = &r.gain;
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} | [{:+.4}, {:+.4}] | {:.3} ({:.3}) | {:+.2} | {:.2} |\n",
             r.key.dataset,
             r.key.alpha,
             c.pre,
@@ -324,7 +341,13 @@ pub fn table1_markdown(rows: &[Table1Row]) -> String {
             g.n,
             g.positive,
             g.negative,
-            g.sign_test_p
+            g.sign_test_p,
+            r.paired.gain_ci_low,
+            r.paired.gain_ci_high,
+            r.paired.wilcoxon_p,
+            r.paired.wilcoxon_p_holm,
+            r.paired.rank_biserial,
+            r.paired.a12
         ));
     }
     s
