@@ -67,9 +67,14 @@ pub struct RepairArgs {
     /// The class to repair.
     #[arg(long)]
     pub class: u32,
-    /// Seed of the positive sampling and the search.
+    /// Seed of the positive sampling and random FL (the repair problem), and of the
+    /// search unless --search-seed is given.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed of the search alone: another search on the same problem (same positives,
+    /// same sites).
+    #[arg(long)]
+    pub search_seed: Option<u64>,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,

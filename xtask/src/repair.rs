@@ -110,6 +110,7 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         sampler,
         particles: args.particles,
         iterations: args.iterations,
+        search_seed: args.search_seed,
         ..RepairSettings::study(args.class, args.seed)
     })
 }

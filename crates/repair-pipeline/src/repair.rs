@@ -147,8 +147,21 @@ pub struct RepairSettings {
     pub positives: usize,
     /// How they are drawn.
     pub sampler: PositiveSampler,
-    /// Seed of the sampling, random FL and the search.
+    /// Seed of the positive sampling and random FL (the repair *problem*), and of the
+    /// search unless `search_seed` is given.
     pub seed: u64,
+    /// Seed of the search alone, so that several searches can run on one problem
+    /// (repair-seed variance); `None` (and in `repair.json` files from before it
+    /// existed): `seed`, as the study's single repairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_seed: Option<u64>,
+}
+
+impl RepairSettings {
+    /// The seed the search draws from.
+    pub fn search_seed(&self) -> u64 {
+        self.search_seed.unwrap_or(self.seed)
+    }
 }
 
 impl RepairSettings {
@@ -163,6 +176,7 @@ impl RepairSettings {
             positives: STUDY_POSITIVES,
             sampler: PositiveSampler::Stratified,
             seed,
+            search_seed: None,
         }
     }
 }
@@ -322,7 +336,7 @@ pub fn repair_layer(
             let config = repair_de::DeConfig {
                 population: settings.particles,
                 generations: settings.iterations,
-                ..repair_de::DeConfig::arachne(start.len(), &kernel, settings.seed)
+                ..repair_de::DeConfig::arachne(start.len(), &kernel, settings.search_seed())
             };
             repair_de::evolve(&config, &fitness)?
         }
@@ -332,9 +346,9 @@ pub fn repair_layer(
                 iterations: settings.iterations,
                 ..match preset {
                     PsoPreset::Canonical => {
-                        PsoConfig::canonical(start.clone(), scale.std, settings.seed)
+                        PsoConfig::canonical(start.clone(), scale.std, settings.search_seed())
                     }
-                    _ => PsoConfig::arachne(start.clone(), scale, settings.seed),
+                    _ => PsoConfig::arachne(start.clone(), scale, settings.search_seed()),
                 }
             };
             let mut observe = |r: &IterationRecord| {

@@ -167,7 +167,8 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
 
 /// Issue 18: Arachne v2's DE in place of the PSO, on the same real checkpoint and class:
 /// same localisation, a fitness at least as good as the checkpoint's, exactly repeated
-/// by its seed, and its evaluations those of population × (generations run + 1).
+/// by its seed, and its evaluations those of population × (generations run + 1); a
+/// search seed apart from the problem's seed changes the search, not the problem.
 #[test]
 fn the_de_search_repairs_the_same_sites_and_repeats_with_its_seed() {
     let t = trained();
@@ -190,7 +191,25 @@ fn the_de_search_repairs_the_same_sites_and_repeats_with_its_seed() {
     assert_eq!(by_de.evaluations, 100 * (by_de.history.len() as u64 + 1));
     let (again, repeat) =
         repair_layer(&t.loaded.layer, &t.loaded.repair, &de, &NoProgress).unwrap();
-    assert_eq!((again, repeat.rr, repeat.br), (layer, by_de.rr, by_de.br));
+    assert_eq!((&again, repeat.rr, repeat.br), (&layer, by_de.rr, by_de.br));
+    // Another search seed: the same problem (positives, sites), another search.
+    let reseeded = RepairSettings {
+        search_seed: Some(99),
+        ..de.clone()
+    };
+    let (_, other) =
+        repair_layer(&t.loaded.layer, &t.loaded.repair, &reseeded, &NoProgress).unwrap();
+    assert_eq!(sites(&other), sites(&by_de));
+    assert_eq!(other.positives_sampled, by_de.positives_sampled);
+    assert_ne!(other.history, by_de.history);
+    // search_seed = seed is the default.
+    let same = RepairSettings {
+        search_seed: Some(de.seed),
+        ..de.clone()
+    };
+    let (unchanged, _) =
+        repair_layer(&t.loaded.layer, &t.loaded.repair, &same, &NoProgress).unwrap();
+    assert_eq!(unchanged, layer);
 }
 
 #[test]
