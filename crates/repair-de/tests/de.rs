@@ -1,7 +1,11 @@
 //! DE on known functions (sphere, Rastrigin) and on the Arachne repair fitness; one
 //! seed gives one search on 1 and 4 threads; bad configs are named.
 
-use repair_de::{evolve, DeConfig, DeError, DeInit, SearchResult, Termination};
+#[path = "../../../fixtures/searches.rs"]
+mod searches;
+use searches::{on_threads, timeless};
+
+use repair_de::{evolve, DeConfig, DeError, DeInit, Termination};
 use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
 
 fn plain(dimension: usize, half_width: f64, seed: u64) -> DeConfig {
@@ -20,19 +24,6 @@ fn plain(dimension: usize, half_width: f64, seed: u64) -> DeConfig {
         stall: None,
         seed,
     }
-}
-
-fn timeless(mut r: SearchResult) -> SearchResult {
-    r.history.iter_mut().for_each(|h| h.elapsed_s = 0.0);
-    r
-}
-
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! One seed, one result: on 1 or 4 threads, and across a checkpoint and resume.
 
+#[path = "../../../fixtures/searches.rs"]
+mod searches;
+use searches::{on_threads, timeless};
+
 use std::ops::ControlFlow;
 
 use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
 use repair_pso::{
-    run, run_with, BestSharing, IterationRecord, Observer, PsoConfig, SearchResult, Swarm,
-    SwarmState, Topology,
+    run, run_with, BestSharing, IterationRecord, Observer, PsoConfig, Swarm, SwarmState, Topology,
 };
 
 fn problem() -> RepairProblem {
@@ -29,20 +32,6 @@ fn configs(problem: &RepairProblem) -> Vec<PsoConfig> {
         ..canonical.clone()
     };
     vec![arachne, canonical, ring_async]
-}
-
-/// The result without wall-clock times.
-fn timeless(mut r: SearchResult) -> SearchResult {
-    r.history.iter_mut().for_each(|h| h.elapsed_s = 0.0);
-    r
-}
-
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 #[test]
