@@ -27,6 +27,6 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         train_time: args.train_time,
         sbatch: args.sbatch,
     };
-    print!("{}", slurm_script(&plan));
+    print!("{}", slurm_script(&plan)?);
     Ok(())
 }

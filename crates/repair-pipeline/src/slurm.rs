@@ -1,10 +1,13 @@
 //! The Slurm submit script of an experiment (`cargo xtask slurm` prints it): three
 //! dependent jobs — an array of training shards, an array of repair
 //! shards, and the unsharded run that collects `repairs.csv` and writes the report.
-//! Each array task finds its shard in the `SLURM_ARRAY_TASK_*` variables.
+//! Each array task finds its shard in the `SLURM_ARRAY_TASK_*` variables. Nothing
+//! from the inputs is ever executed (see [`slurm_script`]).
 
 use std::fmt::Write;
 use std::path::PathBuf;
+
+use crate::error::{PipelineError, Result};
 
 /// What the script submits.
 #[derive(Debug, Clone)]
@@ -33,7 +36,24 @@ pub struct SlurmPlan {
 
 /// The submit script. Run it from the workspace root on the login node; the jobs start
 /// in that folder (Slurm's default working directory is the submit directory).
-pub fn slurm_script(plan: &SlurmPlan) -> String {
+///
+/// No input is ever executed: every word (output folder, `--set` values, config path,
+/// sbatch options) is quoted once for the submit shell, and each job is a small batch
+/// script fed to `sbatch` on stdin whose one command is written by bash's `printf %q`,
+/// so the job's shell reads the same words again. Names that become job names and
+/// comments (experiment, profile, dataset) must be plain names.
+pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
+    for (what, name) in [
+        ("experiment name", &plan.name),
+        ("profile", &plan.profile),
+        ("dataset", &plan.dataset),
+    ] {
+        if !repair_core::is_plain_name(name) {
+            return Err(PipelineError::Invalid(format!(
+                "{what} `{name}`: a Slurm job name must be letters, digits, `-`, `_` or `.`"
+            )));
+        }
+    }
     let cuda = plan.device == "cuda";
     let mut experiment = format!(
         "experiment {} --profile {} --out {} --device {}",
@@ -63,7 +83,7 @@ pub fn slurm_script(plan: &SlurmPlan) -> String {
     }
     let n = plan.shards;
     let features = if cuda { " --features cuda" } else { "" };
-    format!(
+    Ok(format!(
         r#"#!/usr/bin/env bash
 # Submits experiment {name} (profile {profile}) to Slurm:
 #   1. {n} training tasks (shard i/{n} trains its seeds and caches their activations),
@@ -76,24 +96,26 @@ set -euo pipefail
 : "${{EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the folder that holds {dataset}/}}"
 export EARLY_REPAIR_DATA
 cargo build --release -p xtask{features}
-mkdir -p {out}
+mkdir -p -- {out}
 XTASK="$PWD/target/release/xtask"
-EXPERIMENT="{experiment}"
+# The batch script of one job: xtask with these words, each quoted for the job's shell.
+job() {{
+  printf '#!/usr/bin/env bash\nexec'
+  printf ' %q' "$XTASK" {experiment} "$@"
+  printf '\n'
+}}
 
-train=$(sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {common} \
-  --wrap="$XTASK $EXPERIMENT --stage train")
-repair=$(sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency=afterok:${{train%%;*}} {common} \
-  --wrap="$XTASK $EXPERIMENT --stage repair")
-report=$(sbatch --parsable --job-name={name}-report --dependency=afterok:${{repair%%;*}} {common} \
-  --wrap="$XTASK $EXPERIMENT")
-echo "submitted: train ${{train%%;*}}, repair ${{repair%%;*}}, report ${{report%%;*}}; results in {out}"
+train=$(job --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {common})
+repair=$(job --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" {common})
+report=$(job | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" {common})
+printf 'submitted: train %s, repair %s, report %s; results in %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}" {out}
 "#,
         name = plan.name,
         profile = plan.profile,
         dataset = plan.dataset,
         out = quote(&plan.out.display().to_string()),
         train_time = quote(&plan.train_time),
-    )
+    ))
 }
 
 /// A shell word: as is when it is plainly safe, else single-quoted.
@@ -136,8 +158,13 @@ mod tests {
         let log = dir.path().join("calls.log");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
+        // sbatch logs its options, then runs the batch script it reads (as a node
+        // would), which runs the fake xtask below; each call is one line of the log.
         for (tool, reply) in [
-            ("sbatch", "echo \"$((999 + $(wc -l < \"$LOG\")));cluster\""),
+            (
+                "sbatch",
+                "id=$((1000 + $(grep -c '^sbatch' \"$LOG\")))\nbash -s >/dev/null\necho \"$id;cluster\"",
+            ),
             ("cargo", "true"),
         ] {
             let path = bin.join(tool);
@@ -148,6 +175,14 @@ mod tests {
             .unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
+        let xtask = dir.path().join("target/release/xtask");
+        std::fs::create_dir_all(xtask.parent().unwrap()).unwrap();
+        std::fs::write(
+            &xtask,
+            "#!/usr/bin/env bash\nprintf 'xtask' >> \"$LOG\"; printf ' [%s]' \"$@\" >> \"$LOG\"; echo >> \"$LOG\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&xtask, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.path().join("submit.sh"), script).unwrap();
         let output = std::process::Command::new("bash")
             .arg("submit.sh")
@@ -165,29 +200,37 @@ mod tests {
             .lines()
             .map(String::from)
             .collect();
+        let made: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("pwned"))
+            .collect();
+        assert!(made.is_empty(), "the script executed its inputs: {made:?}");
         (output, calls)
     }
 
     #[test]
     fn the_script_submits_train_then_repair_then_report_in_a_chain() {
-        let (output, calls) = submit(&slurm_script(&plan()));
+        let (output, calls) = submit(&slurm_script(&plan()).unwrap());
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(calls.len(), 4, "{calls:#?}");
+        // cargo, then per job: sbatch's options and the xtask its script ran.
+        assert_eq!(calls.len(), 7, "{calls:#?}");
         assert!(calls[0].starts_with("cargo [build] [--release] [-p] [xtask] [--features] [cuda]"));
-        let (train, repair, report) = (&calls[1], &calls[2], &calls[3]);
+        let (train, repair, report) = (&calls[1], &calls[3], &calls[5]);
         assert!(train.contains("[--array=1-5]") && train.contains("[--time=12:00:00]"));
         assert!(train.contains("[--gres=gpu:1]") && train.contains("[--partition=gpu]"));
-        assert!(train.contains("--stage train]") && train.contains("--out 'runs/gtsrb paper'"));
-        assert!(train.contains("--set 'train.seeds=[1, 2]'"), "{train}");
+        let words = "xtask [experiment] [gtsrb] [--profile] [paper] [--out] [runs/gtsrb paper] \
+                     [--device] [cuda] [--set] [train.seeds=[1, 2]]";
+        assert_eq!(calls[2], format!("{words} [--stage] [train]"));
         // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
-        assert!(repair.contains("--stage repair]"));
+        assert_eq!(calls[4], format!("{words} [--stage] [repair]"));
         assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
-        assert!(!report.contains("--stage"));
+        assert_eq!(calls[6], words);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             stdout.contains("train 1001, repair 1002, report 1003"),
@@ -195,12 +238,65 @@ mod tests {
         );
     }
 
+    /// Issue 20, item 5: shell syntax in every input arrives as the same words and runs
+    /// nothing (`submit` fails if a `pwned*` file appears).
+    #[test]
+    fn shell_syntax_in_every_input_is_passed_on_and_never_executed() {
+        let hostile = SlurmPlan {
+            config: Some(PathBuf::from("cfg;touch pwned1.toml")),
+            set: vec![
+                "train.model=\"cnn-s\"".into(),
+                "x=$(touch pwned2)`touch pwned3`".into(),
+                "y='; touch pwned4; '".into(),
+            ],
+            out: PathBuf::from("runs/$(touch pwned5) \"q\" 'x'"),
+            train_time: "1:00:00$(touch pwned6)".into(),
+            sbatch: vec!["--comment=$(touch pwned7);touch pwned8".into()],
+            ..plan()
+        };
+        let (output, calls) = submit(&slurm_script(&hostile).unwrap());
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            calls[1].contains("[--comment=$(touch pwned7);touch pwned8]"),
+            "{}",
+            calls[1]
+        );
+        assert!(
+            calls[1].contains("[--time=1:00:00$(touch pwned6)]"),
+            "{}",
+            calls[1]
+        );
+        let job = &calls[2];
+        for word in [
+            "[runs/$(touch pwned5) \"q\" 'x']",
+            "[--config] [cfg;touch pwned1.toml]",
+            "[train.model=\"cnn-s\"]",
+            "[x=$(touch pwned2)`touch pwned3`]",
+            "[y='; touch pwned4; ']",
+        ] {
+            assert!(job.contains(word), "{word} not in {job}");
+        }
+        for bad in ["a b", "x;y", "$(id)", "..", "a\nb"] {
+            let e = slurm_script(&SlurmPlan {
+                name: bad.into(),
+                ..plan()
+            })
+            .unwrap_err();
+            assert!(e.to_string().contains("Slurm job name"), "{e}");
+        }
+    }
+
     #[test]
     fn the_script_refuses_to_run_without_the_data_folder() {
         let script = slurm_script(&SlurmPlan {
             device: "cpu".into(),
             ..plan()
-        });
+        })
+        .unwrap();
         assert!(!script.contains("--gres") && !script.contains("--features"));
         let (output, _) = submit(&script.replace(
             "set -euo pipefail",
