@@ -73,8 +73,14 @@ pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
     for setting in &plan.set {
         write!(experiment, " --set {}", quote(setting)).unwrap();
     }
-    let log = format!("--output={}/slurm-%x-%A_%a.log", plan.out.display());
-    let mut common = format!("--cpus-per-task=8 {}", quote(&log));
+    // Array tasks log as job_task; the report, not an array, by its job id (`%a` of a
+    // non-array job is 4294967294).
+    let array_log = quote(&format!(
+        "--output={}/slurm-%x-%A_%a.log",
+        plan.out.display()
+    ));
+    let report_log = quote(&format!("--output={}/slurm-%x-%j.log", plan.out.display()));
+    let mut common = "--cpus-per-task=8".to_string();
     if cuda {
         common.push_str(" --gres=gpu:1");
     }
@@ -105,10 +111,13 @@ job() {{
   printf '\n'
 }}
 
-train=$(job --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {common})
-repair=$(job --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" {common})
-report=$(job | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" {common})
+# A failed or cancelled stage cancels the stages waiting for it (--kill-on-invalid-dep),
+# instead of leaving them pending forever.
+train=$(job --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {array_log} {common})
+repair=$(job --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" --kill-on-invalid-dep=yes {array_log} {common})
+report=$(job | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" --kill-on-invalid-dep=yes {report_log} {common})
 printf 'submitted: train %s, repair %s, report %s; results in %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}" {out}
+printf 'to cancel them all: scancel %s %s %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}"
 "#,
         name = plan.name,
         profile = plan.profile,
@@ -230,10 +239,26 @@ mod tests {
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
         assert_eq!(calls[4], format!("{words} [--stage] [repair]"));
         assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
+        for dependent in [repair, report] {
+            assert!(
+                dependent.contains("[--kill-on-invalid-dep=yes]"),
+                "{dependent}"
+            );
+        }
+        assert!(!train.contains("kill-on-invalid-dep"));
+        assert!(
+            train.contains("[--output=runs/gtsrb paper/slurm-%x-%A_%a.log]"),
+            "{train}"
+        );
+        assert!(
+            report.contains("[--output=runs/gtsrb paper/slurm-%x-%j.log]"),
+            "{report}"
+        );
         assert_eq!(calls[6], words);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
-            stdout.contains("train 1001, repair 1002, report 1003"),
+            stdout.contains("train 1001, repair 1002, report 1003")
+                && stdout.contains("to cancel them all: scancel 1001 1002 1003"),
             "{stdout}"
         );
     }
