@@ -3,10 +3,10 @@
 
 #[path = "../../../fixtures/searches.rs"]
 mod searches;
-use searches::{on_threads, timeless};
+use searches::{gtsrb_sized_problem as problem, on_threads, timeless};
 
 use repair_de::{evolve, DeConfig, DeError, DeInit, Termination};
-use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
+use repair_fitness::{ArachneFitness, RepairProblem};
 
 fn plain(dimension: usize, half_width: f64, seed: u64) -> DeConfig {
     DeConfig {
@@ -59,18 +59,6 @@ fn rastrigin_reaches_its_global_basin() {
         "{:?}",
         r.best_position
     );
-}
-
-fn problem() -> RepairProblem {
-    RepairProblem::synthetic(SyntheticSpec {
-        width: 512,
-        classes: 43,
-        negatives: 60,
-        positives: 200,
-        sites: 10,
-        columns: 3,
-        seed: 9,
-    })
 }
 
 fn arachne(problem: &RepairProblem, seed: u64) -> DeConfig {

@@ -2,26 +2,14 @@
 
 #[path = "../../../fixtures/searches.rs"]
 mod searches;
-use searches::{on_threads, timeless};
+use searches::{gtsrb_sized_problem as problem, on_threads, timeless};
 
 use std::ops::ControlFlow;
 
-use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
+use repair_fitness::{ArachneFitness, RepairProblem};
 use repair_pso::{
     run, run_with, BestSharing, IterationRecord, Observer, PsoConfig, Swarm, SwarmState, Topology,
 };
-
-fn problem() -> RepairProblem {
-    RepairProblem::synthetic(SyntheticSpec {
-        width: 512,
-        classes: 43,
-        negatives: 60,
-        positives: 200,
-        sites: 10,
-        columns: 3,
-        seed: 9,
-    })
-}
 
 fn configs(problem: &RepairProblem) -> Vec<PsoConfig> {
     let arachne = PsoConfig::arachne(problem.current(), problem.layer_scale(), 1234);
