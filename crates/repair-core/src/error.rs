@@ -55,6 +55,16 @@ pub enum ProblemError {
     /// Nothing to optimise or nothing to score.
     #[error("repair problem: {0}")]
     Empty(&'static str),
+    /// A setting of the repair outside its range.
+    #[error("repair problem: {what} is {value}, but must be {must}")]
+    Setting {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it must be.
+        must: &'static str,
+    },
     /// A position of the wrong length was scored.
     #[error("repair problem: a position has {found} values for {sites} sites")]
     Position {

@@ -199,6 +199,11 @@ impl ArachneFitness {
         self.order.len()
     }
 
+    /// Number of positive rows (the most that can be intact).
+    pub fn positives(&self) -> usize {
+        self.rows - self.negatives
+    }
+
     /// The fitness of `position` (one value per site, in the problem's site order)
     /// and its parts.
     pub fn evaluate(&self, position: &[f64]) -> Result<FitnessDetail, ProblemError> {

@@ -15,6 +15,8 @@
 //!   vectorised across rows (AVX-512 / AVX2 / baseline chosen at run time).
 //! * [`FullFitness`]: the plain full recompute, the oracle the incremental form is
 //!   tested against.
+//! * [`RegressionControlled`]: Arachne's fitness with a price per broken positive (the
+//!   `history` method's regression control, after NeuRecover).
 //!
 //! Both implement [`repair_pso::Objective`]: this crate is the seam where a search
 //! method (PSO today) meets the repair problem, and the search knows nothing of it.
@@ -44,10 +46,12 @@ mod fastmath;
 mod full;
 mod incremental;
 mod problem;
+mod regression;
 mod softmax;
 mod synthetic;
 
 pub use full::FullFitness;
 pub use incremental::ArachneFitness;
 pub use problem::{FitnessDetail, RepairProblem};
+pub use regression::RegressionControlled;
 pub use synthetic::SyntheticSpec;

@@ -7,6 +7,8 @@
 //!   by GL, forward impact FI = |ā_i W_ij|, and the Pareto front of (GL, FI) with exact
 //!   duplicates kept.
 //! * [`GradientTopK`] and [`RandomSites`]: the baselines of the Arachne paper.
+//! * [`HistoryLocaliser`]: the weights training moved since an earlier checkpoint,
+//!   times their gradient loss (the `history` method, after NeuRecover).
 //!
 //! ```
 //! use repair_core::{DenseLayerView, LabelledActivations};
@@ -24,11 +26,13 @@
 
 mod error;
 mod gradient;
+mod history;
 mod localiser;
 mod pareto;
 
 pub use error::FlError;
 pub use gradient::gradient_loss;
+pub use history::HistoryLocaliser;
 pub use localiser::{
     Arachne, Candidate, FaultLocaliser, GradientTopK, ImpactActivation, Localisation, RandomSites,
 };

@@ -105,7 +105,7 @@ pub struct RandomSites {
 }
 
 /// Checks the inputs and computes GL for every weight (`width × classes`).
-fn checked_gradient(
+pub(crate) fn checked_gradient(
     layer: &DenseLayerView<'_>,
     negatives: &LabelledActivations,
     positives: &LabelledActivations,
@@ -121,7 +121,7 @@ fn checked_gradient(
 
 /// The weights ranked by GL, descending; the sort is stable over the study's
 /// iteration order (j outer, i inner), which decides ties.
-fn ranked(layer: &DenseLayerView<'_>, gl: &[f64]) -> Vec<(Site, f64)> {
+pub(crate) fn ranked(layer: &DenseLayerView<'_>, gl: &[f64]) -> Vec<(Site, f64)> {
     let (d, c) = (layer.width, layer.classes);
     let mut all: Vec<(Site, f64)> = (0..c)
         .flat_map(|j| (0..d).map(move |i| Site { i, j }))
@@ -156,7 +156,7 @@ fn impact_activations(
     }
 }
 
-fn candidates(
+pub(crate) fn candidates(
     layer: &DenseLayerView<'_>,
     negatives: &LabelledActivations,
     how: ImpactActivation,
@@ -189,7 +189,7 @@ fn select_all(
     }
 }
 
-fn at_least_one(k: usize) -> Result<usize, FlError> {
+pub(crate) fn at_least_one(k: usize) -> Result<usize, FlError> {
     match k {
         0 => Err(FlError::Config("k must be at least 1".into())),
         k => Ok(k),
