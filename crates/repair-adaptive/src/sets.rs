@@ -33,23 +33,19 @@ pub fn next_sets(
             .extend_from_slice(&set.activations[k * d..(k + 1) * d]);
         to.labels.push(set.labels[k]);
     };
-    for k in 0..negatives.len() {
-        if on_negatives[k] != negatives.labels[k] {
-            push(&mut neg, negatives, k);
-        }
+    let still_wrong = |k: usize| on_negatives[k] != negatives.labels[k];
+    for k in (0..negatives.len()).filter(|&k| still_wrong(k)) {
+        push(&mut neg, negatives, k);
     }
-    for k in 0..positives.len() {
-        let label = positives.labels[k];
-        if on_positives[k] != label && repaired.contains(&label) {
-            push(&mut neg, positives, k);
-        } else if on_positives[k] == label {
+    for (k, (&predicted, &label)) in on_positives.iter().zip(&positives.labels).enumerate() {
+        if predicted == label {
             push(&mut pos, positives, k);
+        } else if repaired.contains(&label) {
+            push(&mut neg, positives, k);
         }
     }
-    for k in 0..negatives.len() {
-        if on_negatives[k] == negatives.labels[k] {
-            push(&mut pos, negatives, k);
-        }
+    for k in (0..negatives.len()).filter(|&k| !still_wrong(k)) {
+        push(&mut pos, negatives, k);
     }
     Ok((neg, pos))
 }

@@ -266,7 +266,10 @@ pub fn table1_figure(rows: &[Table1Row]) -> Result<String, MetricsError> {
         chart
             .draw_series(rows.iter().enumerate().map(|(g, r)| {
                 Text::new(
-                    format!("{} α={}", r.key.dataset, r.key.alpha),
+                    match r.key.method.as_str() {
+                        crate::STUDY_METHOD => format!("{} α={}", r.key.dataset, r.key.alpha),
+                        m => format!("{} {m} α={}", r.key.dataset, r.key.alpha),
+                    },
                     (g as f64 + 0.12, y_max * 0.97),
                     ("sans-serif", 13),
                 )

@@ -51,8 +51,8 @@ pub use summary::{
     sign_test, GainSummary, PairedComparison, PatternCounts, GAIN_BOOTSTRAP_SEED, GAIN_RESAMPLES,
 };
 pub use tables::{
-    parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, PatternKey,
-    QualityRow, RepairRow, RunPattern, Table1Key, Table1Row,
+    parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, MethodLabel,
+    PatternKey, QualityRow, RepairRow, RunPattern, Table1Key, Table1Row, STUDY_METHOD,
 };
 
 /// serde, for [`csv_record!`] in other crates.

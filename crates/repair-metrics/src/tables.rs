@@ -23,6 +23,9 @@ pub struct RepairRow {
     pub dataset: String,
     /// Model name.
     pub model: String,
+    /// The repair method (`arachne`, the study's, in files from before the column).
+    #[serde(default)]
+    pub method: MethodLabel,
     /// Run number.
     pub run: usize,
     /// Training seed of the run.
@@ -89,12 +92,54 @@ pub struct RepairRow {
     pub fitness_before: Option<f64>,
 }
 
+/// The method of a `repairs.csv` without the `method` column: the study's.
+pub const STUDY_METHOD: &str = "arachne";
+
+/// A repair method's name as `repairs.csv` holds it; the default (a file from before
+/// the column, or a row built with `..Default::default()`) is the study's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MethodLabel(pub String);
+
+impl Default for MethodLabel {
+    fn default() -> Self {
+        MethodLabel(STUDY_METHOD.to_string())
+    }
+}
+
+impl MethodLabel {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MethodLabel {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MethodLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for MethodLabel {
+    fn from(name: &str) -> Self {
+        MethodLabel(name.to_string())
+    }
+}
+
 impl RepairRow {
-    /// What identifies a repair: (dataset, model, run, epoch, class).
-    pub fn key(&self) -> (&str, &str, usize, usize, u32) {
+    /// What identifies a repair: (dataset, model, method, run, epoch, class).
+    pub fn key(&self) -> (&str, &str, &str, usize, usize, u32) {
         (
             &self.dataset,
             &self.model,
+            self.method.as_str(),
             self.run,
             self.epoch,
             self.target_class,
@@ -139,6 +184,8 @@ pub struct QualityRow {
     pub dataset: String,
     /// Model name.
     pub model: String,
+    /// The repair method.
+    pub method: MethodLabel,
     /// Run number.
     pub run: usize,
     /// Repaired class.
@@ -163,6 +210,7 @@ pub fn quality(rows: &[RepairRow], alphas: &[f64]) -> Result<Vec<QualityRow>, Me
             out.push(QualityRow {
                 dataset: r.dataset.clone(),
                 model: r.model.clone(),
+                method: r.method.clone(),
                 run: r.run,
                 target_class: r.target_class,
                 epoch: r.epoch,
@@ -183,6 +231,8 @@ pub struct PatternKey {
     pub dataset: String,
     /// Model name.
     pub model: String,
+    /// The repair method.
+    pub method: MethodLabel,
     /// Run number.
     pub run: usize,
     /// Repaired class.
@@ -206,20 +256,20 @@ crate::csv_record!(RunPattern {
     result: PatternResult
 });
 
-/// Classifies every (dataset, model, run, class, α). A class is expected to have a
-/// repair at every epoch any class of its run has; a missing one is a gap for the
-/// `incomplete` policy (the notebook's "incomplete repair" check).
+/// Classifies every (dataset, model, method, run, class, α). A class is expected to have
+/// a repair at every epoch any class of its run has with that method; a missing one is a
+/// gap for the `incomplete` policy (the notebook's "incomplete repair" check).
 pub fn patterns(
     rows: &[RepairRow],
     alphas: &[f64],
     ties: TiePolicy,
     incomplete: IncompletePolicy,
 ) -> Result<Vec<RunPattern>, MetricsError> {
-    type RunKey = (String, String, usize);
+    type RunKey = (String, String, MethodLabel, usize);
     let mut run_epochs: BTreeMap<RunKey, BTreeSet<usize>> = BTreeMap::new();
     let mut by_class: BTreeMap<(RunKey, u32), Vec<&RepairRow>> = BTreeMap::new();
     for r in rows {
-        let key = (r.dataset.clone(), r.model.clone(), r.run);
+        let key = (r.dataset.clone(), r.model.clone(), r.method.clone(), r.run);
         run_epochs.entry(key.clone()).or_default().insert(r.epoch);
         by_class.entry((key, r.target_class)).or_default().push(r);
     }
@@ -239,7 +289,8 @@ pub fn patterns(
                 key: PatternKey {
                     dataset: key.0.clone(),
                     model: key.1.clone(),
-                    run: key.2,
+                    method: key.2.clone(),
+                    run: key.3,
                     target_class: class,
                     alpha,
                     converged_epoch: converged,
@@ -251,16 +302,18 @@ pub fn patterns(
     Ok(out)
 }
 
-/// Which row of Table 1: a dataset and α.
+/// Which row of Table 1: a dataset, a method and α.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table1Key {
     /// Dataset name.
     pub dataset: String,
+    /// The repair method.
+    pub method: MethodLabel,
     /// α.
     pub alpha: f64,
 }
 
-/// One row of Table 1 (and of `table1.csv`): a dataset and α.
+/// One row of Table 1 (and of `table1.csv`): a dataset, a method and α.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table1Row {
     /// The dataset and α.
@@ -279,18 +332,21 @@ crate::csv_record!(Table1Row {
     paired: PairedComparison
 });
 
-/// Table 1 from the patterns, ordered by dataset then α.
+/// Table 1 from the patterns, ordered by dataset, method (the study's first) and α.
 pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
-    let mut groups: BTreeMap<(String, u64), Vec<&RunPattern>> = BTreeMap::new();
+    // (dataset, (not the study's method, method), α bits).
+    type Cell = (String, (bool, MethodLabel), u64);
+    let mut groups: BTreeMap<Cell, Vec<&RunPattern>> = BTreeMap::new();
     for p in patterns {
+        let method = (p.key.method.as_str() != STUDY_METHOD, p.key.method.clone());
         groups
-            .entry((p.key.dataset.clone(), p.key.alpha.to_bits()))
+            .entry((p.key.dataset.clone(), method, p.key.alpha.to_bits()))
             .or_default()
             .push(p);
     }
     let mut rows: Vec<Table1Row> = groups
         .into_iter()
-        .map(|((dataset, alpha), ps)| {
+        .map(|((dataset, (_, method), alpha), ps)| {
             // (best early Qual, converged Qual) of every (run, class) with both.
             let pairs: Vec<(f64, f64)> = ps
                 .iter()
@@ -302,6 +358,7 @@ pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
             Table1Row {
                 key: Table1Key {
                     dataset,
+                    method,
                     alpha: f64::from_bits(alpha),
                 },
                 counts: PatternCounts::of(ps.iter().map(|p| &p.result)),
@@ -314,7 +371,7 @@ pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
             }
         })
         .collect();
-    // One family: every (dataset, α) cell of the table.
+    // One family: every (dataset, method, α) cell of the table.
     PairedComparison::holm_adjust(rows.iter_mut().map(|r| &mut r.paired));
     rows
 }
@@ -322,15 +379,16 @@ pub fn table1(patterns: &[RunPattern]) -> Vec<Table1Row> {
 /// Table 1 as Markdown, with the gain columns the study lacks.
 pub fn table1_markdown(rows: &[Table1Row]) -> String {
     let mut s = String::from(
-        "| dataset | α | pre-convergence | post-convergence | after-convergence | incomplete | early gain (mean ± std) | early better / worse | sign test p | gain BCa 95 % CI | Wilcoxon p (Holm) | rank-biserial r | Â12 |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| dataset | method | α | pre-convergence | post-convergence | after-convergence | incomplete | early gain (mean ± std) | early better / worse | sign test p | gain BCa 95 % CI | Wilcoxon p (Holm) | rank-biserial r | Â12 |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let c = &r.counts;
         let g = &r.gain;
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} | [{:+.4}, {:+.4}] | {:.3} ({:.3}) | {:+.2} | {:.2} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {:+.4} ± {:.4} (n = {}) | {} / {} | {:.3} | [{:+.4}, {:+.4}] | {:.3} ({:.3}) | {:+.2} | {:.2} |\n",
             r.key.dataset,
+            r.key.method,
             r.key.alpha,
             c.pre,
             c.post,

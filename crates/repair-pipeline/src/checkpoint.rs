@@ -112,6 +112,7 @@ impl LoadedCheckpoint {
             selection: &self.selection,
             test: self.test.as_ref(),
             extract_ms: self.extract_ms,
+            earlier: None,
         }
     }
 }

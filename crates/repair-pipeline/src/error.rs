@@ -26,6 +26,9 @@ pub enum PipelineError {
     /// The DE search.
     #[error(transparent)]
     De(#[from] repair_de::DeError),
+    /// The adaptive search.
+    #[error(transparent)]
+    Adaptive(#[from] repair_adaptive::AdaptiveError),
     /// The repair problem.
     #[error(transparent)]
     Problem(#[from] repair_core::ProblemError),

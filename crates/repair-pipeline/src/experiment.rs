@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_metrics::{ConfusionMatrix, RepairRow};
+use repair_metrics::{ConfusionMatrix, RepairRow, STUDY_METHOD};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
@@ -23,6 +23,7 @@ use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
 use crate::folder_lock::FolderLock;
 use crate::online::{train_online, OnlineRepair, OnlineReport};
+use crate::repair::{MethodName, Strategy};
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::shard::{Shard, Stage};
@@ -57,6 +58,7 @@ impl CachedCheckpoint {
             selection: &self.selection,
             test: Some(&self.test),
             extract_ms: 0.0,
+            earlier: None,
         }
     }
 }
@@ -104,8 +106,22 @@ pub(crate) fn run_folder(out: &Path, run: usize) -> std::path::PathBuf {
 }
 
 /// The folder of one repair unit; its `row.json` marks it complete.
-pub(crate) fn unit_folder(out: &Path, run: usize, epoch: usize, class: u32) -> std::path::PathBuf {
-    run_folder(out, run).join(format!("repairs/epoch-{epoch:03}/class-{class:02}"))
+pub(crate) fn unit_folder(
+    out: &Path,
+    run: usize,
+    epoch: usize,
+    class: u32,
+    method: &str,
+) -> std::path::PathBuf {
+    let unit = format!("epoch-{epoch:03}/class-{class:02}");
+    // The study's method keeps the folder it had before there were methods.
+    match method {
+        STUDY_METHOD => run_folder(out, run).join("repairs").join(unit),
+        other => run_folder(out, run)
+            .join("repairs")
+            .join(repair_core::file_name_part(other))
+            .join(unit),
+    }
 }
 
 /// `RUN/trained.json`, if the run's training stage is complete.
@@ -212,19 +228,23 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         for epoch in checkpoints_to_repair(config, report) {
             let cached = &loaded[&(*k, epoch)];
             for &class in &classes {
-                number += 1;
-                if !run.shard.owns(number - 1) {
-                    continue;
+                for &method in &config.repair.methods {
+                    number += 1;
+                    if !run.shard.owns(number - 1) {
+                        continue;
+                    }
+                    let unit = Unit {
+                        dir: unit_folder(run.out, *k, epoch, class, method.as_str()),
+                        run: *k,
+                        seed: *seed,
+                        epoch,
+                        converged_epoch: report.converged_epoch,
+                        class,
+                        method,
+                    };
+                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, class);
+                    rows.push(experiment_unit(run, &unit, cached, &earlier)?);
                 }
-                let unit = Unit {
-                    dir: unit_folder(run.out, *k, epoch, class),
-                    run: *k,
-                    seed: *seed,
-                    epoch,
-                    converged_epoch: report.converged_epoch,
-                    class,
-                };
-                rows.push(experiment_unit(run, &unit, cached)?);
             }
         }
     }
@@ -247,9 +267,10 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
 pub(crate) fn write_experiment_class_accuracy(out: &Path, rows: &[RepairRow]) -> Result<()> {
     let mut all = Vec::new();
     for r in rows {
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
         let classes: Vec<ClassAccuracyRow> = read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
         let repair = RepairKey {
+            method: r.method.to_string(),
             run: r.run,
             seed: r.seed,
             epoch: r.epoch,
@@ -494,31 +515,79 @@ struct Unit {
     epoch: usize,
     converged_epoch: usize,
     class: u32,
+    method: MethodName,
 }
 
-/// One repair unit of the experiment ([`repair_unit`]), or its saved result.
+/// The last layer of the `history` method's earlier checkpoint for the repair of
+/// `class` at `epoch` of run `run`: of the run's checkpoints before it, the one whose
+/// layer classifies the most of this checkpoint's negatives right (on its own cached
+/// activations of the same repair images; ties to the latest), with its epoch; none
+/// when no earlier checkpoint gets any of them right.
+fn earlier_layer(
+    loaded: &HashMap<(usize, usize), CachedCheckpoint>,
+    run: usize,
+    epoch: usize,
+    current: &CachedCheckpoint,
+    class: u32,
+) -> Result<Option<(usize, DenseLayer)>> {
+    let now = predict(&current.layer, &current.repair)?;
+    let negatives: Vec<usize> = (0..current.repair.len())
+        .filter(|&k| current.repair.labels[k] == class && now[k] != class)
+        .collect();
+    let mut best: Option<(usize, usize)> = None;
+    let mut epochs: Vec<usize> = loaded
+        .keys()
+        .filter(|&&(r, e)| r == run && e < epoch)
+        .map(|&(_, e)| e)
+        .collect();
+    epochs.sort_unstable();
+    for e in epochs {
+        let then = &loaded[&(run, e)];
+        if then.repair.labels != current.repair.labels {
+            return Err(file_error(
+                &then.checkpoint,
+                "its cached repair set is not the same images as the later checkpoint's",
+            ));
+        }
+        let predicted = predict(&then.layer, &then.repair)?;
+        let right = negatives.iter().filter(|&&k| predicted[k] == class).count();
+        if right > 0 && best.is_none_or(|(_, most)| right >= most) {
+            best = Some((e, right));
+        }
+    }
+    Ok(best.map(|(e, _)| (e, loaded[&(run, e)].layer.clone())))
+}
+
+/// One repair unit of the experiment ([`repair_unit`]), or its saved result when it was
+/// made with the same settings.
 fn experiment_unit(
     run: &ExperimentRun<'_>,
     unit: &Unit,
     cached: &CachedCheckpoint,
+    earlier: &dyn Fn() -> Result<Option<(usize, DenseLayer)>>,
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
+    let settings = run.config.repair.settings_for(unit.method, class, seed);
     let row_path = unit.dir.join("row.json");
-    // Units from before per-class files or the selection set were written are redone
-    // (deterministic, ms).
+    // Units from before per-class files or the selection set were written, and units
+    // of other settings (the repair section changed), are redone (deterministic, ms).
     if row_path.is_file() && unit.dir.join(CLASS_ACCURACY_CSV).is_file() {
         let row: RepairRow = read_json(&row_path)?;
-        if row.selection_repaired_acc_cls.is_some() {
+        let same = read_json::<RepairReport>(&unit.dir.join("repair.json"))
+            .is_ok_and(|report| report.settings == settings);
+        if row.selection_repaired_acc_cls.is_some() && same {
             return Ok(row);
         }
     }
-    let settings = run.config.repair.settings(class, seed);
-    let report = repair_unit(
-        &cached.input(run.dataset),
-        &settings,
-        &unit.dir,
-        &UnitOutputs::default(),
-    )?;
+    let earlier = match settings.strategy {
+        Strategy::History { .. } => earlier()?,
+        _ => None,
+    };
+    let input = RepairInput {
+        earlier: earlier.as_ref().map(|(e, layer)| (*e, layer)),
+        ..cached.input(run.dataset)
+    };
+    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
     let row = repair_row(unit, &report)?;
     // Last: its presence marks the unit complete.
     write_json(&row_path, &row)?;
@@ -536,6 +605,7 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
     Ok(RepairRow {
         dataset: report.dataset.clone(),
         model: report.model.arch.clone(),
+        method: unit.method.as_str().into(),
         run: unit.run,
         seed: unit.seed,
         target_class: unit.class,

@@ -17,12 +17,25 @@ use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair::{LocaliserName, PsoPreset, RepairSettings, BASELINE_SITES, STUDY_POSITIVES};
+use crate::repair::{
+    LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy, BASELINE_SITES, STUDY_POSITIVES,
+};
 use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 3] = ["data.input_side", "online.rule", "online.alpha"];
+const OPTIONAL_KEYS: [&str; 10] = [
+    "data.input_side",
+    "online.rule",
+    "online.alpha",
+    "repair.methods",
+    "repair.de_generations",
+    "repair.adaptive_window",
+    "repair.adaptive_threshold",
+    "repair.adaptive_phases",
+    "repair.history_sites",
+    "repair.history_penalty",
+];
 
 /// The keys of the flat profile layout that sections replaced, with their section.
 const FLAT_KEYS: [(&str, &str); 22] = [
@@ -253,13 +266,72 @@ pub struct RepairSection {
     pub cross_entropy: CrossEntropy,
     /// Also repair checkpoints after the converged one (default false).
     pub after_convergence: bool,
+    /// The repair methods, each a column value of `repairs.csv` and a Table 1 of its
+    /// own (default `["arachne"]`, the study's; `de`, `adaptive`, `history`). Left out
+    /// of the config (and its hash) when it is the default, as are the keys below.
+    #[serde(skip_serializing_if = "is_study_methods")]
+    pub methods: Vec<MethodName>,
+    /// Generations of the `de` method (Arachne v2's 100; its population is `particles`).
+    #[serde(skip_serializing_if = "is_de_generations")]
+    pub de_generations: usize,
+    /// w of the `adaptive` method's stagnation check (Li Calsi et al.'s 10).
+    #[serde(skip_serializing_if = "is_adaptive_window")]
+    pub adaptive_window: usize,
+    /// τ of that check, a relative improvement (their 0.005).
+    #[serde(skip_serializing_if = "is_adaptive_threshold")]
+    pub adaptive_threshold: f64,
+    /// Most localisations of the `adaptive` method (their 10).
+    #[serde(skip_serializing_if = "is_adaptive_phases")]
+    pub adaptive_phases: usize,
+    /// Sites of the `history` method (default 10, as the baselines').
+    #[serde(skip_serializing_if = "is_history_sites")]
+    pub history_sites: usize,
+    /// λ of the `history` method: the price of a broken positive (default 1).
+    #[serde(skip_serializing_if = "is_history_penalty")]
+    pub history_penalty: f64,
+}
+
+/// Arachne v2's generations.
+const DE_GENERATIONS: usize = 100;
+/// The `history` method's default λ.
+const HISTORY_PENALTY: f64 = 1.0;
+
+fn is_study_methods(m: &[MethodName]) -> bool {
+    m == [MethodName::Arachne]
+}
+fn is_de_generations(g: &usize) -> bool {
+    *g == DE_GENERATIONS
+}
+fn is_adaptive_window(w: &usize) -> bool {
+    *w == repair_adaptive::STAGNATION_WINDOW
+}
+fn is_adaptive_threshold(t: &f64) -> bool {
+    *t == repair_adaptive::STAGNATION_THRESHOLD
+}
+fn is_adaptive_phases(p: &usize) -> bool {
+    *p == repair_adaptive::MAX_PHASES
+}
+fn is_history_sites(k: &usize) -> bool {
+    *k == BASELINE_SITES
+}
+fn is_history_penalty(l: &f64) -> bool {
+    *l == HISTORY_PENALTY
 }
 
 impl RepairSection {
-    /// The settings of the repair of `class` in the run with training seed `seed` (the
-    /// repair seed is the run's, as in the study), positives drawn stratified.
+    /// The settings of the study's method for `class` in the run with training seed
+    /// `seed` ([`RepairSection::settings_for`] of `arachne`).
     pub fn settings(&self, class: u32, seed: u64) -> RepairSettings {
-        RepairSettings {
+        self.settings_for(MethodName::Arachne, class, seed)
+    }
+
+    /// The settings of `method` for `class` in the run with training seed `seed` (the
+    /// repair seed is the run's, as in the study), positives drawn stratified: every
+    /// method shares the configured localiser, positives and particles; `arachne` runs
+    /// the configured search, `de` Arachne v2's DE for `de_generations`, `adaptive` and
+    /// `history` the configured PSO with their strategy.
+    pub fn settings_for(&self, method: MethodName, class: u32, seed: u64) -> RepairSettings {
+        let study = RepairSettings {
             localiser: self.localiser.choice(self.sites, self.cross_entropy),
             pso: self.search,
             particles: self.particles,
@@ -267,6 +339,29 @@ impl RepairSection {
             positives: self.positives,
             sampler: PositiveSampler::Stratified,
             ..RepairSettings::study(class, seed)
+        };
+        match method {
+            MethodName::Arachne => study,
+            MethodName::De => RepairSettings {
+                pso: PsoPreset::De,
+                iterations: self.de_generations,
+                ..study
+            },
+            MethodName::Adaptive => RepairSettings {
+                strategy: Strategy::Adaptive {
+                    window: self.adaptive_window,
+                    threshold: self.adaptive_threshold,
+                    max_phases: self.adaptive_phases,
+                },
+                ..study
+            },
+            MethodName::History => RepairSettings {
+                strategy: Strategy::History {
+                    sites: self.history_sites,
+                    penalty: self.history_penalty,
+                },
+                ..study
+            },
         }
     }
 }
@@ -284,6 +379,13 @@ impl Default for RepairSection {
             positives: STUDY_POSITIVES,
             cross_entropy: CrossEntropy::Logits,
             after_convergence: false,
+            methods: vec![MethodName::Arachne],
+            de_generations: DE_GENERATIONS,
+            adaptive_window: repair_adaptive::STAGNATION_WINDOW,
+            adaptive_threshold: repair_adaptive::STAGNATION_THRESHOLD,
+            adaptive_phases: repair_adaptive::MAX_PHASES,
+            history_sites: BASELINE_SITES,
+            history_penalty: HISTORY_PENALTY,
         }
     }
 }
@@ -355,6 +457,12 @@ fn flat_layout(profile: &toml::Table) -> Option<String> {
 }
 
 impl ExperimentConfig {
+    /// Whether `other` trains the same runs: the same `[data]`, `[train]` and
+    /// `[online]` (only `[repair]` and `[report]` may differ).
+    pub fn trains_like(&self, other: &ExperimentConfig) -> bool {
+        self.data == other.data && self.train == other.train && self.online == other.online
+    }
+
     /// The `xxh3-64:` hash of the JSON form ([`repair_core::content_hash`]), recorded
     /// in `experiment.json`: a folder made with another config is refused.
     pub fn hash(&self) -> String {
@@ -439,6 +547,10 @@ impl ExperimentConfig {
             ("repair.particles", r.particles),
             ("repair.iterations", r.iterations),
             ("repair.positives", r.positives),
+            ("repair.de_generations", r.de_generations),
+            ("repair.adaptive_window", r.adaptive_window),
+            ("repair.adaptive_phases", r.adaptive_phases),
+            ("repair.history_sites", r.history_sites),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
@@ -454,6 +566,32 @@ impl ExperimentConfig {
         }
         if r.localiser != LocaliserName::Arachne && r.sites == 0 {
             return Err("repair.sites must be at least 1".into());
+        }
+        if r.methods.is_empty() {
+            return Err("repair.methods is empty: want at least one method".into());
+        }
+        if let Some(m) = r
+            .methods
+            .iter()
+            .enumerate()
+            .find_map(|(k, m)| r.methods[..k].contains(m).then_some(m))
+        {
+            return Err(format!("repair.methods lists `{m}` twice"));
+        }
+        for (name, value) in [
+            ("repair.adaptive_threshold", r.adaptive_threshold),
+            ("repair.history_penalty", r.history_penalty),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!("{name} = {value}: want a finite number ≥ 0"));
+            }
+        }
+        if r.methods.contains(&MethodName::Adaptive) && r.search == PsoPreset::De {
+            return Err(
+                "repair.methods has `adaptive`, which searches in PSO phases: repair.search \
+                 must be `arachne` or `canonical`, not `de` (the `de` method is DE)"
+                    .into(),
+            );
         }
         if self.report.alphas.is_empty() {
             return Err("report.alphas is empty: want at least one α in [0, 1]".into());

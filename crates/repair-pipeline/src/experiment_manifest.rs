@@ -72,21 +72,30 @@ impl ExperimentManifest {
             .map_err(|e| file_error(&path, format!("not an experiment manifest: {e}")))
     }
 
-    /// Writes the manifest into `dir`, unless `dir` holds an experiment with another
-    /// config: that is an error naming both hashes.
+    /// Writes the manifest into `dir`, unless `dir` holds an experiment that trained
+    /// with another config: that is an error naming both hashes. A folder whose
+    /// experiment differs only in `[repair]` and `[report]` is taken over (new methods,
+    /// classes or searches on the trained runs and cached activations): each repair
+    /// unit is redone when its `repair.json` settings differ, and `repairs.csv` lists
+    /// the new config's units only.
     pub fn begin(&self, dir: &Path) -> Result<()> {
         let path = dir.join(EXPERIMENT_JSON);
         if path.is_file() {
             let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
             let old: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| file_error(&path, format!("not a JSON manifest: {e}")))?;
-            if let Some(old) = old.get("config_hash").and_then(|h| h.as_str()) {
-                if old != self.config_hash {
+            if let Some(old_hash) = old.get("config_hash").and_then(|h| h.as_str()) {
+                let trained_alike = old
+                    .get("config")
+                    .and_then(|c| serde_json::from_value::<ExperimentConfig>(c.clone()).ok())
+                    .is_some_and(|c| self.config.trains_like(&c));
+                if old_hash != self.config_hash && !trained_alike {
                     return Err(file_error(
                         &path,
                         format!(
-                            "this folder holds an experiment with config {old}, not this one's \
-                             {}; pass another --out (or delete the folder)",
+                            "this folder holds an experiment with config {old_hash}, not this \
+                             one's {}, and they differ in more than [repair] and [report]; \
+                             pass another --out (or delete the folder)",
                             self.config_hash
                         ),
                     ));
@@ -116,5 +125,67 @@ fn git_commit() -> String {
             _ => head,
         },
         None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment_config::ExperimentFile;
+    use crate::MethodName;
+
+    fn quick() -> ExperimentConfig {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
+        ExperimentFile::load(&shipped)
+            .unwrap()
+            .profile("quick")
+            .unwrap()
+            .clone()
+    }
+
+    fn manifest(config: &ExperimentConfig) -> ExperimentManifest {
+        ExperimentManifest::new(
+            Path::new("gtsrb.toml"),
+            "quick",
+            &[],
+            "gtsrb",
+            config,
+            "cpu",
+        )
+    }
+
+    #[test]
+    fn a_folder_takes_new_repair_settings_but_not_new_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let study = quick();
+        manifest(&study).begin(dir.path()).unwrap();
+        // More methods and another α: the trained runs still serve.
+        let mut methods = study.clone();
+        methods.repair.methods = MethodName::ALL.to_vec();
+        methods.report.alphas = vec![0.5];
+        assert_ne!(methods.hash(), study.hash());
+        manifest(&methods).begin(dir.path()).unwrap();
+        assert_eq!(
+            ExperimentManifest::read(dir.path()).unwrap().config,
+            methods
+        );
+        // Another training or split: refused, naming both hashes.
+        for change in [
+            |c: &mut ExperimentConfig| c.train.max_epochs += 1,
+            |c: &mut ExperimentConfig| c.data.split_seed += 1,
+        ] {
+            let mut other = methods.clone();
+            change(&mut other);
+            let e = manifest(&other).begin(dir.path()).unwrap_err().to_string();
+            assert!(
+                e.contains(&methods.hash()) && e.contains(&other.hash()),
+                "{e}"
+            );
+            assert!(e.contains("more than [repair] and [report]"), "{e}");
+        }
+        // The default method list stays out of the config, so older folders' hashes
+        // are unchanged.
+        let json = serde_json::to_string(&study).unwrap();
+        assert!(!json.contains("methods"), "{json}");
     }
 }

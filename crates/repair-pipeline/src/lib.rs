@@ -60,8 +60,8 @@ pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
 };
 pub use repair::{
-    repair_layer, LocaliserChoice, LocaliserName, PsoPreset, RepairOutcome, RepairSettings,
-    Timings, WeightChange, BASELINE_SITES,
+    repair_layer, repair_layer_with, LocaliserChoice, LocaliserName, MethodName, PsoPreset,
+    RepairOutcome, RepairSettings, Strategy, Timings, WeightChange, BASELINE_SITES,
 };
 pub use repair_core::{CrossEntropy, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use repair_core::Site;
 use repair_data::write_atomic;
-use repair_metrics::{read_repairs, to_csv, RepairRow};
+use repair_metrics::{read_repairs, to_csv, RepairRow, STUDY_METHOD};
 use repair_readiness::{
     correlation_figure, correlations, evaluate, picks_figure, relative_change, signal_rows,
     summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, EpochOutcome, EpochSignals,
@@ -53,14 +53,19 @@ struct UnitSites {
     sites: Vec<Site>,
 }
 
-/// The dense series of the experiment folder `dir`, one per (run, class): an error
-/// names the file or the gap when a repair, its selection columns, a run's history or
-/// a checkpoint is missing.
+/// The dense series of the experiment folder `dir`, one per (run, class), of the
+/// study's method (the rules decide when to repair with it; the rows of other methods
+/// are left out): an error names the file or the gap when a repair, its selection
+/// columns, a run's history or a checkpoint is missing.
 pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
     let repairs_csv = dir.join("repairs.csv");
-    let rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
+    let mut rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
+    rows.retain(|r| r.method.as_str() == STUDY_METHOD);
     if rows.is_empty() {
-        return Err(file_error(&repairs_csv, "no repairs"));
+        return Err(file_error(
+            &repairs_csv,
+            format!("no repairs of the study's method `{STUDY_METHOD}`"),
+        ));
     }
     let mut by_series: BTreeMap<SeriesKey, Vec<&RepairRow>> = BTreeMap::new();
     for r in &rows {
@@ -117,7 +122,8 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                         format!("no validation loss of epoch {}", r.epoch),
                     )
                 })?;
-            let unit = unit_folder(dir, r.run, r.epoch, r.target_class).join("repair.json");
+            let unit =
+                unit_folder(dir, r.run, r.epoch, r.target_class, &r.method).join("repair.json");
             let sites: UnitSites = read_json(&unit)?;
             let selection = |cls: Option<f64>, total: Option<f64>| -> Result<Accuracy> {
                 Ok(Accuracy {

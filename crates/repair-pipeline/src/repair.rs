@@ -5,11 +5,15 @@
 
 use std::time::Instant;
 
+use repair_adaptive::{
+    adaptive_repair, AdaptiveConfig, AdaptiveProblem, AdaptiveStop, PhaseRecord,
+};
 use repair_core::{CrossEntropy, DenseLayer, LabelledActivations, Progress, Site};
-use repair_fitness::{ArachneFitness, FitnessDetail, RepairProblem};
-use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, RandomSites};
+use repair_fitness::{ArachneFitness, FitnessDetail, RegressionControlled, RepairProblem};
+use repair_fl::{Arachne, Candidate, FaultLocaliser, GradientTopK, HistoryLocaliser, RandomSites};
 use repair_pso::{
-    run_with, IterationRecord, PsoConfig, Swarm, Termination, ARACHNE_ITERATIONS, ARACHNE_PARTICLES,
+    run_with, IterationRecord, LayerScale, Objective, PsoConfig, SearchResult, Swarm, Termination,
+    ARACHNE_ITERATIONS, ARACHNE_PARTICLES,
 };
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +94,15 @@ impl LocaliserChoice {
         Ok(name.choice(sites, loss))
     }
 
+    /// The localiser, `seed` seeding the random one.
+    pub fn localiser(&self, seed: u64) -> Box<dyn FaultLocaliser> {
+        match *self {
+            LocaliserChoice::Arachne(a) => Box::new(a),
+            LocaliserChoice::Gradient(g) => Box::new(g),
+            LocaliserChoice::Random { k, loss } => Box::new(RandomSites { k, seed, loss }),
+        }
+    }
+
     /// The cross-entropy of the localiser's gradient loss, which the fitness uses too:
     /// one setting for both, so FL and search optimise the same loss.
     pub fn cross_entropy(&self) -> CrossEntropy {
@@ -130,6 +143,97 @@ impl PsoPreset {
     }
 }
 
+/// A repair method by name: what an experiment's `repair.methods` lists and
+/// `repairs.csv`'s `method` column says.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodName {
+    /// The study's: the configured localiser (Arachne v1) and search (its PSO), once.
+    #[default]
+    Arachne,
+    /// Arachne v2's search: the configured localiser, then differential evolution.
+    De,
+    /// The configured localiser and PSO, re-localised when the search stagnates
+    /// ([`Strategy::Adaptive`]).
+    Adaptive,
+    /// Sites from the training history and a search that prices regressions
+    /// ([`Strategy::History`]).
+    History,
+}
+
+impl MethodName {
+    /// Every method, in table order.
+    pub const ALL: [MethodName; 4] = [
+        MethodName::Arachne,
+        MethodName::De,
+        MethodName::Adaptive,
+        MethodName::History,
+    ];
+
+    /// The name in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodName::Arachne => "arachne",
+            MethodName::De => "de",
+            MethodName::Adaptive => "adaptive",
+            MethodName::History => "history",
+        }
+    }
+
+    /// By name.
+    pub fn named(name: &str) -> std::result::Result<Self, String> {
+        MethodName::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| format!("unknown method `{name}` (arachne, de, adaptive or history)"))
+    }
+}
+
+impl std::fmt::Display for MethodName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How localisation and search combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Strategy {
+    /// Localise once, search once (the study).
+    #[default]
+    Single,
+    /// Li Calsi et al.'s adaptive repair (`repair_adaptive`): PSO phases, re-localised on
+    /// the patched layer when the best stagnates.
+    Adaptive {
+        /// w: iterations of the stagnation check (their default 10).
+        window: usize,
+        /// τ: relative improvement below which a phase stagnated (their 0.005).
+        threshold: f64,
+        /// Most localisations (their 10).
+        max_phases: usize,
+    },
+    /// After NeuRecover: the `sites` weights that moved most since an earlier checkpoint
+    /// times their gradient loss ([`HistoryLocaliser`]), searched with a penalty of
+    /// `penalty` per broken positive ([`RegressionControlled`]). Without an earlier
+    /// checkpoint (the first one, or none that gets more of the negatives right) the
+    /// configured localiser finds the sites; the penalty stays.
+    History {
+        /// Number of sites.
+        sites: usize,
+        /// λ, the price of a broken positive.
+        penalty: f64,
+    },
+}
+
+impl Strategy {
+    /// Whether this is the study's single localisation and search.
+    pub fn is_single(&self) -> bool {
+        *self == Strategy::Single
+    }
+}
+
 /// Everything a repair run is configured by (recorded in `repair.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepairSettings {
@@ -155,6 +259,10 @@ pub struct RepairSettings {
     /// existed): `seed`, as the study's single repairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_seed: Option<u64>,
+    /// How localisation and search combine (absent in `repair.json`: the study's single
+    /// pass).
+    #[serde(default, skip_serializing_if = "Strategy::is_single")]
+    pub strategy: Strategy,
 }
 
 impl RepairSettings {
@@ -177,6 +285,7 @@ impl RepairSettings {
             sampler: PositiveSampler::Stratified,
             seed,
             search_seed: None,
+            strategy: Strategy::Single,
         }
     }
 }
@@ -234,6 +343,11 @@ pub struct RepairOutcome {
     pub history: Vec<IterationRecord>,
     /// Phase times.
     pub timings: Timings,
+    /// The phases of an adaptive repair (empty otherwise); `history` runs over all of
+    /// them.
+    pub phases: Vec<PhaseRecord>,
+    /// Why an adaptive repair ended.
+    pub adaptive_stop: Option<AdaptiveStop>,
     /// The search problem (for `--export-problem`); not serialised.
     #[serde(skip)]
     pub problem: Option<RepairProblem>,
@@ -245,6 +359,18 @@ pub fn repair_layer(
     layer: &DenseLayer,
     repair_set: &LabelledActivations,
     settings: &RepairSettings,
+    progress: &dyn Progress,
+) -> Result<(DenseLayer, RepairOutcome)> {
+    repair_layer_with(layer, repair_set, settings, None, progress)
+}
+
+/// [`repair_layer`], with the last layer of an earlier checkpoint for the `history`
+/// strategy (`None`: none qualifies; see [`Strategy::History`]).
+pub fn repair_layer_with(
+    layer: &DenseLayer,
+    repair_set: &LabelledActivations,
+    settings: &RepairSettings,
+    earlier: Option<&DenseLayer>,
     progress: &dyn Progress,
 ) -> Result<(DenseLayer, RepairOutcome)> {
     let class = settings.class;
@@ -288,6 +414,8 @@ pub fn repair_layer(
         evaluations: 0,
         termination: None,
         history: Vec::new(),
+        phases: Vec::new(),
+        adaptive_stop: None,
         timings: Timings {
             sets_ms: ms(started),
             ..Timings::default()
@@ -303,17 +431,43 @@ pub fn repair_layer(
         )));
     }
 
+    if let Strategy::Adaptive {
+        window,
+        threshold,
+        max_phases,
+    } = settings.strategy
+    {
+        let config = AdaptiveConfig {
+            window,
+            threshold,
+            max_phases,
+            iterations: settings.iterations,
+        };
+        let repaired = adaptive(
+            layer,
+            (negatives, positives),
+            settings,
+            &config,
+            progress,
+            &mut outcome,
+        )?;
+        return finish(repair_set, &negative_idx, &correct_idx, repaired, outcome);
+    }
+
     let fl_start = Instant::now();
     let view = layer.view();
-    let found = match settings.localiser {
-        LocaliserChoice::Arachne(a) => a.localise(&view, &negatives, &positives)?,
-        LocaliserChoice::Gradient(g) => g.localise(&view, &negatives, &positives)?,
-        LocaliserChoice::Random { k, loss } => RandomSites {
-            k,
-            seed: settings.seed,
+    let loss = settings.localiser.cross_entropy();
+    let found = match (settings.strategy, earlier) {
+        (Strategy::History { sites, .. }, Some(earlier)) => HistoryLocaliser {
+            earlier_kernel: &earlier.kernel,
+            k: sites,
             loss,
         }
         .localise(&view, &negatives, &positives)?,
+        _ => settings
+            .localiser
+            .localiser(settings.seed)
+            .localise(&view, &negatives, &positives)?,
     };
     outcome.timings.fl_ms = ms(fl_start);
     outcome.candidates = found.candidates;
@@ -325,37 +479,17 @@ pub fn repair_layer(
         positives,
         sites: found.sites.clone(),
     };
-    let fitness = ArachneFitness::with_loss(&problem, settings.localiser.cross_entropy())?;
+    let fitness = ArachneFitness::with_loss(&problem, loss)?;
     let start = problem.current();
-    let scale = problem.layer_scale();
     progress.begin("search", settings.iterations as u64);
-    let result = match settings.pso {
-        PsoPreset::De => {
-            // Arachne v2 draws its first population from the layer's kernel weights.
-            let kernel: Vec<f64> = layer.kernel.iter().map(|&w| f64::from(w)).collect();
-            let config = repair_de::DeConfig {
-                population: settings.particles,
-                generations: settings.iterations,
-                ..repair_de::DeConfig::arachne(start.len(), &kernel, settings.search_seed())
-            };
-            repair_de::evolve(&config, &fitness)?
-        }
-        preset => {
-            let config = PsoConfig {
-                particles: settings.particles,
-                iterations: settings.iterations,
-                ..match preset {
-                    PsoPreset::Canonical => {
-                        PsoConfig::canonical(start.clone(), scale.std, settings.search_seed())
-                    }
-                    _ => PsoConfig::arachne(start.clone(), scale, settings.search_seed()),
-                }
-            };
-            let mut observe = |r: &IterationRecord| {
-                progress.advance(1, Some(&format!("best {:.4}", r.best)));
-            };
-            run_with(Swarm::new(config, &fitness)?, &fitness, &mut observe)?
-        }
+    let result = match settings.strategy {
+        Strategy::History { penalty, .. } => search(
+            &RegressionControlled::new(&fitness, penalty)?,
+            &problem,
+            settings,
+            progress,
+        )?,
+        _ => search(&fitness, &problem, settings, progress)?,
     };
     progress.end();
     outcome.timings.search_ms = ms(search_start);
@@ -363,28 +497,156 @@ pub fn repair_layer(
     let repaired = layer.patched(&found.sites, &result.best_position);
     outcome.fitness_before = Some(fitness.evaluate(&start)?);
     outcome.fitness_after = Some(fitness.evaluate(&result.best_position)?);
-    outcome.changes = found
-        .sites
+    outcome.changes = changes(layer, &repaired, &found.sites);
+    outcome.evaluations = result.evaluations;
+    outcome.termination = Some(result.termination);
+    outcome.history = result.history;
+    outcome.problem = Some(problem);
+    finish(repair_set, &negative_idx, &correct_idx, repaired, outcome)
+}
+
+/// The configured search on `objective`: the study's PSO, textbook PSO or Arachne v2's
+/// DE, seeded with the search seed.
+fn search<O: Objective>(
+    objective: &O,
+    problem: &RepairProblem,
+    settings: &RepairSettings,
+    progress: &dyn Progress,
+) -> Result<SearchResult> {
+    let start = problem.current();
+    if settings.pso == PsoPreset::De {
+        // Arachne v2 draws its first population from the layer's kernel weights.
+        let kernel: Vec<f64> = problem.layer.kernel.iter().map(|&w| f64::from(w)).collect();
+        let config = repair_de::DeConfig {
+            population: settings.particles,
+            generations: settings.iterations,
+            ..repair_de::DeConfig::arachne(start.len(), &kernel, settings.search_seed())
+        };
+        return Ok(repair_de::evolve(&config, objective)?);
+    }
+    let config = PsoConfig {
+        iterations: settings.iterations,
+        ..swarm_config(
+            settings,
+            start,
+            problem.layer_scale(),
+            settings.search_seed(),
+        )
+    };
+    let mut observe = |r: &IterationRecord| {
+        progress.advance(1, Some(&format!("best {:.4}", r.best)));
+    };
+    Ok(run_with(
+        Swarm::new(config, objective)?,
+        objective,
+        &mut observe,
+    )?)
+}
+
+/// The configured swarm (study or textbook PSO) around `start`, with the configured
+/// particles.
+fn swarm_config(
+    settings: &RepairSettings,
+    start: Vec<f64>,
+    scale: LayerScale,
+    seed: u64,
+) -> PsoConfig {
+    PsoConfig {
+        particles: settings.particles,
+        ..match settings.pso {
+            PsoPreset::Canonical => PsoConfig::canonical(start, scale.std, seed),
+            _ => PsoConfig::arachne(start, scale, seed),
+        }
+    }
+}
+
+/// The adaptive strategy: PSO phases re-localised on stagnation (`repair_adaptive`).
+fn adaptive(
+    layer: &DenseLayer,
+    (negatives, positives): (LabelledActivations, LabelledActivations),
+    settings: &RepairSettings,
+    config: &AdaptiveConfig,
+    progress: &dyn Progress,
+    outcome: &mut RepairOutcome,
+) -> Result<DenseLayer> {
+    if settings.pso == PsoPreset::De {
+        return Err(PipelineError::Invalid(
+            "the adaptive strategy searches with PSO phases, not DE".into(),
+        ));
+    }
+    let started = Instant::now();
+    let localiser = settings.localiser.localiser(settings.seed);
+    let problem = AdaptiveProblem {
+        layer,
+        negatives: &negatives,
+        positives: &positives,
+        loss: settings.localiser.cross_entropy(),
+    };
+    progress.begin("search", settings.iterations as u64);
+    let result = adaptive_repair(
+        &problem,
+        localiser.as_ref(),
+        config,
+        &|start, scale, seed| swarm_config(settings, start, scale, seed),
+        settings.search_seed(),
+        &mut |phase, r| {
+            progress.advance(1, Some(&format!("phase {phase} best {:.4}", r.best)));
+        },
+    )?;
+    progress.end();
+    outcome.timings.search_ms = ms(started);
+    outcome.candidates = result.first.candidates.clone();
+    outcome.changes = changes(layer, &result.layer, &result.sites);
+    outcome.fitness_before = Some(result.fitness_before);
+    outcome.fitness_after = Some(result.fitness_after);
+    outcome.evaluations = result.evaluations;
+    outcome.termination = Some(match result.stop {
+        AdaptiveStop::Budget => Termination::MaxIterations,
+        _ => Termination::Observer,
+    });
+    outcome.history = result.history.into_iter().map(|(_, r)| r).collect();
+    outcome.phases = result.phases;
+    outcome.adaptive_stop = Some(result.stop);
+    outcome.problem = Some(RepairProblem {
+        layer: layer.clone(),
+        negatives,
+        positives,
+        sites: result.first.sites,
+    });
+    Ok(result.layer)
+}
+
+/// The weights at `sites` before and after.
+fn changes(layer: &DenseLayer, repaired: &DenseLayer, sites: &[Site]) -> Vec<WeightChange> {
+    sites
         .iter()
-        .zip(&result.best_position)
-        .map(|(&site, &v)| WeightChange {
+        .map(|&site| WeightChange {
             site,
-            original: layer.kernel[site.i * layer.classes + site.j],
-            repaired: v as f32,
+            original: layer.view().weight(site),
+            repaired: repaired.view().weight(site),
         })
-        .collect();
+        .collect()
+}
+
+/// RR and BR of `repaired` on the repair set, into `outcome`.
+fn finish(
+    repair_set: &LabelledActivations,
+    negative_idx: &[usize],
+    correct_idx: &[usize],
+    repaired: DenseLayer,
+    mut outcome: RepairOutcome,
+) -> Result<(DenseLayer, RepairOutcome)> {
     let after = predict(&repaired, repair_set)?;
-    let fixed = negative_idx.iter().filter(|&&k| after[k] == class).count();
+    let fixed = negative_idx
+        .iter()
+        .filter(|&&k| after[k] == repair_set.labels[k])
+        .count();
     let broken = correct_idx
         .iter()
         .filter(|&&k| after[k] != repair_set.labels[k])
         .count();
     outcome.rr = fixed as f64 / negative_idx.len() as f64;
     outcome.br = broken as f64 / correct_idx.len().max(1) as f64;
-    outcome.evaluations = result.evaluations;
-    outcome.termination = Some(result.termination);
-    outcome.history = result.history;
-    outcome.problem = Some(problem);
     Ok((repaired, outcome))
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use repair_adaptive::{AdaptiveStop, PhaseRecord};
 use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, Site};
 use repair_fitness::FitnessDetail;
 use repair_pso::Termination;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activations::{confusion, ClassAccuracy};
 use crate::error::{file_error, Result};
-use crate::repair::{repair_layer, RepairSettings, Timings};
+use crate::repair::{repair_layer_with, RepairSettings, Timings};
 use crate::unit_files::{
     class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
 };
@@ -40,6 +41,9 @@ pub struct RepairInput<'a> {
     /// Time it took to extract the activations, milliseconds (0 when they were read
     /// from an experiment's cache).
     pub extract_ms: f64,
+    /// The `history` strategy's earlier checkpoint: its epoch and last layer (none:
+    /// the configured localiser finds the sites, see [`crate::Strategy::History`]).
+    pub earlier: Option<(usize, &'a DenseLayer)>,
 }
 
 /// What a unit writes besides its result files, and whom it tells how far it is.
@@ -112,6 +116,16 @@ pub struct RepairReport {
     pub extract_ms: f64,
     /// The other phases.
     pub timings: Timings,
+    /// The `history` strategy's earlier checkpoint epoch (absent: none, or another
+    /// strategy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_epoch: Option<usize>,
+    /// The adaptive strategy's phases (absent for one search).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseRecord>,
+    /// Why the adaptive strategy ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_stop: Option<AdaptiveStop>,
 }
 
 /// Repairs `input.layer` for `settings.class` and writes into `out`: `weights.csv`,
@@ -127,7 +141,13 @@ pub fn repair_unit(
     outputs: &UnitOutputs<'_>,
 ) -> Result<RepairReport> {
     let class = settings.class;
-    let (repaired, outcome) = repair_layer(input.layer, input.repair, settings, outputs.progress)?;
+    let (repaired, outcome) = repair_layer_with(
+        input.layer,
+        input.repair,
+        settings,
+        input.earlier.map(|(_, layer)| layer),
+        outputs.progress,
+    )?;
     let confusions = match input.test {
         Some(test) => Some((confusion(input.layer, test)?, confusion(&repaired, test)?)),
         None => None,
@@ -181,6 +201,9 @@ pub fn repair_unit(
         selection_after,
         extract_ms: input.extract_ms,
         timings: outcome.timings,
+        earlier_epoch: input.earlier.map(|(epoch, _)| epoch),
+        phases: outcome.phases.clone(),
+        adaptive_stop: outcome.adaptive_stop,
     };
     write_repair_files(out, class, &outcome, &report)?;
     if let Some((before, after)) = &confusions {

@@ -10,7 +10,7 @@ use repair_data::write_atomic;
 use repair_metrics::{
     accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
     table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, IncompletePolicy,
-    MetricsError, QualityRow, RepairRow, RunPattern, Table1Row, TiePolicy,
+    MetricsError, QualityRow, RepairRow, RunPattern, Table1Row, TiePolicy, STUDY_METHOD,
 };
 
 use crate::error::{file_error, PipelineError, Result};
@@ -53,13 +53,23 @@ pub struct ReportSummary {
 /// The warnings file of a report (header only when there is nothing to warn about).
 pub const WARNINGS_CSV: &str = "warnings.csv";
 
-/// Figure files of one (dataset, model, run, class): Fig. 3 (accuracies over epochs)
-/// and Fig. 4 (Qual over epochs per α), relative to the report folder. The dataset and
-/// model names come from a CSV: they enter the file name only through
-/// [`file_name_part`], so `../../x` stays a name inside `figures/`.
-pub(crate) fn run_figures(dataset: &str, model: &str, run: usize, class: u32) -> [PathBuf; 2] {
+/// Figure files of one (dataset, model, method, run, class): Fig. 3 (accuracies over
+/// epochs) and Fig. 4 (Qual over epochs per α), relative to the report folder. The
+/// names come from a CSV: they enter the file name only through [`file_name_part`], so
+/// `../../x` stays a name inside `figures/`. The study's method keeps the names it had
+/// before there were methods; another's name ends the stem.
+pub(crate) fn run_figures(
+    dataset: &str,
+    model: &str,
+    method: &str,
+    run: usize,
+    class: u32,
+) -> [PathBuf; 2] {
     let (dataset, model) = (file_name_part(dataset), file_name_part(model));
-    let stem = format!("{dataset}-{model}-run{run}-class{class}");
+    let mut stem = format!("{dataset}-{model}-run{run}-class{class}");
+    if method != STUDY_METHOD {
+        stem = format!("{stem}-{}", file_name_part(method));
+    }
     [
         Path::new("figures").join(format!("accuracy-{stem}.svg")),
         Path::new("figures").join(format!("quality-{stem}.svg")),
@@ -95,9 +105,10 @@ pub fn write_report(
             return Err(file_error(
                 path,
                 format!(
-                    "{} {} run {} class {} epoch {} is also in {}",
+                    "{} {} {} run {} class {} epoch {} is also in {}",
                     row.dataset,
                     row.model,
+                    row.method,
                     row.run,
                     row.target_class,
                     row.epoch,
@@ -153,30 +164,35 @@ fn write_figures(
     run_patterns: &[RunPattern],
     table: &[Table1Row],
 ) -> Result<()> {
-    let mut keys: Vec<(&str, &str, usize, u32)> = repairs
+    let mut keys: Vec<(&str, &str, &str, usize, u32)> = repairs
         .iter()
-        .map(|r| (r.dataset.as_str(), r.model.as_str(), r.run, r.target_class))
+        .map(|r| {
+            let names = (r.dataset.as_str(), r.model.as_str(), r.method.as_str());
+            (names.0, names.1, names.2, r.run, r.target_class)
+        })
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    for (dataset, model, run, class) in keys {
-        let same = |d: &str, m: &str, r: usize, c: u32| {
-            d == dataset && m == model && r == run && c == class
-        };
+    for key in keys {
+        let (dataset, model, method, run, class) = key;
+        let same = |d: &str, m: &str, how: &str, r: usize, c: u32| (d, m, how, r, c) == key;
         let rows: Vec<&RepairRow> = repairs
             .iter()
-            .filter(|r| same(&r.dataset, &r.model, r.run, r.target_class))
+            .filter(|r| same(&r.dataset, &r.model, &r.method, r.run, r.target_class))
             .collect();
         let quality: Vec<&QualityRow> = quality_rows
             .iter()
-            .filter(|r| same(&r.dataset, &r.model, r.run, r.target_class))
+            .filter(|r| same(&r.dataset, &r.model, &r.method, r.run, r.target_class))
             .collect();
         let best: Vec<(f64, Option<usize>)> = run_patterns
             .iter()
-            .filter(|p| same(&p.key.dataset, &p.key.model, p.key.run, p.key.target_class))
+            .filter(|p| {
+                let k = &p.key;
+                same(&k.dataset, &k.model, &k.method, k.run, k.target_class)
+            })
             .map(|p| (p.key.alpha, p.result.best_epoch))
             .collect();
-        let [accuracy, qual] = run_figures(dataset, model, run, class).map(|p| out.join(p));
+        let [accuracy, qual] = run_figures(dataset, model, method, run, class).map(|p| out.join(p));
         let svg = accuracy_figure(&rows).map_err(|e| file_error(&accuracy, e))?;
         write_atomic(&accuracy, svg.as_bytes())?;
         let svg = quality_figure(&quality, &best).map_err(|e| file_error(&qual, e))?;

@@ -26,7 +26,7 @@ fn csv_bytes(
 }
 
 /// Writes `weights.csv` (layer, i, j, original, repaired), `history.csv` (iteration,
-/// best, mean, evaluations, elapsed_s), `localisation.csv` (i, j, gradient_loss,
+/// best, mean, evaluations, elapsed_s, phase), `localisation.csv` (i, j, gradient_loss,
 /// forward_impact, selected: the FL candidates), `pareto_front.svg` (them, the front in
 /// red: the study's `pareto_front.png`) into `dir`, and `report` as `repair.json`.
 /// No figure when nothing was localised (nothing to repair).
@@ -55,14 +55,30 @@ pub(crate) fn write_repair_files<R: Serialize>(
     let path = dir.join("history.csv");
     let history = csv_bytes(
         &path,
-        &["iteration", "best", "mean", "evaluations", "elapsed_s"],
+        &[
+            "iteration",
+            "best",
+            "mean",
+            "evaluations",
+            "elapsed_s",
+            "phase",
+        ],
         outcome.history.iter().map(|h| {
+            // The adaptive search's phase of the iteration (a new phase is a switch to
+            // new sites; its `best` is on that phase's repair sets); 0 for one search.
+            let phase = outcome
+                .phases
+                .iter()
+                .rev()
+                .find(|p| p.first_iteration <= h.iteration)
+                .map_or(0, |p| p.phase);
             vec![
                 h.iteration.to_string(),
                 h.best.to_string(),
                 h.mean.to_string(),
                 h.evaluations.to_string(),
                 format!("{:.6}", h.elapsed_s),
+                phase.to_string(),
             ]
         }),
     )?;
@@ -162,6 +178,7 @@ pub struct ClassAccuracyRow {
 /// Which repair a line of the experiment's `class_accuracy.csv` belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub(crate) struct RepairKey {
+    pub method: String,
     pub run: usize,
     pub seed: u64,
     pub epoch: usize,

@@ -78,7 +78,9 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
                 converged.insert(run, (seed, trained.report.converged_epoch));
                 for epoch in checkpoints_to_repair(config, &trained.report) {
                     for &class in &classes {
-                        expected.insert((run, epoch, class));
+                        for method in &config.repair.methods {
+                            expected.insert((run, epoch, class, method.as_str().to_string()));
+                        }
                     }
                 }
             }
@@ -86,12 +88,12 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     }
     let mut found = BTreeSet::new();
     for r in &rows {
-        let key = (r.run, r.epoch, r.target_class);
+        let key = (r.run, r.epoch, r.target_class, r.method.to_string());
         let at = format!(
-            "repairs.csv: run {} epoch {} class {}",
-            r.run, r.epoch, r.target_class
+            "repairs.csv: {} run {} epoch {} class {}",
+            r.method, r.run, r.epoch, r.target_class
         );
-        found.insert(key); // a second row of a key is one of repair_problems
+        found.insert(key.clone()); // a second row of a key is one of repair_problems
         if !converged.contains_key(&r.run) {
             continue; // its run is reported above
         }
@@ -109,7 +111,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
                 r.seed, r.converged_epoch, r.model, r.run, config.train.model
             ));
         }
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
         let mut files = vec!["row.json", "weights.csv", "repair.json", CLASS_ACCURACY_CSV];
         if r.evaluations > 0 {
             files.push("pareto_front.svg");
@@ -120,9 +122,9 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             }
         }
     }
-    for (run, epoch, class) in expected.difference(&found) {
+    for (run, epoch, class, method) in expected.difference(&found) {
         problems.push(format!(
-            "repairs.csv: no row for run {run} epoch {epoch} class {class}"
+            "repairs.csv: no {method} row for run {run} epoch {epoch} class {class}"
         ));
     }
     let pareto_figures = check_units(out, &rows, &mut problems);
@@ -138,13 +140,16 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     check_table1(out, config, classes.len(), &mut problems)?;
     check_class_accuracy(out, &rows, &mut problems)?;
     let mut figures = 0;
-    let pairs: BTreeSet<(&str, &str, usize, u32)> = rows
+    let pairs: BTreeSet<(&str, &str, &str, usize, u32)> = rows
         .iter()
-        .map(|r| (r.dataset.as_str(), r.model.as_str(), r.run, r.target_class))
+        .map(|r| {
+            let names = (r.dataset.as_str(), r.model.as_str(), r.method.as_str());
+            (names.0, names.1, names.2, r.run, r.target_class)
+        })
         .collect();
     let mut names: Vec<_> = pairs
         .into_iter()
-        .flat_map(|(d, m, run, class)| run_figures(d, m, run, class))
+        .flat_map(|(d, m, how, run, class)| run_figures(d, m, how, run, class))
         .collect();
     names.push(TABLE1_FIGURE.into());
     names.push("table1.md".into());
@@ -209,21 +214,34 @@ fn check_quality(
     };
     let mut by_key = BTreeMap::new();
     for q in &written {
-        let key = (q.run, q.epoch, q.target_class, q.alpha.to_bits());
+        let key = (
+            q.method.as_str(),
+            q.run,
+            q.epoch,
+            q.target_class,
+            q.alpha.to_bits(),
+        );
         if by_key.insert(key, q).is_some() {
             problems.push(format!(
-                "quality.csv: run {} epoch {} class {} α {}: duplicate row",
-                q.run, q.epoch, q.target_class, q.alpha
+                "quality.csv: {} run {} epoch {} class {} α {}: duplicate row",
+                q.method, q.run, q.epoch, q.target_class, q.alpha
             ));
         }
     }
     for r in rows {
         for &alpha in alphas {
             let at = format!(
-                "quality.csv: run {} epoch {} class {} α {alpha}",
-                r.run, r.epoch, r.target_class
+                "quality.csv: {} run {} epoch {} class {} α {alpha}",
+                r.method, r.run, r.epoch, r.target_class
             );
-            let Some(q) = by_key.get(&(r.run, r.epoch, r.target_class, alpha.to_bits())) else {
+            let key = (
+                r.method.as_str(),
+                r.run,
+                r.epoch,
+                r.target_class,
+                alpha.to_bits(),
+            );
+            let Some(q) = by_key.get(&key) else {
                 problems.push(format!("{at}: missing"));
                 continue;
             };
@@ -262,10 +280,12 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
     else {
         return Ok(());
     };
-    let mut by_unit: BTreeMap<(usize, usize, u32), Vec<&ExperimentClassRow>> = BTreeMap::new();
+    type UnitKey<'a> = (&'a str, usize, usize, u32);
+    let mut by_unit: BTreeMap<UnitKey<'_>, Vec<&ExperimentClassRow>> = BTreeMap::new();
     for c in &written {
+        let r = &c.repair;
         by_unit
-            .entry((c.repair.run, c.repair.epoch, c.repair.target_class))
+            .entry((r.method.as_str(), r.run, r.epoch, r.target_class))
             .or_default()
             .push(c);
     }
@@ -278,10 +298,10 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
     let close = |a: Option<f64>, b: f64| (a.unwrap_or(0.0) - b).abs() <= QUAL_TOLERANCE;
     for r in rows {
         let at = format!(
-            "class_accuracy.csv: run {} epoch {} class {}",
-            r.run, r.epoch, r.target_class
+            "class_accuracy.csv: {} run {} epoch {} class {}",
+            r.method, r.run, r.epoch, r.target_class
         );
-        let unit = by_unit.remove(&(r.run, r.epoch, r.target_class));
+        let unit = by_unit.remove(&(r.method.as_str(), r.run, r.epoch, r.target_class));
         let Some(unit) = unit else {
             problems.push(format!("{at}: missing"));
             continue;
@@ -311,9 +331,10 @@ fn check_class_accuracy(out: &Path, rows: &[RepairRow], problems: &mut Vec<Strin
             }
         }
     }
-    for (run, epoch, class) in by_unit.keys() {
+    for (method, run, epoch, class) in by_unit.keys() {
         problems.push(format!(
-            "class_accuracy.csv: run {run} epoch {epoch} class {class}: not in repairs.csv"
+            "class_accuracy.csv: {method} run {run} epoch {epoch} class {class}: not in \
+             repairs.csv"
         ));
     }
     Ok(())
@@ -330,16 +351,22 @@ fn check_table1(
         return Ok(());
     };
     let want = config.train.seeds.len() * classes;
-    for &alpha in &config.report.alphas {
-        match table.iter().find(|t| t.key.alpha == alpha) {
-            None => problems.push(format!("table1.csv: no row for α {alpha}")),
-            Some(t) => {
-                let c = &t.counts;
-                let counted = c.pre + c.post + c.after + c.incomplete;
-                if counted != want {
-                    problems.push(format!(
-                        "table1.csv: α {alpha} counts {counted} (run, class) pairs, want {want}"
-                    ));
+    for method in &config.repair.methods {
+        for &alpha in &config.report.alphas {
+            let row = table
+                .iter()
+                .find(|t| t.key.alpha == alpha && t.key.method.as_str() == method.as_str());
+            match row {
+                None => problems.push(format!("table1.csv: no {method} row for α {alpha}")),
+                Some(t) => {
+                    let c = &t.counts;
+                    let counted = c.pre + c.post + c.after + c.incomplete;
+                    if counted != want {
+                        problems.push(format!(
+                            "table1.csv: {method} α {alpha} counts {counted} (run, class) \
+                             pairs, want {want}"
+                        ));
+                    }
                 }
             }
         }
@@ -454,7 +481,7 @@ mod tests {
             }
         }
         for r in rows {
-            let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+            let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
             std::fs::create_dir_all(&unit).unwrap();
             std::fs::write(unit.join("weights.csv"), "x").unwrap();
             std::fs::write(unit.join("pareto_front.svg"), SVG).unwrap();
@@ -517,6 +544,9 @@ mod tests {
             selection_after: accuracy,
             extract_ms: 1.0,
             timings: crate::Timings::default(),
+            earlier_epoch: None,
+            phases: Vec::new(),
+            adaptive_stop: None,
         }
     }
 
@@ -526,7 +556,7 @@ mod tests {
         let with_units: Vec<RepairRow> = rows
             .iter()
             .filter(|r| {
-                unit_folder(out, r.run, r.epoch, r.target_class)
+                unit_folder(out, r.run, r.epoch, r.target_class, &r.method)
                     .join(CLASS_ACCURACY_CSV)
                     .is_file()
             })
@@ -564,7 +594,10 @@ mod tests {
         let e = verify_experiment(out.path(), &config)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no row for run 2 epoch 2 class 9"), "{e}");
+        assert!(
+            e.contains("no arachne row for run 2 epoch 2 class 9"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -601,7 +634,8 @@ mod tests {
         rows[1].seed = 99;
         write_csv_rows(&out.path().join("repairs.csv"), &rows).unwrap();
         std::fs::remove_file(out.path().join(TABLE1_FIGURE)).unwrap();
-        std::fs::remove_file(unit_folder(out.path(), 1, 2, 4).join("pareto_front.svg")).unwrap();
+        std::fs::remove_file(unit_folder(out.path(), 1, 2, 4, "arachne").join("pareto_front.svg"))
+            .unwrap();
         let e = verify_experiment(out.path(), &config)
             .unwrap_err()
             .to_string();
@@ -741,7 +775,7 @@ mod tests {
         );
         assert!(e.contains("run 1 epoch 1 class 9: accuracies"), "{e}");
         assert!(
-            e.contains("class_accuracy.csv: run 2 epoch 2 class 9: missing"),
+            e.contains("class_accuracy.csv: arachne run 2 epoch 2 class 9: missing"),
             "{e}"
         );
     }

@@ -25,7 +25,7 @@ pub(crate) fn check_units(
 ) -> Vec<std::path::PathBuf> {
     let mut figures = Vec::new();
     for r in rows {
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class);
+        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
         let row_json = unit.join("row.json");
         if row_json.is_file() {
             match read_json::<RepairRow>(&row_json) {

@@ -1,0 +1,153 @@
+//! The repair methods in a tiny experiment on real GTSRB: the study's folder takes the
+//! other methods without retraining (its own units reused byte for byte), every method
+//! has its rows, unit folders and Table 1 rows, the adaptive units record their phases,
+//! the history units their earlier checkpoint, and `verify` accepts the folder.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+#[path = "../../../fixtures/data_root.rs"]
+mod data_root;
+
+use repair_metrics::{from_csv, Table1Row};
+use repair_pipeline::{
+    run_experiment, verify_experiment, Compute, ExperimentConfig, ExperimentFile, ExperimentRun,
+    MethodName, RepairReport, Shard, Stage, Strategy,
+};
+
+fn config(settings: &[&str]) -> ExperimentConfig {
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
+    let base = [
+        "train.seeds=[7]",
+        "data.train_every=40",
+        "data.val_every=20",
+        "data.repair_every=20",
+        "data.test_every=20",
+        "train.max_epochs=3",
+        "train.patience=3",
+        "train.checkpoint_every=1",
+        "repair.worst_classes=2",
+        "repair.particles=20",
+        "repair.iterations=15",
+        "repair.de_generations=15",
+    ];
+    let all: Vec<String> = base.iter().chain(settings).map(|s| s.to_string()).collect();
+    ExperimentFile::load(&shipped)
+        .unwrap()
+        .profile("quick")
+        .unwrap()
+        .with_overrides(&all)
+        .unwrap()
+}
+
+fn run(config: &ExperimentConfig, out: &std::path::Path) -> Vec<repair_metrics::RepairRow> {
+    let data = data_root::data_root().join("gtsrb");
+    let run = ExperimentRun {
+        dataset: "gtsrb",
+        config,
+        data_dir: &data,
+        out,
+        compute: Compute::cpu(),
+        shard: Shard::WHOLE,
+        stage: Stage::All,
+    };
+    run_experiment(&run).unwrap().rows
+}
+
+#[test]
+fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
+    let out = tempfile::tempdir().unwrap();
+    let study = config(&[]);
+    let first = run(&study, out.path());
+    assert!(first.iter().all(|r| r.method.as_str() == "arachne"));
+    let unit = |r: &repair_metrics::RepairRow, method: &str| {
+        let base = out.path().join(format!("run-{}/repairs", r.run));
+        let leaf = format!("epoch-{:03}/class-{:02}", r.epoch, r.target_class);
+        match method {
+            "arachne" => base.join(leaf),
+            m => base.join(m).join(leaf),
+        }
+    };
+    let study_weights = std::fs::read(unit(&first[0], "arachne").join("weights.csv")).unwrap();
+
+    let methods = config(&[r#"repair.methods=["arachne", "de", "adaptive", "history"]"#]);
+    let rows = run(&methods, out.path());
+    assert_eq!(rows.len(), 4 * first.len());
+    // The study's units are the same repairs, reused.
+    let again: Vec<_> = rows
+        .iter()
+        .filter(|r| r.method.as_str() == "arachne")
+        .collect();
+    assert_eq!(again.len(), first.len());
+    for (a, b) in again.iter().zip(&first) {
+        assert_eq!(a.repaired_acc_cls, b.repaired_acc_cls);
+    }
+    assert_eq!(
+        std::fs::read(unit(&first[0], "arachne").join("weights.csv")).unwrap(),
+        study_weights
+    );
+    for method in MethodName::ALL {
+        let of: Vec<_> = rows
+            .iter()
+            .filter(|r| r.method.as_str() == method.as_str())
+            .collect();
+        assert_eq!(of.len(), first.len(), "{method}");
+        for r in of {
+            let dir = unit(r, method.as_str());
+            let report: RepairReport =
+                serde_json::from_slice(&std::fs::read(dir.join("repair.json")).unwrap()).unwrap();
+            assert_eq!(
+                report.settings,
+                methods.repair.settings_for(method, r.target_class, r.seed)
+            );
+            let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+            assert!(history.starts_with("iteration,best,mean,evaluations,elapsed_s,phase\n"));
+            match method {
+                MethodName::De => assert_eq!(report.evaluations % 20, 0),
+                MethodName::Adaptive => {
+                    assert!(!report.phases.is_empty() && report.adaptive_stop.is_some());
+                    // Each phase's iterations are in history.csv under its number.
+                    let phases: BTreeSet<&str> = history
+                        .lines()
+                        .skip(1)
+                        .map(|l| l.rsplit(',').next().unwrap())
+                        .collect();
+                    assert_eq!(phases.len(), report.phases.len(), "{history}");
+                    assert!(report.phases.iter().map(|p| p.iterations).sum::<usize>() <= 15);
+                }
+                MethodName::History => {
+                    assert!(matches!(report.settings.strategy, Strategy::History { .. }));
+                    // The earlier checkpoint is one before this one, never epoch 1's own.
+                    if let Some(e) = report.earlier_epoch {
+                        assert!(e < r.epoch, "{e} ≥ {}", r.epoch);
+                    }
+                    if r.epoch == 1 {
+                        assert_eq!(report.earlier_epoch, None);
+                    }
+                }
+                MethodName::Arachne => assert!(report.phases.is_empty()),
+            }
+        }
+    }
+    // One Table 1 row per (method, α), the study's first.
+    let table: Vec<Table1Row> =
+        from_csv(&std::fs::read(out.path().join("table1.csv")).unwrap()[..]).unwrap();
+    assert_eq!(table.len(), 4 * methods.report.alphas.len());
+    assert_eq!(table[0].key.method.as_str(), "arachne");
+    let md = std::fs::read_to_string(out.path().join("table1.md")).unwrap();
+    assert!(md.contains("| gtsrb | adaptive | 0.5 |"), "{md}");
+    // Each method's figures of each (run, class).
+    for r in rows.iter().filter(|r| r.method.as_str() == "history") {
+        let name = format!(
+            "figures/quality-gtsrb-cnn-s-run{}-class{}-history.svg",
+            r.run, r.target_class
+        );
+        assert!(out.path().join(&name).is_file(), "{name}");
+    }
+    let verified = verify_experiment(out.path(), &methods).unwrap();
+    assert_eq!(verified.repairs, rows.len());
+    // The folder as the study's again: its Table 1 has the study's rows only.
+    let back = run(&study, out.path());
+    assert_eq!(back.len(), first.len());
+    verify_experiment(out.path(), &study).unwrap();
+}
