@@ -95,6 +95,28 @@ pub struct RepairArgs {
     /// Iterations (default: the study's 50).
     #[arg(long, default_value_t = repair_pipeline::ARACHNE_ITERATIONS, value_parser = at_least_one)]
     pub iterations: usize,
+    /// The method: arachne (--localiser and --pso once, the study), de (the same as
+    /// --pso de), adaptive (PSO phases re-localised when the search stagnates, Li Calsi
+    /// et al.) or history (the weights that moved most since --earlier times their
+    /// gradient loss, searched with a price per broken positive, after NeuRecover).
+    #[arg(long, default_value = "arachne")]
+    pub method: String,
+    /// adaptive: w, the iterations of the stagnation check.
+    #[arg(long, default_value_t = repair_pipeline::STAGNATION_WINDOW, value_parser = at_least_one)]
+    pub window: usize,
+    /// adaptive: τ, the relative improvement below which a phase stagnated.
+    #[arg(long, default_value_t = repair_pipeline::STAGNATION_THRESHOLD, value_parser = non_negative)]
+    pub threshold: f64,
+    /// adaptive: the most localisations.
+    #[arg(long, default_value_t = repair_pipeline::MAX_PHASES, value_parser = at_least_one)]
+    pub max_phases: usize,
+    /// history: an earlier checkpoint of the same run, e.g. one that classified more
+    /// of this one's misclassified inputs right.
+    #[arg(long)]
+    pub earlier: Option<PathBuf>,
+    /// history: λ, the price of a broken positive.
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
+    pub penalty: f64,
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
     #[arg(long, default_value = "stratified")]
     pub sampler: String,
@@ -377,6 +399,15 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
+}
+
+/// A finite number ≥ 0.
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a finite number ≥ 0")),
+        Err(_) => Err(format!("`{text}` is not a number")),
     }
 }
 

@@ -2,8 +2,8 @@
 
 use repair_data::{Manifest, Split};
 use repair_pipeline::{
-    load_checkpoint, repair_unit, run_dir, CrossEntropy, LocaliserChoice, PositiveSampler,
-    PsoPreset, RepairSettings, RunManifest, UnitOutputs,
+    load_checkpoint, repair_unit, run_dir, CrossEntropy, LocaliserChoice, MethodName,
+    PositiveSampler, PsoPreset, RepairSettings, RunManifest, Strategy, UnitOutputs,
 };
 
 use crate::flags::RepairArgs;
@@ -60,7 +60,15 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         export_problem: args.export_problem,
         progress: &bars,
     };
-    let report = repair_unit(&loaded.input(&dataset), &settings, &args.out, &outputs)?;
+    let earlier = match &args.earlier {
+        Some(path) => Some(earlier_layer(path, &run.model)?),
+        None => None,
+    };
+    let input = repair_pipeline::RepairInput {
+        earlier: earlier.as_ref().map(|(epoch, layer)| (*epoch, layer)),
+        ..loaded.input(&dataset)
+    };
+    let report = repair_unit(&input, &settings, &args.out, &outputs)?;
     if report.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",
@@ -102,8 +110,45 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
     };
     let localiser = LocaliserChoice::named(&args.localiser, args.sites, cross_entropy)
         .map_err(anyhow::Error::msg)?;
-    let pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
+    let mut pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
     let sampler = PositiveSampler::named(&args.sampler).map_err(anyhow::Error::msg)?;
+    let method = MethodName::named(&args.method).map_err(anyhow::Error::msg)?;
+    let strategy = match method {
+        MethodName::Arachne => Strategy::Single,
+        MethodName::De => {
+            anyhow::ensure!(
+                matches!(pso, PsoPreset::Arachne | PsoPreset::De),
+                "--method de searches with DE; leave out --pso {}",
+                args.pso
+            );
+            pso = PsoPreset::De;
+            Strategy::Single
+        }
+        MethodName::Adaptive => {
+            anyhow::ensure!(
+                pso != PsoPreset::De,
+                "--method adaptive searches in PSO phases: --pso arachne or canonical, not de"
+            );
+            Strategy::Adaptive {
+                window: args.window,
+                threshold: args.threshold,
+                max_phases: args.max_phases,
+            }
+        }
+        MethodName::History => Strategy::History {
+            sites: args.sites,
+            penalty: args.penalty,
+        },
+    };
+    anyhow::ensure!(
+        (method == MethodName::History) == args.earlier.is_some(),
+        "{}",
+        if args.earlier.is_some() {
+            "--earlier is the history method's: add --method history"
+        } else {
+            "--method history needs --earlier CKPT, an earlier checkpoint of the same run"
+        }
+    );
     Ok(RepairSettings {
         localiser,
         pso,
@@ -111,6 +156,95 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         particles: args.particles,
         iterations: args.iterations,
         search_seed: args.search_seed,
+        strategy,
         ..RepairSettings::study(args.class, args.seed)
     })
+}
+
+/// The history method's earlier checkpoint: its epoch (from `epoch-NNN` in its name) and
+/// last layer, refused unless its model is the repaired checkpoint's.
+fn earlier_layer(
+    earlier: &std::path::Path,
+    model: &repair_pipeline::ModelSpec,
+) -> anyhow::Result<(usize, repair_pipeline::DenseLayer)> {
+    let epoch = earlier
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.strip_prefix("epoch-"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--earlier {}: want a checkpoint RUN/checkpoints/epoch-NNN.safetensors",
+                earlier.display()
+            )
+        })?;
+    let (spec, layer) = repair_pipeline::checkpoint_layer(earlier)?;
+    anyhow::ensure!(
+        spec.arch == model.arch && spec.input == model.input && spec.num_classes == model.num_classes,
+        "--earlier {}: a {} {:?} model with {} classes, not the repaired checkpoint's {} {:?} with {}",
+        earlier.display(),
+        spec.arch,
+        spec.input,
+        spec.num_classes,
+        model.arch,
+        model.input,
+        model.num_classes
+    );
+    Ok((epoch, layer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &str) -> RepairArgs {
+        let line = format!("repair --checkpoint c --class 1 --out o {extra}");
+        let argv = std::iter::once("cargo xtask").chain(line.split_whitespace());
+        match crate::flags::Xtask::try_parse_from(argv) {
+            Ok(crate::flags::Xtask {
+                command: crate::flags::Command::Repair(args),
+            }) => args,
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_method_gives_its_strategy_and_a_missing_or_extra_flag_is_named() {
+        let adaptive = settings(&args("--method adaptive --window 4 --threshold 0.01")).unwrap();
+        assert_eq!(
+            adaptive.strategy,
+            Strategy::Adaptive {
+                window: 4,
+                threshold: 0.01,
+                max_phases: repair_pipeline::MAX_PHASES
+            }
+        );
+        let de = settings(&args("--method de")).unwrap();
+        assert_eq!((de.pso, de.strategy), (PsoPreset::De, Strategy::Single));
+        let history = settings(&args("--method history --earlier e --penalty 2")).unwrap();
+        assert_eq!(
+            history.strategy,
+            Strategy::History {
+                sites: repair_pipeline::BASELINE_SITES,
+                penalty: 2.0
+            }
+        );
+        for (extra, says) in [
+            ("--method history", "--method history needs --earlier"),
+            ("--earlier e", "--earlier is the history method's"),
+            ("--method adaptive --pso de", "PSO phases"),
+            ("--method de --pso canonical", "leave out --pso canonical"),
+            ("--method annealing", "unknown method `annealing`"),
+        ] {
+            let e = settings(&args(extra)).unwrap_err().to_string();
+            assert!(e.contains(says), "{extra}: {e}");
+        }
+        let line = "repair --checkpoint c --class 1 --out o --threshold=-1";
+        let argv = std::iter::once("cargo xtask").chain(line.split_whitespace());
+        let e = crate::flags::Xtask::try_parse_from(argv)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--threshold") && e.contains("≥ 0"), "{e}");
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{Corpus, Dataset, Split, SplitPart};
-use repair_zoo::{build_model_with, Classifier, Model};
+use repair_zoo::{build_model_with, Classifier, Model, ModelSpec};
 
 use crate::activations::extract;
 use crate::device::Compute;
@@ -121,9 +121,15 @@ impl LoadedCheckpoint {
 /// model its run describes, on the CPU: what the readiness signals' layer change
 /// compares between epochs.
 pub(crate) fn last_layer_weights(checkpoint: &Path) -> Result<Vec<f32>> {
+    let (_, layer) = checkpoint_layer(checkpoint)?;
+    Ok(layer.kernel.iter().chain(&layer.bias).copied().collect())
+}
+
+/// A checkpoint's model and last layer, read through the model its run describes, on
+/// the CPU (the `history` method's earlier checkpoint).
+pub fn checkpoint_layer(checkpoint: &Path) -> Result<(ModelSpec, DenseLayer)> {
     let manifest = RunManifest::for_checkpoint(checkpoint)?;
     let model = repair_zoo::build_model(&manifest.model, &candle_core::Device::Cpu)?;
     model.load(checkpoint)?;
-    let layer = model.last_layer()?;
-    Ok(layer.kernel.iter().chain(&layer.bias).copied().collect())
+    Ok((manifest.model, model.last_layer()?))
 }

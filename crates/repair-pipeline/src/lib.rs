@@ -45,7 +45,7 @@ mod verify_files;
 
 pub use activations::{confusion, extract, ClassAccuracy};
 pub use bench::{bench_train_step, StepBench};
-pub use checkpoint::{load_checkpoint, load_checkpoint_with, LoadedCheckpoint};
+pub use checkpoint::{checkpoint_layer, load_checkpoint, load_checkpoint_with, LoadedCheckpoint};
 pub use device::{device_named, Compute};
 pub use error::{PipelineError, Result};
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun};
@@ -63,7 +63,8 @@ pub use repair::{
     repair_layer, repair_layer_with, LocaliserChoice, LocaliserName, MethodName, PsoPreset,
     RepairOutcome, RepairSettings, Strategy, Timings, WeightChange, BASELINE_SITES,
 };
-pub use repair_core::{CrossEntropy, NoProgress, Progress};
+pub use repair_adaptive::{MAX_PHASES, STAGNATION_THRESHOLD, STAGNATION_WINDOW};
+pub use repair_core::{CrossEntropy, DenseLayer, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
