@@ -16,6 +16,7 @@ pub(crate) fn keep_freed_pages() {
 
 mod data;
 mod de;
+mod methods;
 mod online;
 mod pso;
 mod train;
@@ -28,6 +29,8 @@ criterion_group!(
     pso::search,
     pso::fl_and_search,
     de::search,
+    methods::adaptive,
+    methods::history,
     train::train_step_bench,
     online::online_epoch
 );
