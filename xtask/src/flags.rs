@@ -64,9 +64,10 @@ pub struct RepairArgs {
     /// The split the model was trained on. Default: `RUN/split.json`.
     #[arg(long)]
     pub split: Option<PathBuf>,
-    /// The class to repair.
-    #[arg(long)]
-    pub class: u32,
+    /// The class to repair, or several at once (`--class 20,27,30`: the negatives of
+    /// all of them; Qual_α then takes their mean accuracy).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub class: Vec<u32>,
     /// Seed of the positive sampling and random FL (the repair problem), and of the
     /// search unless --search-seed is given.
     #[arg(long, default_value_t = 0)]

@@ -30,12 +30,9 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         split_path.display(),
         run.model.num_classes
     );
-    anyhow::ensure!(
-        (args.class as usize) < classes,
-        "--class {}: {dataset} has classes 0–{}",
-        args.class,
-        classes - 1
-    );
+    if let Some(class) = args.class.iter().find(|&&c| c as usize >= classes) {
+        anyhow::bail!("--class {class}: {dataset} has classes 0–{}", classes - 1);
+    }
     let data = args.data.resolve(&dataset)?;
     crate::flags::create_out(&args.out)?;
     // A model trained on resized images (an experiment's `input_side`) gets them resized
@@ -49,7 +46,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     let compute = crate::progress::compute(&args.device, &bars)?;
     eprintln!(
         "repairing class {} of {} ({}) on {}",
-        args.class,
+        joined(&args.class),
         args.checkpoint.display(),
         run.model.arch,
         corpus.describe()
@@ -72,7 +69,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     if report.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",
-            args.class,
+            joined(&args.class),
             args.out.join("repair.json").display()
         );
         return Ok(());
@@ -84,7 +81,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     let t = &report.timings;
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
-        args.class,
+        settings.class,
         report.sites.len(),
         report.sites.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
         fit(report.fitness_before),
@@ -99,7 +96,22 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         t.fl_ms,
         t.search_ms
     );
+    for c in report.joint_test.iter().skip(1) {
+        println!(
+            "  and class {}: test acc {:.4} → {:.4}",
+            c.class, c.before.class, c.after.class
+        );
+    }
     Ok(())
+}
+
+/// `20,27,30`.
+fn joined(classes: &[u32]) -> String {
+    classes
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
@@ -157,7 +169,8 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         iterations: args.iterations,
         search_seed: args.search_seed,
         strategy,
-        ..RepairSettings::study(args.class, args.seed)
+        joint_classes: args.class[1..].to_vec(),
+        ..RepairSettings::study(args.class[0], args.seed)
     })
 }
 

@@ -1,5 +1,6 @@
 //! The incremental Arachne fitness equals the full recompute: on many random problems,
-//! on GTSRB-sized ones, and exactly (arg-max ties included) on integer data.
+//! on GTSRB-sized ones, on multi-class ones, and exactly (arg-max ties included) on
+//! integer data.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -95,6 +96,39 @@ fn incremental_equals_full_on_gtsrb_sized_problems() {
                 fast.evaluate(&x).unwrap(),
                 full.evaluate(&x).unwrap(),
                 &what,
+            );
+        }
+    }
+}
+
+/// A multi-class repair: the negatives of three classes at once, the sites in their
+/// columns (and one more), on GTSRB-sized problems.
+#[test]
+fn incremental_equals_full_on_multi_class_problems() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for width in [64, 512] {
+        let mut problem = RepairProblem::synthetic(SyntheticSpec {
+            width,
+            classes: 43,
+            negatives: 60,
+            positives: 200,
+            sites: 12,
+            columns: 4,
+            seed: 11 + width as u64,
+        });
+        // The synthetic negatives are all class 0: relabel them 0, 1, 2 in turn.
+        for (k, label) in problem.negatives.labels.iter_mut().enumerate() {
+            *label = (k % 3) as u32;
+        }
+        let (fast, full) = (
+            ArachneFitness::new(&problem).unwrap(),
+            FullFitness::new(&problem).unwrap(),
+        );
+        for x in positions(&problem, &mut rng, 9) {
+            assert_close(
+                fast.evaluate(&x).unwrap(),
+                full.evaluate(&x).unwrap(),
+                &format!("width {width}, negatives of classes 0, 1, 2"),
             );
         }
     }

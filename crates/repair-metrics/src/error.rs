@@ -35,4 +35,7 @@ pub enum MetricsError {
     /// CSV writing failed.
     #[error("csv: {0}")]
     Csv(String),
+    /// Inputs a metric cannot be computed from.
+    #[error("{0}")]
+    Invalid(String),
 }

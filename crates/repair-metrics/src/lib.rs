@@ -23,6 +23,7 @@ mod error;
 #[cfg(feature = "plots")]
 mod figures;
 mod imbalance;
+mod multiclass;
 mod pattern;
 mod quality;
 mod records;
@@ -37,10 +38,13 @@ pub use error::MetricsError;
 #[cfg(feature = "plots")]
 pub use figures::{accuracy_figure, pareto_figure, quality_figure, table1_figure};
 pub use imbalance::{collapse_warnings, warnings_markdown, CollapseWarning, COLLAPSE_SHARE};
+pub use multiclass::{
+    compare_run, multiclass_markdown, MulticlassKey, MulticlassOutcome, MulticlassRow, ScoredRepair,
+};
 pub use pattern::{
     classify_pattern, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy,
 };
-pub use quality::{qual, PAPER_ALPHAS};
+pub use quality::{qual, qual_multi, PAPER_ALPHAS};
 pub use records::{from_csv, to_csv};
 pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};
 pub use stats::{

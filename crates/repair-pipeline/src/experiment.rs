@@ -5,13 +5,15 @@
 //! run, rerun, finishes with the same files. A [`Shard`] runs one slice of the units
 //! and a [`Stage`] one half, so the work can be spread over a cluster.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
-use repair_data::{Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_metrics::{ConfusionMatrix, RepairRow, STUDY_METHOD};
+use repair_data::{write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_metrics::{
+    compare_run, multiclass_markdown, ConfusionMatrix, RepairRow, ScoredRepair, STUDY_METHOD,
+};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
@@ -23,7 +25,7 @@ use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
 use crate::folder_lock::FolderLock;
 use crate::online::{train_online, OnlineRepair, OnlineReport};
-use crate::repair::{MethodName, Strategy};
+use crate::repair::{MethodName, RepairSettings, Strategy};
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::shard::{Shard, Stage};
@@ -122,6 +124,19 @@ pub(crate) fn unit_folder(
             .join(repair_core::file_name_part(other))
             .join(unit),
     }
+}
+
+/// The unit folder of the joint repair of every target class at `epoch` with `method`.
+pub(crate) fn joint_folder(out: &Path, run: usize, epoch: usize, method: &str) -> PathBuf {
+    run_folder(out, run)
+        .join("repairs")
+        .join(repair_core::file_name_part(&joint_method(method)))
+        .join(format!("epoch-{epoch:03}"))
+}
+
+/// The `method` label of a joint repair with `method`.
+pub(crate) fn joint_method(method: &str) -> String {
+    format!("{method}-joint")
 }
 
 /// `RUN/trained.json`, if the run's training stage is complete.
@@ -223,10 +238,30 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     let classes = target_classes(config, &loaded, corpus.images().num_classes())?;
     // Repair units, numbered in (run, epoch, class) order.
     let mut rows = Vec::new();
+    let mut joint_rows = Vec::new();
     let mut number = 0;
     for (k, seed, _, report) in &runs {
         for epoch in checkpoints_to_repair(config, report) {
             let cached = &loaded[&(*k, epoch)];
+            if config.repair.joint {
+                for &method in &config.repair.methods {
+                    number += 1;
+                    if !run.shard.owns(number - 1) {
+                        continue;
+                    }
+                    let unit = Unit {
+                        dir: joint_folder(run.out, *k, epoch, method.as_str()),
+                        run: *k,
+                        seed: *seed,
+                        epoch,
+                        converged_epoch: report.converged_epoch,
+                        class: classes[0],
+                        method,
+                    };
+                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, &classes);
+                    joint_rows.extend(joint_unit(run, &unit, &classes, cached, &earlier)?);
+                }
+            }
             for &class in &classes {
                 for &method in &config.repair.methods {
                     number += 1;
@@ -242,7 +277,7 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
                         class,
                         method,
                     };
-                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, class);
+                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, &[class]);
                     rows.push(experiment_unit(run, &unit, cached, &earlier)?);
                 }
             }
@@ -258,6 +293,10 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     if run.shard.is_whole() {
         write_csv_rows(&run.out.join("repairs.csv"), &rows)?;
         write_experiment_class_accuracy(run.out, &rows)?;
+        if config.repair.joint {
+            write_csv_rows(&run.out.join(JOINT_CSV), &joint_rows)?;
+            write_multiclass(run.out, config, &classes, &rows, &joint_rows)?;
+        }
     }
     Ok(rows)
 }
@@ -519,7 +558,7 @@ struct Unit {
 }
 
 /// The last layer of the `history` method's earlier checkpoint for the repair of
-/// `class` at `epoch` of run `run`: of the run's checkpoints before it, the one whose
+/// `classes` at `epoch` of run `run`: of the run's checkpoints before it, the one whose
 /// layer classifies the most of this checkpoint's negatives right (on its own cached
 /// activations of the same repair images; ties to the latest), with its epoch; none
 /// when no earlier checkpoint gets any of them right.
@@ -528,11 +567,12 @@ fn earlier_layer(
     run: usize,
     epoch: usize,
     current: &CachedCheckpoint,
-    class: u32,
+    classes: &[u32],
 ) -> Result<Option<(usize, DenseLayer)>> {
     let now = predict(&current.layer, &current.repair)?;
+    let labels = &current.repair.labels;
     let negatives: Vec<usize> = (0..current.repair.len())
-        .filter(|&k| current.repair.labels[k] == class && now[k] != class)
+        .filter(|&k| classes.contains(&labels[k]) && now[k] != labels[k])
         .collect();
     let mut best: Option<(usize, usize)> = None;
     let mut epochs: Vec<usize> = loaded
@@ -550,7 +590,10 @@ fn earlier_layer(
             ));
         }
         let predicted = predict(&then.layer, &then.repair)?;
-        let right = negatives.iter().filter(|&&k| predicted[k] == class).count();
+        let right = negatives
+            .iter()
+            .filter(|&&k| predicted[k] == labels[k])
+            .count();
         if right > 0 && best.is_none_or(|(_, most)| right >= most) {
             best = Some((e, right));
         }
@@ -593,6 +636,140 @@ fn experiment_unit(
     write_json(&row_path, &row)?;
     Ok(row)
 }
+
+/// The joint repair of `classes` at one checkpoint with one method: a unit like the
+/// single ones (in [`joint_folder`], its rows in `rows.json`), one `joint.csv` row per
+/// class, each with that class's accuracies and the repair's shared columns.
+fn joint_unit(
+    run: &ExperimentRun<'_>,
+    unit: &Unit,
+    classes: &[u32],
+    cached: &CachedCheckpoint,
+    earlier: &dyn Fn() -> Result<Option<(usize, DenseLayer)>>,
+) -> Result<Vec<RepairRow>> {
+    let settings = RepairSettings {
+        joint_classes: classes[1..].to_vec(),
+        ..run
+            .config
+            .repair
+            .settings_for(unit.method, classes[0], unit.seed)
+    };
+    let rows_path = unit.dir.join("rows.json");
+    if rows_path.is_file() {
+        let same = read_json::<RepairReport>(&unit.dir.join("repair.json"))
+            .is_ok_and(|report| report.settings == settings);
+        if same {
+            return read_json(&rows_path);
+        }
+    }
+    let earlier = match settings.strategy {
+        Strategy::History { .. } => earlier()?,
+        _ => None,
+    };
+    let input = RepairInput {
+        earlier: earlier.as_ref().map(|(e, layer)| (*e, layer)),
+        ..cached.input(run.dataset)
+    };
+    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
+    let shared = repair_row(unit, &report)?;
+    let mut rows = Vec::new();
+    for joint in &report.joint_test {
+        rows.push(RepairRow {
+            method: joint_method(unit.method.as_str()).as_str().into(),
+            target_class: joint.class,
+            base_acc_cls: joint.before.class,
+            repaired_acc_cls: joint.after.class,
+            base_share_cls: Some(joint.before.predicted_share),
+            repaired_share_cls: Some(joint.after.predicted_share),
+            // The selection-set columns are the first class's: the report keeps one.
+            ..shared.clone()
+        });
+    }
+    if rows.len() != classes.len() {
+        // Nothing to repair: no test scores per class were taken.
+        return Err(file_error(
+            &unit.dir,
+            "the joint repair has no per-class test accuracies",
+        ));
+    }
+    write_json(&rows_path, &rows)?;
+    Ok(rows)
+}
+
+/// `multiclass.csv` and `multiclass.md`: the joint repairs against the single ones
+/// ([`repair_metrics::compare_run`]), every single repair scored on all the target
+/// classes from its unit's `class_accuracy.csv`.
+fn write_multiclass(
+    out: &Path,
+    config: &ExperimentConfig,
+    classes: &[u32],
+    rows: &[RepairRow],
+    joint_rows: &[RepairRow],
+) -> Result<()> {
+    let mut all = Vec::new();
+    for method in &config.repair.methods {
+        let joint_label = joint_method(method.as_str());
+        let runs: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.run).collect();
+        for run_number in runs {
+            let mut scored = Vec::new();
+            let mut names = None;
+            for r in rows
+                .iter()
+                .filter(|r| r.run == run_number && r.method.as_str() == method.as_str())
+            {
+                names.get_or_insert((r.dataset.clone(), r.model.clone()));
+                let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+                let per_class: Vec<ClassAccuracyRow> =
+                    read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
+                scored.push(ScoredRepair {
+                    run: r.run,
+                    epoch: r.epoch,
+                    repaired_for: Some(r.target_class),
+                    acc_total: r.repaired_acc_total,
+                    acc_by_class: per_class
+                        .iter()
+                        .filter(|c| classes.contains(&c.class))
+                        .map(|c| (c.class, c.repaired_acc.unwrap_or(0.0)))
+                        .collect(),
+                });
+            }
+            let mut joint: BTreeMap<usize, ScoredRepair> = BTreeMap::new();
+            for r in joint_rows
+                .iter()
+                .filter(|r| r.run == run_number && r.method.as_str() == joint_label)
+            {
+                joint
+                    .entry(r.epoch)
+                    .or_insert_with(|| ScoredRepair {
+                        run: r.run,
+                        epoch: r.epoch,
+                        repaired_for: None,
+                        acc_total: r.repaired_acc_total,
+                        acc_by_class: BTreeMap::new(),
+                    })
+                    .acc_by_class
+                    .insert(r.target_class, r.repaired_acc_cls);
+            }
+            scored.extend(joint.into_values());
+            let Some((dataset, model)) = names else {
+                continue;
+            };
+            let method_label = method.as_str().into();
+            let key = (dataset.as_str(), model.as_str(), &method_label, run_number);
+            all.extend(
+                compare_run(key, classes, &scored, &config.report.alphas)
+                    .map_err(|e| file_error(&out.join(JOINT_CSV), e))?,
+            );
+        }
+    }
+    write_csv_rows(&out.join("multiclass.csv"), &all)?;
+    let path = out.join("multiclass.md");
+    write_atomic(&path, multiclass_markdown(&all).as_bytes())?;
+    Ok(())
+}
+
+/// The joint repairs' rows, beside `repairs.csv`.
+pub(crate) const JOINT_CSV: &str = "joint.csv";
 
 /// The `repairs.csv` row of a unit's report.
 fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {

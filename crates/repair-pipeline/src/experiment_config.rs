@@ -24,7 +24,8 @@ use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 10] = [
+const OPTIONAL_KEYS: [&str; 11] = [
+    "repair.joint",
     "data.input_side",
     "online.rule",
     "online.alpha",
@@ -289,6 +290,11 @@ pub struct RepairSection {
     /// λ of the `history` method: the price of a broken positive (default 1).
     #[serde(skip_serializing_if = "is_history_penalty")]
     pub history_penalty: f64,
+    /// Also repair all the target classes at once, per checkpoint and method (a
+    /// multi-class repair, method `METHOD-joint` in `joint.csv`), and compare it with the
+    /// single repairs in `multiclass.csv` / `multiclass.md` (default false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub joint: bool,
 }
 
 /// Arachne v2's generations.
@@ -386,6 +392,7 @@ impl Default for RepairSection {
             adaptive_phases: repair_adaptive::MAX_PHASES,
             history_sites: BASELINE_SITES,
             history_penalty: HISTORY_PENALTY,
+            joint: false,
         }
     }
 }
@@ -593,6 +600,16 @@ impl ExperimentConfig {
                     .into(),
             );
         }
+        let target_classes = match r.classes.len() {
+            0 => r.worst_classes,
+            n => n,
+        };
+        if r.joint && target_classes < 2 {
+            return Err("repair.joint repairs several classes at once: give at least 2".into());
+        }
+        if r.joint && self.online.is_some() {
+            return Err("repair.joint and the online mode (one class) do not go together".into());
+        }
         if self.report.alphas.is_empty() {
             return Err("report.alphas is empty: want at least one α in [0, 1]".into());
         }
@@ -690,6 +707,29 @@ mod tests {
                 Ok(config) => config.validate_for("gtsrb", 43).unwrap_err(),
             };
             assert!(e.contains(want), "{setting}: {e}");
+        }
+        // The methods' settings, each alone or with what it contradicts.
+        for (settings, want) in [
+            (
+                &["repair.joint=true", "repair.classes=[3]"][..],
+                "at least 2",
+            ),
+            (&["repair.methods=[]"][..], "repair.methods is empty"),
+            (&[r#"repair.methods=["de", "de"]"#][..], "lists `de` twice"),
+            (&[r#"repair.methods=["annealing"]"#][..], "unknown variant"),
+            (
+                &[r#"repair.methods=["adaptive"]"#, "repair.search=de"][..],
+                "PSO phases",
+            ),
+            (
+                &["repair.adaptive_threshold=-0.1"][..],
+                "adaptive_threshold",
+            ),
+            (&["repair.history_penalty=nan"][..], "history_penalty"),
+            (&["repair.adaptive_window=0"][..], "adaptive_window must be"),
+        ] {
+            let e = set(quick, settings).unwrap_err().to_string();
+            assert!(e.contains(want), "{settings:?}: {e}");
         }
     }
 

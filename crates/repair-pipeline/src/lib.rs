@@ -71,7 +71,7 @@ pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 pub use repair_readiness::{rule_named, ReadinessRule};
 pub use repair_train::TrainConfig;
 pub use repair_train::{EpochEnd, EpochHook, NoHook};
-pub use repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
+pub use repair_unit::{repair_unit, JointClassAccuracy, RepairInput, RepairReport, UnitOutputs};
 pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use sampling::PositiveSampler;

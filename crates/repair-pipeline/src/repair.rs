@@ -263,12 +263,24 @@ pub struct RepairSettings {
     /// pass).
     #[serde(default, skip_serializing_if = "Strategy::is_single")]
     pub strategy: Strategy,
+    /// Classes repaired together with `class` (multi-class repair: the negatives of all
+    /// of them, the same positives rule); empty, and absent from `repair.json`, for the
+    /// study's one class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joint_classes: Vec<u32>,
 }
 
 impl RepairSettings {
     /// The seed the search draws from.
     pub fn search_seed(&self) -> u64 {
         self.search_seed.unwrap_or(self.seed)
+    }
+
+    /// Every class repaired: `class`, then `joint_classes`.
+    pub fn classes(&self) -> Vec<u32> {
+        std::iter::once(self.class)
+            .chain(self.joint_classes.iter().copied())
+            .collect()
     }
 }
 
@@ -286,6 +298,7 @@ impl RepairSettings {
             seed,
             search_seed: None,
             strategy: Strategy::Single,
+            joint_classes: Vec::new(),
         }
     }
 }
@@ -373,17 +386,30 @@ pub fn repair_layer_with(
     earlier: Option<&DenseLayer>,
     progress: &dyn Progress,
 ) -> Result<(DenseLayer, RepairOutcome)> {
-    let class = settings.class;
-    if class as usize >= layer.classes {
+    let classes = settings.classes();
+    if let Some(class) = classes.iter().find(|&&c| c as usize >= layer.classes) {
         return Err(PipelineError::Invalid(format!(
             "class {class} is out of range: the model has {} classes (0..={})",
             layer.classes,
             layer.classes - 1
         )));
     }
+    if let Some(twice) = classes
+        .iter()
+        .enumerate()
+        .find_map(|(k, c)| classes[..k].contains(c).then_some(c))
+    {
+        return Err(PipelineError::Invalid(format!(
+            "class {twice} is listed twice among the classes to repair"
+        )));
+    }
     let started = Instant::now();
     let predicted = predict(layer, repair_set)?;
-    let is_negative = |k: usize| repair_set.labels[k] == class && predicted[k] != class;
+    // The negatives of every class repaired (one class: the study's).
+    let is_negative = |k: usize| {
+        let label = repair_set.labels[k];
+        classes.contains(&label) && predicted[k] != label
+    };
     let negative_idx: Vec<usize> = (0..repair_set.len()).filter(|&k| is_negative(k)).collect();
     let correct_idx: Vec<usize> = (0..repair_set.len())
         .filter(|&k| predicted[k] == repair_set.labels[k])
@@ -427,7 +453,7 @@ pub fn repair_layer_with(
     }
     if positives.is_empty() {
         return Err(PipelineError::Invalid(format!(
-            "no correctly classified repair input to keep intact (class {class})"
+            "no correctly classified repair input to keep intact (classes {classes:?})"
         )));
     }
 

@@ -126,6 +126,21 @@ pub struct RepairReport {
     /// Why the adaptive strategy ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptive_stop: Option<AdaptiveStop>,
+    /// A multi-class repair's test accuracies, one entry per class repaired (absent for
+    /// one class: `test_before` and `test_after` are its).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joint_test: Vec<JointClassAccuracy>,
+}
+
+/// One class of a multi-class repair on the test set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct JointClassAccuracy {
+    /// The class.
+    pub class: u32,
+    /// Before the repair.
+    pub before: ClassAccuracy,
+    /// After.
+    pub after: ClassAccuracy,
 }
 
 /// Repairs `input.layer` for `settings.class` and writes into `out`: `weights.csv`,
@@ -201,6 +216,18 @@ pub fn repair_unit(
         selection_after,
         extract_ms: input.extract_ms,
         timings: outcome.timings,
+        joint_test: match &confusions {
+            Some((before, after)) if !settings.joint_classes.is_empty() => settings
+                .classes()
+                .into_iter()
+                .map(|class| JointClassAccuracy {
+                    class,
+                    before: ClassAccuracy::of(before, class),
+                    after: ClassAccuracy::of(after, class),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         earlier_epoch: input.earlier.map(|(epoch, _)| epoch),
         phases: outcome.phases.clone(),
         adaptive_stop: outcome.adaptive_stop,

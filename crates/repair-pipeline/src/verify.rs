@@ -122,6 +122,9 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             }
         }
     }
+    if config.repair.joint {
+        check_joint(out, &expected, classes.len(), &mut problems);
+    }
     for (run, epoch, class, method) in expected.difference(&found) {
         problems.push(format!(
             "repairs.csv: no {method} row for run {run} epoch {epoch} class {class}"
@@ -180,6 +183,36 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
         figures,
         unhashed_checkpoints: unhashed,
     })
+}
+
+/// `joint.csv` has one row per class of every joint unit (a (run, checkpoint, method) of
+/// the single units), and the multi-class comparison was written.
+fn check_joint(
+    out: &Path,
+    expected: &BTreeSet<(usize, usize, u32, String)>,
+    classes: usize,
+    problems: &mut Vec<String>,
+) {
+    let path = out.join(crate::experiment::JOINT_CSV);
+    let units: BTreeSet<(usize, usize, &str)> = expected
+        .iter()
+        .map(|(run, epoch, _, method)| (*run, *epoch, method.as_str()))
+        .collect();
+    match parse_repairs(&path) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(rows) if rows.len() != units.len() * classes => problems.push(format!(
+            "{}: {} rows, want {} joint repairs × {classes} classes",
+            path.display(),
+            rows.len(),
+            units.len()
+        )),
+        Ok(_) => {}
+    }
+    for name in ["multiclass.csv", "multiclass.md"] {
+        if !out.join(name).is_file() {
+            problems.push(format!("{}: missing", out.join(name).display()));
+        }
+    }
 }
 
 /// A CSV the report wrote, or a problem: a file of another layout (an older version's
@@ -547,6 +580,7 @@ mod tests {
             earlier_epoch: None,
             phases: Vec::new(),
             adaptive_stop: None,
+            joint_test: Vec::new(),
         }
     }
 

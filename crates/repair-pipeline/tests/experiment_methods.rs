@@ -146,6 +146,42 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
     }
     let verified = verify_experiment(out.path(), &methods).unwrap();
     assert_eq!(verified.repairs, rows.len());
+
+    // Both classes at once, per checkpoint and method, against the single repairs.
+    let joint = config(&[
+        r#"repair.methods=["arachne", "de", "adaptive", "history"]"#,
+        "repair.joint=true",
+    ]);
+    let again = run(&joint, out.path());
+    assert_eq!(again, rows, "the single units are reused");
+    let joint_rows = repair_metrics::read_repairs(&out.path().join("joint.csv")).unwrap();
+    assert_eq!(
+        joint_rows.len(),
+        rows.len(),
+        "one row per class of each joint unit"
+    );
+    assert!(joint_rows.iter().all(|r| r.method.ends_with("-joint")));
+    let dir = out.path().join(format!(
+        "run-1/repairs/arachne-joint/epoch-{:03}",
+        first[0].epoch
+    ));
+    let report: RepairReport =
+        serde_json::from_slice(&std::fs::read(dir.join("repair.json")).unwrap()).unwrap();
+    let classes: BTreeSet<u32> = first.iter().map(|r| r.target_class).collect();
+    assert_eq!(
+        report
+            .joint_test
+            .iter()
+            .map(|c| c.class)
+            .collect::<BTreeSet<_>>(),
+        classes
+    );
+    let multiclass: Vec<repair_metrics::MulticlassRow> =
+        from_csv(&std::fs::read(out.path().join("multiclass.csv")).unwrap()[..]).unwrap();
+    assert_eq!(multiclass.len(), 4 * joint.report.alphas.len());
+    let md = std::fs::read_to_string(out.path().join("multiclass.md")).unwrap();
+    assert!(md.contains("| gtsrb | history |"), "{md}");
+    verify_experiment(out.path(), &joint).unwrap();
     // The folder as the study's again: its Table 1 has the study's rows only.
     let back = run(&study, out.path());
     assert_eq!(back.len(), first.len());
