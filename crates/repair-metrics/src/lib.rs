@@ -31,6 +31,7 @@ mod row_checks;
 mod stats;
 mod summary;
 mod tables;
+mod variance;
 
 pub use confusion::ConfusionMatrix;
 pub use convergence::{converged_epoch, phase, Phase};
@@ -58,6 +59,7 @@ pub use tables::{
     parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, MethodLabel,
     PatternKey, QualityRow, RepairRow, RunPattern, Table1Key, Table1Row, STUDY_METHOD,
 };
+pub use variance::{variance_markdown, variance_split, VarianceKey, VarianceRow, VarianceSplit};
 
 /// serde, for [`csv_record!`] in other crates.
 #[doc(hidden)]

@@ -30,6 +30,10 @@ pub struct RepairRow {
     pub run: usize,
     /// Training seed of the run.
     pub seed: u64,
+    /// The search's own seed when it is not the problem's (`repair_seeds` > 1: the
+    /// repeats of a repair); empty for the study's one repair per unit.
+    #[serde(default)]
+    pub search_seed: Option<u64>,
     /// Repaired class.
     pub target_class: u32,
     /// Checkpoint epoch.
@@ -133,9 +137,12 @@ impl From<&str> for MethodLabel {
     }
 }
 
+/// What identifies a repair: (dataset, model, method, run, epoch, class, search seed).
+pub type RepairKey<'a> = (&'a str, &'a str, &'a str, usize, usize, u32, Option<u64>);
+
 impl RepairRow {
-    /// What identifies a repair: (dataset, model, method, run, epoch, class).
-    pub fn key(&self) -> (&str, &str, &str, usize, usize, u32) {
+    /// What identifies a repair.
+    pub fn key(&self) -> RepairKey<'_> {
         (
             &self.dataset,
             &self.model,
@@ -143,6 +150,7 @@ impl RepairRow {
             self.run,
             self.epoch,
             self.target_class,
+            self.search_seed,
         )
     }
 }

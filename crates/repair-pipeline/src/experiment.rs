@@ -114,16 +114,42 @@ pub(crate) fn unit_folder(
     epoch: usize,
     class: u32,
     method: &str,
+    search_seed: Option<u64>,
 ) -> std::path::PathBuf {
     let unit = format!("epoch-{epoch:03}/class-{class:02}");
-    // The study's method keeps the folder it had before there were methods.
-    match method {
+    // The study's method keeps the folder it had before there were methods, and the
+    // study's one search per unit the folder it had before repair seeds.
+    let dir = match method {
         STUDY_METHOD => run_folder(out, run).join("repairs").join(unit),
         other => run_folder(out, run)
             .join("repairs")
             .join(repair_core::file_name_part(other))
             .join(unit),
+    };
+    match search_seed {
+        None => dir,
+        Some(seed) => dir.join(format!("search-seed-{seed}")),
     }
+}
+
+/// The unit folder of a `repairs.csv` row.
+pub(crate) fn row_folder(out: &Path, r: &RepairRow) -> PathBuf {
+    unit_folder(
+        out,
+        r.run,
+        r.epoch,
+        r.target_class,
+        &r.method,
+        r.search_seed,
+    )
+}
+
+/// The search seeds of each unit: `None` (the problem's seed, the study's one search),
+/// then 1, 2, … up to `repair_seeds` searches.
+pub(crate) fn search_seeds(config: &ExperimentConfig) -> Vec<Option<u64>> {
+    std::iter::once(None)
+        .chain((1..config.repair.repair_seeds as u64).map(Some))
+        .collect()
 }
 
 /// The unit folder of the joint repair of every target class at `epoch` with `method`.
@@ -257,6 +283,7 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
                         converged_epoch: report.converged_epoch,
                         class: classes[0],
                         method,
+                        search_seed: None,
                     };
                     let earlier = || earlier_layer(&loaded, *k, epoch, cached, &classes);
                     joint_rows.extend(joint_unit(run, &unit, &classes, cached, &earlier)?);
@@ -264,21 +291,25 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
             }
             for &class in &classes {
                 for &method in &config.repair.methods {
-                    number += 1;
-                    if !run.shard.owns(number - 1) {
-                        continue;
+                    for search_seed in search_seeds(config) {
+                        number += 1;
+                        if !run.shard.owns(number - 1) {
+                            continue;
+                        }
+                        let m = method.as_str();
+                        let unit = Unit {
+                            dir: unit_folder(run.out, *k, epoch, class, m, search_seed),
+                            run: *k,
+                            seed: *seed,
+                            epoch,
+                            converged_epoch: report.converged_epoch,
+                            class,
+                            method,
+                            search_seed,
+                        };
+                        let earlier = || earlier_layer(&loaded, *k, epoch, cached, &[class]);
+                        rows.push(experiment_unit(run, &unit, cached, &earlier)?);
                     }
-                    let unit = Unit {
-                        dir: unit_folder(run.out, *k, epoch, class, method.as_str()),
-                        run: *k,
-                        seed: *seed,
-                        epoch,
-                        converged_epoch: report.converged_epoch,
-                        class,
-                        method,
-                    };
-                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, &[class]);
-                    rows.push(experiment_unit(run, &unit, cached, &earlier)?);
                 }
             }
         }
@@ -305,8 +336,10 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
 /// keyed by run, seed, checkpoint and repaired class, in `repairs.csv` order.
 pub(crate) fn write_experiment_class_accuracy(out: &Path, rows: &[RepairRow]) -> Result<()> {
     let mut all = Vec::new();
-    for r in rows {
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+    // The study's one search per unit (a unit's repeats with other search seeds stay
+    // in their folders).
+    for r in rows.iter().filter(|r| r.search_seed.is_none()) {
+        let unit = row_folder(out, r);
         let classes: Vec<ClassAccuracyRow> = read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
         let repair = RepairKey {
             method: r.method.to_string(),
@@ -555,6 +588,7 @@ struct Unit {
     converged_epoch: usize,
     class: u32,
     method: MethodName,
+    search_seed: Option<u64>,
 }
 
 /// The last layer of the `history` method's earlier checkpoint for the repair of
@@ -610,7 +644,10 @@ fn experiment_unit(
     earlier: &dyn Fn() -> Result<Option<(usize, DenseLayer)>>,
 ) -> Result<RepairRow> {
     let (class, seed) = (unit.class, unit.seed);
-    let settings = run.config.repair.settings_for(unit.method, class, seed);
+    let settings = RepairSettings {
+        search_seed: unit.search_seed,
+        ..run.config.repair.settings_for(unit.method, class, seed)
+    };
     let row_path = unit.dir.join("row.json");
     // Units from before per-class files or the selection set were written, and units
     // of other settings (the repair section changed), are redone (deterministic, ms).
@@ -713,12 +750,13 @@ fn write_multiclass(
         for run_number in runs {
             let mut scored = Vec::new();
             let mut names = None;
-            for r in rows
-                .iter()
-                .filter(|r| r.run == run_number && r.method.as_str() == method.as_str())
-            {
+            for r in rows.iter().filter(|r| {
+                r.run == run_number
+                    && r.method.as_str() == method.as_str()
+                    && r.search_seed.is_none()
+            }) {
                 names.get_or_insert((r.dataset.clone(), r.model.clone()));
-                let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+                let unit = row_folder(out, r);
                 let per_class: Vec<ClassAccuracyRow> =
                     read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
                 scored.push(ScoredRepair {
@@ -785,6 +823,7 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         method: unit.method.as_str().into(),
         run: unit.run,
         seed: unit.seed,
+        search_seed: unit.search_seed,
         target_class: unit.class,
         epoch: unit.epoch,
         converged_epoch: unit.converged_epoch,

@@ -24,8 +24,9 @@ use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 11] = [
+const OPTIONAL_KEYS: [&str; 12] = [
     "repair.joint",
+    "repair.repair_seeds",
     "data.input_side",
     "online.rule",
     "online.alpha",
@@ -295,6 +296,16 @@ pub struct RepairSection {
     /// single repairs in `multiclass.csv` / `multiclass.md` (default false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub joint: bool,
+    /// Searches per repair unit (default 1, the study's): the first with the problem's
+    /// seed, the others with search seeds 1, 2, … on the same problem (positives and
+    /// sites), so that the report can tell repair-seed variance from training-seed
+    /// variance (`variance.csv`, `variance.md`).
+    #[serde(skip_serializing_if = "is_one")]
+    pub repair_seeds: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// Arachne v2's generations.
@@ -393,6 +404,7 @@ impl Default for RepairSection {
             history_sites: BASELINE_SITES,
             history_penalty: HISTORY_PENALTY,
             joint: false,
+            repair_seeds: 1,
         }
     }
 }
@@ -558,6 +570,7 @@ impl ExperimentConfig {
             ("repair.adaptive_window", r.adaptive_window),
             ("repair.adaptive_phases", r.adaptive_phases),
             ("repair.history_sites", r.history_sites),
+            ("repair.repair_seeds", r.repair_seeds),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
@@ -786,7 +799,17 @@ mod tests {
         assert_eq!(quick.train.model, Arch::CnnS);
         assert!(quick.data.train_every > 1 && quick.train.seeds.len() == 2);
         let err = file.profile("fast").unwrap_err().to_string();
-        assert!(err.contains("paper, quick"), "{err}");
+        assert!(err.contains("paper, paper10, quick"), "{err}");
+        // paper10: the paper's protocol with 10 seeds, every method, the joint repair;
+        // it trains as the paper profile with those seeds does.
+        let paper10 = file.profile("paper10").unwrap();
+        assert_eq!(paper10.train.seeds.len(), 10);
+        assert_eq!(paper10.train.seeds[..5], paper.train.seeds[..]);
+        assert_eq!(paper10.repair.methods, MethodName::ALL);
+        assert!(paper10.repair.joint);
+        let mut ten = paper.clone();
+        ten.train.seeds = paper10.train.seeds.clone();
+        assert!(ten.trains_like(paper10));
     }
 
     #[test]

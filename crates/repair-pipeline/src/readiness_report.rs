@@ -19,7 +19,7 @@ use repair_readiness::{
 
 use crate::checkpoint::last_layer_weights;
 use crate::error::{file_error, PipelineError, Result};
-use crate::experiment::{load_trained, run_folder, unit_folder};
+use crate::experiment::{load_trained, row_folder, run_folder};
 use crate::unit_files::read_json;
 
 /// What the evaluation runs.
@@ -60,7 +60,7 @@ struct UnitSites {
 pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
     let repairs_csv = dir.join("repairs.csv");
     let mut rows = read_repairs(&repairs_csv).map_err(|e| file_error(&repairs_csv, e))?;
-    rows.retain(|r| r.method.as_str() == STUDY_METHOD);
+    rows.retain(|r| r.method.as_str() == STUDY_METHOD && r.search_seed.is_none());
     if rows.is_empty() {
         return Err(file_error(
             &repairs_csv,
@@ -122,8 +122,7 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                         format!("no validation loss of epoch {}", r.epoch),
                     )
                 })?;
-            let unit =
-                unit_folder(dir, r.run, r.epoch, r.target_class, &r.method).join("repair.json");
+            let unit = row_folder(dir, r).join("repair.json");
             let sites: UnitSites = read_json(&unit)?;
             let selection = |cls: Option<f64>, total: Option<f64>| -> Result<Accuracy> {
                 Ok(Accuracy {

@@ -12,6 +12,7 @@ use repair_metrics::{
     table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, IncompletePolicy,
     MetricsError, QualityRow, RepairRow, RunPattern, Table1Row, TiePolicy, STUDY_METHOD,
 };
+use repair_metrics::{variance_markdown, variance_split};
 
 use crate::error::{file_error, PipelineError, Result};
 
@@ -49,6 +50,9 @@ pub struct ReportSummary {
     /// in `warnings.csv` and `table1.md`).
     pub warnings: Vec<CollapseWarning>,
 }
+
+/// The repair-seed variance split, written when `repairs.csv` has repeats of a unit.
+pub const VARIANCE_CSV: &str = "variance.csv";
 
 /// The warnings file of a report (header only when there is nothing to warn about).
 pub const WARNINGS_CSV: &str = "warnings.csv";
@@ -91,7 +95,7 @@ pub fn write_report(
         return Err(PipelineError::Invalid("no repairs.csv to report on".into()));
     };
     let err = |e| file_error(first, e);
-    let mut repairs = Vec::new();
+    let mut repairs: Vec<RepairRow> = Vec::new();
     let mut from = Vec::new();
     for path in csv_paths {
         let rows = read_repairs(path).map_err(|e| file_error(path, e))?;
@@ -117,6 +121,31 @@ pub fn write_report(
             ));
         }
     }
+    // The tables are the study's one search per unit; a unit's repeats with other
+    // search seeds (`repair_seeds`) go into the variance split.
+    let seeds: std::collections::BTreeSet<Option<u64>> =
+        repairs.iter().map(|r| r.search_seed).collect();
+    if seeds.len() > 1 {
+        let mut by_seed = Vec::new();
+        for &seed in &seeds {
+            let of: Vec<RepairRow> = repairs
+                .iter()
+                .filter(|r| r.search_seed == seed)
+                .cloned()
+                .collect();
+            by_seed.push(
+                patterns(&of, &options.alphas, options.ties, options.incomplete).map_err(err)?,
+            );
+        }
+        let split = variance_split(&by_seed);
+        let path = out.join(VARIANCE_CSV);
+        write_atomic(&path, &to_csv(&split).map_err(|e| file_error(&path, e))?)?;
+        write_atomic(
+            &out.join("variance.md"),
+            variance_markdown(&split).as_bytes(),
+        )?;
+    }
+    repairs.retain(|r| r.search_seed.is_none());
     let quality_rows = quality(&repairs, &options.alphas).map_err(err)?;
     let run_patterns =
         patterns(&repairs, &options.alphas, options.ties, options.incomplete).map_err(err)?;

@@ -13,8 +13,11 @@ use repair_metrics::{
 };
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::experiment::{checkpoints_to_repair, load_trained, run_folder, unit_folder};
+use crate::experiment::{
+    checkpoints_to_repair, load_trained, row_folder, run_folder, search_seeds,
+};
 use crate::experiment_config::ExperimentConfig;
+use crate::study_report::VARIANCE_CSV;
 use crate::study_report::{run_figures, ReportOptions, TABLE1_FIGURE, WARNINGS_CSV};
 use crate::unit_files::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
 use crate::verify_files::{check_checkpoints, check_figures, check_recomputed, check_units};
@@ -79,7 +82,10 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
                 for epoch in checkpoints_to_repair(config, &trained.report) {
                     for &class in &classes {
                         for method in &config.repair.methods {
-                            expected.insert((run, epoch, class, method.as_str().to_string()));
+                            for search in search_seeds(config) {
+                                let m = method.as_str().to_string();
+                                expected.insert((run, epoch, class, m, search));
+                            }
                         }
                     }
                 }
@@ -88,7 +94,13 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     }
     let mut found = BTreeSet::new();
     for r in &rows {
-        let key = (r.run, r.epoch, r.target_class, r.method.to_string());
+        let key = (
+            r.run,
+            r.epoch,
+            r.target_class,
+            r.method.to_string(),
+            r.search_seed,
+        );
         let at = format!(
             "repairs.csv: {} run {} epoch {} class {}",
             r.method, r.run, r.epoch, r.target_class
@@ -111,7 +123,7 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
                 r.seed, r.converged_epoch, r.model, r.run, config.train.model
             ));
         }
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+        let unit = row_folder(out, r);
         let mut files = vec!["row.json", "weights.csv", "repair.json", CLASS_ACCURACY_CSV];
         if r.evaluations > 0 {
             files.push("pareto_front.svg");
@@ -125,12 +137,27 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
     if config.repair.joint {
         check_joint(out, &expected, classes.len(), &mut problems);
     }
-    for (run, epoch, class, method) in expected.difference(&found) {
+    for (run, epoch, class, method, search) in expected.difference(&found) {
+        let seed = search.map_or(String::new(), |s| format!(" search seed {s}"));
         problems.push(format!(
-            "repairs.csv: no {method} row for run {run} epoch {epoch} class {class}"
+            "repairs.csv: no {method} row for run {run} epoch {epoch} class {class}{seed}"
         ));
     }
-    let pareto_figures = check_units(out, &rows, &mut problems);
+    // The tables are the study's one search per unit; the repeats feed variance.csv.
+    let all_rows = rows;
+    let rows: Vec<RepairRow> = all_rows
+        .iter()
+        .filter(|r| r.search_seed.is_none())
+        .cloned()
+        .collect();
+    let pareto_figures = check_units(out, &all_rows, &mut problems);
+    if config.repair.repair_seeds > 1 {
+        for name in [VARIANCE_CSV, "variance.md"] {
+            if !out.join(name).is_file() {
+                problems.push(format!("{}: missing", out.join(name).display()));
+            }
+        }
+    }
     if rows_are_possible {
         check_recomputed(
             out,
@@ -189,14 +216,14 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
 /// the single units), and the multi-class comparison was written.
 fn check_joint(
     out: &Path,
-    expected: &BTreeSet<(usize, usize, u32, String)>,
+    expected: &BTreeSet<(usize, usize, u32, String, Option<u64>)>,
     classes: usize,
     problems: &mut Vec<String>,
 ) {
     let path = out.join(crate::experiment::JOINT_CSV);
     let units: BTreeSet<(usize, usize, &str)> = expected
         .iter()
-        .map(|(run, epoch, _, method)| (*run, *epoch, method.as_str()))
+        .map(|(run, epoch, _, method, _)| (*run, *epoch, method.as_str()))
         .collect();
     match parse_repairs(&path) {
         Err(e) => problems.push(e.to_string()),
@@ -514,7 +541,7 @@ mod tests {
             }
         }
         for r in rows {
-            let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+            let unit = row_folder(out, r);
             std::fs::create_dir_all(&unit).unwrap();
             std::fs::write(unit.join("weights.csv"), "x").unwrap();
             std::fs::write(unit.join("pareto_front.svg"), SVG).unwrap();
@@ -589,11 +616,7 @@ mod tests {
         // Rows without a unit folder (foreign rows) have no per-class file to collect.
         let with_units: Vec<RepairRow> = rows
             .iter()
-            .filter(|r| {
-                unit_folder(out, r.run, r.epoch, r.target_class, &r.method)
-                    .join(CLASS_ACCURACY_CSV)
-                    .is_file()
-            })
+            .filter(|r| row_folder(out, r).join(CLASS_ACCURACY_CSV).is_file())
             .cloned()
             .collect();
         write_experiment_class_accuracy(out, &with_units).unwrap();
@@ -668,8 +691,11 @@ mod tests {
         rows[1].seed = 99;
         write_csv_rows(&out.path().join("repairs.csv"), &rows).unwrap();
         std::fs::remove_file(out.path().join(TABLE1_FIGURE)).unwrap();
-        std::fs::remove_file(unit_folder(out.path(), 1, 2, 4, "arachne").join("pareto_front.svg"))
-            .unwrap();
+        std::fs::remove_file(
+            crate::experiment::unit_folder(out.path(), 1, 2, 4, "arachne", None)
+                .join("pareto_front.svg"),
+        )
+        .unwrap();
         let e = verify_experiment(out.path(), &config)
             .unwrap_err()
             .to_string();

@@ -10,7 +10,7 @@ use repair_metrics::{patterns, table1, to_csv, RepairRow};
 use repair_train::{CheckpointInfo, FileDigest, RunDir};
 
 use crate::error::Result;
-use crate::experiment::unit_folder;
+use crate::experiment::row_folder;
 use crate::repair_unit::RepairReport;
 use crate::study_report::ReportOptions;
 use crate::unit_files::read_json;
@@ -25,7 +25,7 @@ pub(crate) fn check_units(
 ) -> Vec<std::path::PathBuf> {
     let mut figures = Vec::new();
     for r in rows {
-        let unit = unit_folder(out, r.run, r.epoch, r.target_class, &r.method);
+        let unit = row_folder(out, r);
         let row_json = unit.join("row.json");
         if row_json.is_file() {
             match read_json::<RepairRow>(&row_json) {

@@ -187,3 +187,46 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
     assert_eq!(back.len(), first.len());
     verify_experiment(out.path(), &study).unwrap();
 }
+
+#[test]
+fn repair_seeds_repeat_each_search_on_the_same_problem_and_split_the_variance() {
+    let out = tempfile::tempdir().unwrap();
+    let once = run(&config(&[]), out.path());
+    let table_once = std::fs::read(out.path().join("table1.csv")).unwrap();
+    let thrice = config(&["repair.repair_seeds=3"]);
+    let rows = run(&thrice, out.path());
+    assert_eq!(rows.len(), 3 * once.len());
+    let seeds: BTreeSet<Option<u64>> = rows.iter().map(|r| r.search_seed).collect();
+    assert_eq!(seeds, [None, Some(1), Some(2)].into_iter().collect());
+    // The first search of each unit is the study's, reused; the tables are its.
+    let first: Vec<_> = rows
+        .iter()
+        .filter(|r| r.search_seed.is_none())
+        .cloned()
+        .collect();
+    assert_eq!(first, once);
+    assert_eq!(
+        std::fs::read(out.path().join("table1.csv")).unwrap(),
+        table_once
+    );
+    // A repeat is another search on the same problem: same positives and sites.
+    let r = &once[0];
+    let unit = out.path().join(format!(
+        "run-1/repairs/epoch-{:03}/class-{:02}",
+        r.epoch, r.target_class
+    ));
+    let read = |dir: PathBuf| -> RepairReport {
+        serde_json::from_slice(&std::fs::read(dir.join("repair.json")).unwrap()).unwrap()
+    };
+    let (study, repeat) = (read(unit.clone()), read(unit.join("search-seed-2")));
+    assert_eq!(repeat.settings.search_seed, Some(2));
+    assert_eq!(
+        (&repeat.sites, repeat.positives_sampled, repeat.negatives),
+        (&study.sites, study.positives_sampled, study.negatives)
+    );
+    let variance: Vec<repair_metrics::VarianceRow> =
+        from_csv(&std::fs::read(out.path().join("variance.csv")).unwrap()[..]).unwrap();
+    assert_eq!(variance.len(), thrice.report.alphas.len());
+    assert!(variance.iter().all(|v| v.split.repair_seeds == 3));
+    verify_experiment(out.path(), &thrice).unwrap();
+}
