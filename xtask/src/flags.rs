@@ -192,6 +192,10 @@ pub struct SlurmArgs {
     /// Time limit of each training task (sbatch `--time`).
     #[arg(long, default_value = "24:00:00")]
     pub train_time: String,
+    /// CPUs per task (sbatch `--cpus-per-task`); each task runs on
+    /// `SLURM_CPUS_PER_TASK` threads. A node with fewer never starts the tasks.
+    #[arg(long, default_value_t = 2, value_parser = at_least_one)]
+    pub cpus: usize,
     /// Extra `#SBATCH` lines, e.g. `--sbatch "--partition=gpu"` (repeatable).
     #[arg(long)]
     pub sbatch: Vec<String>,

@@ -25,6 +25,7 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         shards,
         device: args.device,
         train_time: args.train_time,
+        cpus: args.cpus,
         sbatch: args.sbatch,
     };
     print!("{}", slurm_script(&plan)?);

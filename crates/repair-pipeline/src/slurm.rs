@@ -30,6 +30,9 @@ pub struct SlurmPlan {
     pub device: String,
     /// sbatch `--time` of a training task.
     pub train_time: String,
+    /// CPUs per task (sbatch `--cpus-per-task`); each task's rayon pool takes
+    /// `SLURM_CPUS_PER_TASK` threads (this when unset), not the whole node.
+    pub cpus: usize,
     /// Extra sbatch options for every job.
     pub sbatch: Vec<String>,
 }
@@ -80,7 +83,11 @@ pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
         plan.out.display()
     ));
     let report_log = quote(&format!("--output={}/slurm-%x-%j.log", plan.out.display()));
-    let mut common = "--cpus-per-task=8".to_string();
+    if plan.cpus == 0 {
+        return Err(PipelineError::Invalid("--cpus must be at least 1".into()));
+    }
+    let cpus = plan.cpus;
+    let mut common = format!("--cpus-per-task={cpus}");
     if cuda {
         common.push_str(" --gres=gpu:1");
     }
@@ -104,9 +111,10 @@ export EARLY_REPAIR_DATA
 cargo build --release -p xtask{features}
 mkdir -p -- {out}
 XTASK="$PWD/target/release/xtask"
-# The batch script of one job: xtask with these words, each quoted for the job's shell.
+# The batch script of one job: xtask with these words, each quoted for the job's shell,
+# on as many threads as Slurm gave the task.
 job() {{
-  printf '#!/usr/bin/env bash\nexec'
+  printf '#!/usr/bin/env bash\nexport RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"\nexec'
   printf ' %q' "$XTASK" {experiment} "$@"
   printf '\n'
 }}
@@ -156,6 +164,7 @@ mod tests {
             out: PathBuf::from("runs/gtsrb paper"),
             device: "cuda".into(),
             train_time: "12:00:00".into(),
+            cpus: 2,
             sbatch: vec!["--partition=gpu".into()],
         }
     }
@@ -163,6 +172,16 @@ mod tests {
     /// Runs the script with fake `sbatch` and `cargo` that log their arguments, and
     /// returns the log's lines.
     fn submit(script: &str) -> (std::process::Output, Vec<String>) {
+        let (output, calls, _) = submit_with(script, &[]);
+        (output, calls)
+    }
+
+    /// [`submit`] with more environment variables for the submit shell; also returns
+    /// each xtask's `RAYON_NUM_THREADS`.
+    fn submit_with(
+        script: &str,
+        env: &[(&str, &str)],
+    ) -> (std::process::Output, Vec<String>, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("calls.log");
         let bin = dir.path().join("bin");
@@ -188,7 +207,7 @@ mod tests {
         std::fs::create_dir_all(xtask.parent().unwrap()).unwrap();
         std::fs::write(
             &xtask,
-            "#!/usr/bin/env bash\nprintf 'xtask' >> \"$LOG\"; printf ' [%s]' \"$@\" >> \"$LOG\"; echo >> \"$LOG\"\n",
+            "#!/usr/bin/env bash\nprintf 'xtask' >> \"$LOG\"; printf ' [%s]' \"$@\" >> \"$LOG\"; echo >> \"$LOG\"\necho \"$RAYON_NUM_THREADS\" >> \"$LOG.rayon\"\n",
         )
         .unwrap();
         std::fs::set_permissions(&xtask, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -202,20 +221,37 @@ mod tests {
             )
             .env("LOG", &log)
             .env("EARLY_REPAIR_DATA", "/data")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
-        let calls = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect();
+        let lines = |path: &std::path::Path| -> Vec<String> {
+            std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .map(String::from)
+                .collect()
+        };
+        let calls = lines(&log);
+        let rayon = lines(&dir.path().join("calls.log.rayon"));
         let made: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with("pwned"))
             .collect();
         assert!(made.is_empty(), "the script executed its inputs: {made:?}");
-        (output, calls)
+        (output, calls, rayon)
+    }
+
+    #[test]
+    fn each_task_asks_for_its_cpus_and_runs_rayon_on_what_slurm_gave_it() {
+        let script = slurm_script(&plan()).unwrap();
+        // Outside Slurm (the fake sbatch): --cpus; on a node: SLURM_CPUS_PER_TASK.
+        let (_, _, rayon) = submit_with(&script, &[]);
+        assert_eq!(rayon, ["2", "2", "2"]);
+        let (_, _, rayon) = submit_with(&script, &[("SLURM_CPUS_PER_TASK", "3")]);
+        assert_eq!(rayon, ["3", "3", "3"]);
+        let e = slurm_script(&SlurmPlan { cpus: 0, ..plan() }).unwrap_err();
+        assert!(e.to_string().contains("--cpus"), "{e}");
     }
 
     #[test]
@@ -232,6 +268,9 @@ mod tests {
         let (train, repair, report) = (&calls[1], &calls[3], &calls[5]);
         assert!(train.contains("[--array=1-5]") && train.contains("[--time=12:00:00]"));
         assert!(train.contains("[--gres=gpu:1]") && train.contains("[--partition=gpu]"));
+        for job in [train, &calls[3], &calls[5]] {
+            assert!(job.contains("[--cpus-per-task=2]"), "{job}");
+        }
         let words = "xtask [experiment] [gtsrb] [--profile] [paper] [--out] [runs/gtsrb paper] \
                      [--device] [cuda] [--set] [train.seeds=[1, 2]]";
         assert_eq!(calls[2], format!("{words} [--stage] [train]"));
