@@ -196,9 +196,14 @@ pub struct SlurmArgs {
     /// `SLURM_CPUS_PER_TASK` threads. A node with fewer never starts the tasks.
     #[arg(long, default_value_t = 2, value_parser = at_least_one)]
     pub cpus: usize,
-    /// Extra `#SBATCH` lines, e.g. `--sbatch "--partition=gpu"` (repeatable).
-    #[arg(long)]
+    /// An extra sbatch option for every job, e.g. `--sbatch --partition=gpu` or
+    /// `--sbatch=--qos=long` (repeatable; the value may start with `-`).
+    #[arg(long, allow_hyphen_values = true, value_name = "OPTION")]
     pub sbatch: Vec<String>,
+    /// Write the script to this file (atomically, executable) instead of stdout, so a
+    /// failed call leaves no empty script behind that would "succeed" when run.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 /// `cargo xtask report …`
@@ -432,6 +437,20 @@ mod tests {
     fn refused(args: &str) -> String {
         let argv = std::iter::once("cargo xtask").chain(args.split_whitespace());
         Xtask::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn sbatch_options_are_taken_however_they_are_written() {
+        for args in [
+            ["--sbatch", "--partition=gpu"],
+            ["--sbatch=--partition=gpu", "--cpus=2"],
+        ] {
+            let argv = ["cargo xtask", "slurm", "gtsrb"].into_iter().chain(args);
+            match Xtask::try_parse_from(argv).unwrap().command {
+                Command::Slurm(s) => assert_eq!(s.sbatch, ["--partition=gpu"]),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

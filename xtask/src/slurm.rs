@@ -12,6 +12,7 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let file = ExperimentFile::load(&path)?;
     let config = file.profile(&args.profile)?.with_overrides(&args.set)?;
     let shards = args.shards.unwrap_or(config.train.seeds.len());
+    let output = args.output.clone();
     anyhow::ensure!(shards > 0, "--shards must be at least 1");
     let plan = SlurmPlan {
         out: args
@@ -28,6 +29,17 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         cpus: args.cpus,
         sbatch: args.sbatch,
     };
-    print!("{}", slurm_script(&plan)?);
+    let script = slurm_script(&plan)?;
+    match &output {
+        None => print!("{script}"),
+        Some(path) => {
+            repair_pipeline::write_script(path, &script)?;
+            eprintln!(
+                "wrote {}; run it with: bash {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
     Ok(())
 }

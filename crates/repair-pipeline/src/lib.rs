@@ -76,7 +76,7 @@ pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use sampling::PositiveSampler;
 pub use shard::{Shard, Stage};
-pub use slurm::{slurm_script, SlurmPlan};
+pub use slurm::{slurm_script, write_script, SlurmPlan};
 pub use study_report::{write_report, ReportOptions, ReportSummary};
 pub use train_run::{train_run, TrainRunOptions};
 pub use unit_files::{ClassAccuracyRow, CLASS_ACCURACY_CSV};

@@ -37,6 +37,17 @@ pub struct SlurmPlan {
     pub sbatch: Vec<String>,
 }
 
+/// Writes a submit script to `path` atomically and executable: a failure leaves no
+/// empty or partial script behind.
+pub fn write_script(path: &std::path::Path, script: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    repair_core::write_atomic_with(path, |tmp| {
+        std::fs::write(tmp, script)?;
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))
+    })
+    .map_err(|e| crate::error::file_error(path, e))
+}
+
 /// The submit script. Run it from the workspace root on the login node; the jobs start
 /// in that folder (Slurm's default working directory is the submit directory).
 ///
@@ -240,6 +251,18 @@ mod tests {
             .collect();
         assert!(made.is_empty(), "the script executed its inputs: {made:?}");
         (output, calls, rayon)
+    }
+
+    #[test]
+    fn a_written_script_is_whole_and_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("submit.sh");
+        let script = slurm_script(&plan()).unwrap();
+        write_script(&path, &script).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), script);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "{mode:o}");
     }
 
     #[test]
