@@ -187,7 +187,7 @@ pub struct SlurmArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// cpu or cuda (cuda adds `--gres=gpu:1` and builds with `--features cuda`).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub device: String,
     /// Time limit of each training task (sbatch `--time`).
     #[arg(long, default_value = "24:00:00")]
@@ -437,6 +437,12 @@ mod tests {
     fn refused(args: &str) -> String {
         let argv = std::iter::once("cargo xtask").chain(args.split_whitespace());
         Xtask::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_slurm_device_other_than_cpu_or_cuda_is_refused() {
+        let e = refused("slurm gtsrb --device gpu");
+        assert!(e.contains("--device") && e.contains("gpu"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,11 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let path = experiment_path(&args.name, args.config.as_deref());
     let file = ExperimentFile::load(&path)?;
     let config = file.profile(&args.profile)?.with_overrides(&args.set)?;
+    // Every task would fail on the cluster with what experiment refuses here.
+    let classes = repair_data::Manifest::builtin(&file.dataset)?.num_classes;
+    config
+        .validate_for(&file.dataset, classes)
+        .map_err(anyhow::Error::msg)?;
     let shards = args.shards.unwrap_or(config.train.seeds.len());
     let output = args.output.clone();
     anyhow::ensure!(shards > 0, "--shards must be at least 1");
@@ -42,4 +47,40 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    fn slurm(args: &str) -> anyhow::Result<()> {
+        let argv = ["cargo xtask", "slurm"]
+            .into_iter()
+            .chain(args.split_whitespace());
+        match crate::flags::Xtask::try_parse_from(argv)?.command {
+            crate::flags::Command::Slurm(args) => super::run(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_config_every_task_would_fail_on_is_refused_before_any_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("submit.sh");
+        for (set, says) in [
+            ("repair.worst_classes=50", "gtsrb has only 43 classes"),
+            ("train.model=bogus", "unknown variant `bogus`"),
+            ("repair.classes=[3,43]", "class 43 is unknown"),
+        ] {
+            let e = slurm(&format!("gtsrb --set {set} -o {}", out.display()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{set}: {e}");
+            assert!(!out.exists(), "{set}: a script was written");
+        }
+        slurm(&format!("gtsrb --profile quick -o {}", out.display())).unwrap();
+        assert!(std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("#!/usr/bin/env bash"));
+    }
 }
