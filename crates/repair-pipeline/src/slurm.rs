@@ -1,8 +1,9 @@
 //! The Slurm submit script of an experiment (`cargo xtask slurm` prints it): three
 //! dependent jobs — an array of training shards, an array of repair
 //! shards, and the unsharded run that collects `repairs.csv` and writes the report.
-//! Each array task finds its shard in the `SLURM_ARRAY_TASK_*` variables. Nothing
-//! from the inputs is ever executed (see [`slurm_script`]).
+//! Each array task's command names its shard, `--shard $SLURM_ARRAY_TASK_ID/N`, so a task
+//! resubmitted alone (`--array=2`) still runs shard 2 of N. Nothing from the inputs is
+//! ever executed (see [`slurm_script`]).
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -123,18 +124,25 @@ cargo build --release -p xtask{features}
 mkdir -p -- {out}
 XTASK="$PWD/target/release/xtask"
 # The batch script of one job: xtask with these words, each quoted for the job's shell,
-# on as many threads as Slurm gave the task.
+# on as many threads as Slurm gave the task. An array task (first argument: the number
+# of shards) takes its shard from its own task id, so resubmitting one task
+# (`--array=2`) redoes shard 2 only.
 job() {{
+  local shards=$1
+  shift
   printf '#!/usr/bin/env bash\nexport RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"\nexec'
   printf ' %q' "$XTASK" {experiment} "$@"
+  if [ -n "$shards" ]; then
+    printf ' --shard "${{SLURM_ARRAY_TASK_ID:?not an array task}}/%s"' "$shards"
+  fi
   printf '\n'
 }}
 
 # A failed or cancelled stage cancels the stages waiting for it (--kill-on-invalid-dep),
 # instead of leaving them pending forever.
-train=$(job --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {array_log} {common})
-repair=$(job --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" --kill-on-invalid-dep=yes {array_log} {common})
-report=$(job | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" --kill-on-invalid-dep=yes {report_log} {common})
+train=$(job {n} --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {array_log} {common})
+repair=$(job {n} --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" --kill-on-invalid-dep=yes {array_log} {common})
+report=$(job '' | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" --kill-on-invalid-dep=yes {report_log} {common})
 printf 'submitted: train %s, repair %s, report %s; results in %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}" {out}
 printf 'to cancel them all: scancel %s %s %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}"
 "#,
@@ -202,7 +210,7 @@ mod tests {
         for (tool, reply) in [
             (
                 "sbatch",
-                "id=$((1000 + $(grep -c '^sbatch' \"$LOG\")))\nbash -s >/dev/null\necho \"$id;cluster\"",
+                "id=$((1000 + $(grep -c '^sbatch' \"$LOG\")))\ncase \"$*\" in *--array=*) export SLURM_ARRAY_TASK_ID=${FAKE_TASK:-1};; esac\nbash -s >/dev/null\necho \"$id;cluster\"",
             ),
             ("cargo", "true"),
         ] {
@@ -273,6 +281,11 @@ mod tests {
         assert_eq!(rayon, ["2", "2", "2"]);
         let (_, _, rayon) = submit_with(&script, &[("SLURM_CPUS_PER_TASK", "3")]);
         assert_eq!(rayon, ["3", "3", "3"]);
+        // Task 4 of an array (as when it alone is resubmitted) runs shard 4, whatever
+        // the array's range; the report job has no shard.
+        let (_, calls, _) = submit_with(&script, &[("FAKE_TASK", "4")]);
+        assert!(calls[2].ends_with("[--stage] [train] [--shard] [4/5]"), "{}", calls[2]);
+        assert!(!calls[6].contains("--shard"), "{}", calls[6]);
         let e = slurm_script(&SlurmPlan { cpus: 0, ..plan() }).unwrap_err();
         assert!(e.to_string().contains("--cpus"), "{e}");
     }
@@ -296,10 +309,10 @@ mod tests {
         }
         let words = "xtask [experiment] [gtsrb] [--profile] [paper] [--out] [runs/gtsrb paper] \
                      [--device] [cuda] [--set] [train.seeds=[1, 2]]";
-        assert_eq!(calls[2], format!("{words} [--stage] [train]"));
+        assert_eq!(calls[2], format!("{words} [--stage] [train] [--shard] [1/5]"));
         // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
-        assert_eq!(calls[4], format!("{words} [--stage] [repair]"));
+        assert_eq!(calls[4], format!("{words} [--stage] [repair] [--shard] [1/5]"));
         assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
         for dependent in [repair, report] {
             assert!(
