@@ -171,8 +171,8 @@ pub struct ExperimentArgs {
 pub struct SlurmArgs {
     /// A named experiment (`experiments/<NAME>.toml`), e.g. gtsrb.
     pub name: String,
-    /// The profile.
-    #[arg(long, default_value = "paper")]
+    /// The profile: quick (default, as for experiment) or paper, paper10, …
+    #[arg(long, default_value = "quick")]
     pub profile: String,
     /// Your own experiment file instead of the named one.
     #[arg(long)]
@@ -192,6 +192,12 @@ pub struct SlurmArgs {
     /// Time limit of each training task (sbatch `--time`).
     #[arg(long, default_value = "24:00:00")]
     pub train_time: String,
+    /// Time limit of each repair task.
+    #[arg(long, default_value = "4:00:00")]
+    pub repair_time: String,
+    /// Time limit of the report task.
+    #[arg(long, default_value = "1:00:00")]
+    pub report_time: String,
     /// CPUs per task (sbatch `--cpus-per-task`); each task runs on
     /// `SLURM_CPUS_PER_TASK` threads. A node with fewer never starts the tasks.
     #[arg(long, default_value_t = 2, value_parser = at_least_one)]

@@ -31,6 +31,9 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         shards,
         device: args.device,
         train_time: args.train_time,
+        repair_time: args.repair_time,
+        report_time: args.report_time,
+        made_by: std::env::args().skip(2).collect(),
         cpus: args.cpus,
         sbatch: args.sbatch,
     };

@@ -31,6 +31,13 @@ pub struct SlurmPlan {
     pub device: String,
     /// sbatch `--time` of a training task.
     pub train_time: String,
+    /// sbatch `--time` of a repair task.
+    pub repair_time: String,
+    /// sbatch `--time` of the report task.
+    pub report_time: String,
+    /// The words of the `xtask slurm` command that made the script (its header repeats
+    /// them, so that following it makes the same script).
+    pub made_by: Vec<String>,
     /// CPUs per task (sbatch `--cpus-per-task`); each task's rayon pool takes
     /// `SLURM_CPUS_PER_TASK` threads (this when unset), not the whole node.
     pub cpus: usize,
@@ -114,8 +121,9 @@ pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
 #   1. {n} training tasks (shard i/{n} trains its seeds and caches their activations),
 #   2. {n} repair tasks once all have finished (shard i/{n} repairs its units),
 #   3. one task that collects repairs.csv and writes Table 1, quality.csv and the figures.
-# Made by `cargo xtask slurm {name} --profile {profile}`. Run it from the workspace root
-# on the login node, with EARLY_REPAIR_DATA set to the folder holding {dataset}/.
+# Made by: cargo xtask slurm {made_by}
+# Run it from the workspace root on the login node, with EARLY_REPAIR_DATA set to the
+# folder holding {dataset}/.
 # A task that fails can be resubmitted as is: finished units are skipped.
 set -euo pipefail
 : "${{EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the folder that holds {dataset}/}}"
@@ -141,8 +149,8 @@ job() {{
 # A failed or cancelled stage cancels the stages waiting for it (--kill-on-invalid-dep),
 # instead of leaving them pending forever.
 train=$(job {n} --stage train | sbatch --parsable --job-name={name}-train --array=1-{n} --time={train_time} {array_log} {common})
-repair=$(job {n} --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --dependency="afterok:${{train%%;*}}" --kill-on-invalid-dep=yes {array_log} {common})
-report=$(job '' | sbatch --parsable --job-name={name}-report --dependency="afterok:${{repair%%;*}}" --kill-on-invalid-dep=yes {report_log} {common})
+repair=$(job {n} --stage repair | sbatch --parsable --job-name={name}-repair --array=1-{n} --time={repair_time} --dependency="afterok:${{train%%;*}}" --kill-on-invalid-dep=yes {array_log} {common})
+report=$(job '' | sbatch --parsable --job-name={name}-report --time={report_time} --dependency="afterok:${{repair%%;*}}" --kill-on-invalid-dep=yes {report_log} {common})
 printf 'submitted: train %s, repair %s, report %s; results in %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}" {out}
 printf 'to cancel them all: scancel %s %s %s\n' "${{train%%;*}}" "${{repair%%;*}}" "${{report%%;*}}"
 "#,
@@ -151,7 +159,20 @@ printf 'to cancel them all: scancel %s %s %s\n' "${{train%%;*}}" "${{repair%%;*}
         dataset = plan.dataset,
         out = quote(&plan.out.display().to_string()),
         train_time = quote(&plan.train_time),
+        repair_time = quote(&plan.repair_time),
+        report_time = quote(&plan.report_time),
+        made_by = comment_words(&plan.made_by),
     ))
+}
+
+/// Words for a comment line: quoted as for the shell, with line breaks written as `\n`
+/// so that no word can end the comment.
+fn comment_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| quote(w).replace('\n', "\\n").replace('\r', "\\r"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A shell word: as is when it is plainly safe, else single-quoted.
@@ -183,6 +204,9 @@ mod tests {
             out: PathBuf::from("runs/gtsrb paper"),
             device: "cuda".into(),
             train_time: "12:00:00".into(),
+            repair_time: "2:00:00".into(),
+            report_time: "0:30:00".into(),
+            made_by: vec!["gtsrb".into(), "--shards".into(), "5".into()],
             cpus: 2,
             sbatch: vec!["--partition=gpu".into()],
         }
@@ -284,7 +308,11 @@ mod tests {
         // Task 4 of an array (as when it alone is resubmitted) runs shard 4, whatever
         // the array's range; the report job has no shard.
         let (_, calls, _) = submit_with(&script, &[("FAKE_TASK", "4")]);
-        assert!(calls[2].ends_with("[--stage] [train] [--shard] [4/5]"), "{}", calls[2]);
+        assert!(
+            calls[2].ends_with("[--stage] [train] [--shard] [4/5]"),
+            "{}",
+            calls[2]
+        );
         assert!(!calls[6].contains("--shard"), "{}", calls[6]);
         let e = slurm_script(&SlurmPlan { cpus: 0, ..plan() }).unwrap_err();
         assert!(e.to_string().contains("--cpus"), "{e}");
@@ -292,7 +320,10 @@ mod tests {
 
     #[test]
     fn the_script_submits_train_then_repair_then_report_in_a_chain() {
-        let (output, calls) = submit(&slurm_script(&plan()).unwrap());
+        let script = slurm_script(&plan()).unwrap();
+        // The header repeats the command that made it.
+        assert!(script.contains("\n# Made by: cargo xtask slurm gtsrb --shards 5\n"));
+        let (output, calls) = submit(&script);
         assert!(
             output.status.success(),
             "{}",
@@ -309,11 +340,18 @@ mod tests {
         }
         let words = "xtask [experiment] [gtsrb] [--profile] [paper] [--out] [runs/gtsrb paper] \
                      [--device] [cuda] [--set] [train.seeds=[1, 2]]";
-        assert_eq!(calls[2], format!("{words} [--stage] [train] [--shard] [1/5]"));
+        assert_eq!(
+            calls[2],
+            format!("{words} [--stage] [train] [--shard] [1/5]")
+        );
         // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
-        assert_eq!(calls[4], format!("{words} [--stage] [repair] [--shard] [1/5]"));
+        assert_eq!(
+            calls[4],
+            format!("{words} [--stage] [repair] [--shard] [1/5]")
+        );
         assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
+        assert!(repair.contains("[--time=2:00:00]") && report.contains("[--time=0:30:00]"));
         for dependent in [repair, report] {
             assert!(
                 dependent.contains("[--kill-on-invalid-dep=yes]"),
@@ -351,6 +389,7 @@ mod tests {
             ],
             out: PathBuf::from("runs/$(touch pwned5) \"q\" 'x'"),
             train_time: "1:00:00$(touch pwned6)".into(),
+            made_by: vec!["x\ntouch pwned9".into(), "$(touch pwned10)".into()],
             sbatch: vec!["--comment=$(touch pwned7);touch pwned8".into()],
             ..plan()
         };
