@@ -206,6 +206,10 @@ pub struct SlurmArgs {
     /// `--sbatch=--qos=long` (repeatable; the value may start with `-`).
     #[arg(long, allow_hyphen_values = true, value_name = "OPTION")]
     pub sbatch: Vec<String>,
+    /// Run this xtask binary in the jobs instead of building one (release) when the
+    /// script runs; made absolute.
+    #[arg(long)]
+    pub xtask: Option<PathBuf>,
     /// Write the script to this file (atomically, executable) instead of stdout, so a
     /// failed call leaves no empty script behind that would "succeed" when run.
     #[arg(long, short = 'o')]

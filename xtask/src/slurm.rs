@@ -19,10 +19,13 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let shards = args.shards.unwrap_or(config.train.seeds.len());
     let output = args.output.clone();
     anyhow::ensure!(shards > 0, "--shards must be at least 1");
+    // Jobs may start elsewhere than the submit folder: the output folder is absolute.
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.name, &args.profile));
     let plan = SlurmPlan {
-        out: args
-            .out
-            .unwrap_or_else(|| default_out(&args.name, &args.profile)),
+        out: std::path::absolute(&out)?,
         name: args.name,
         profile: args.profile,
         config: args.config,
@@ -35,6 +38,10 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         report_time: args.report_time,
         made_by: std::env::args().skip(2).collect(),
         cpus: args.cpus,
+        xtask: match &args.xtask {
+            Some(path) => Some(std::path::absolute(path)?),
+            None => None,
+        },
         sbatch: args.sbatch,
     };
     let script = slurm_script(&plan)?;

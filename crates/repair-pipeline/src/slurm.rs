@@ -43,6 +43,9 @@ pub struct SlurmPlan {
     pub cpus: usize,
     /// Extra sbatch options for every job.
     pub sbatch: Vec<String>,
+    /// An `xtask` binary the jobs run (absolute); `None`: the script builds it (release)
+    /// and takes the path cargo reports, whatever `CARGO_TARGET_DIR` is.
+    pub xtask: Option<PathBuf>,
 }
 
 /// Writes a submit script to `path` atomically and executable: a failure leaves no
@@ -115,6 +118,15 @@ pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
     }
     let n = plan.shards;
     let features = if cuda { " --features cuda" } else { "" };
+    let build = match &plan.xtask {
+        Some(path) => format!("XTASK={}", quote(&path.display().to_string())),
+        // The executable cargo built, from its JSON messages: right with any
+        // CARGO_TARGET_DIR and with spaces in the path.
+        None => format!(
+            "XTASK=$(cargo build --release -p xtask{features} --message-format=json-render-diagnostics \\\n  | sed -n 's/.*\"executable\":\"\\([^\"]*\\)\".*/\\1/p' | tail -n 1)\n\
+             [ -x \"$XTASK\" ] || {{ echo \"cargo did not report the xtask binary\" >&2; exit 1; }}"
+        ),
+    };
     Ok(format!(
         r#"#!/usr/bin/env bash
 # Submits experiment {name} (profile {profile}) to Slurm:
@@ -127,10 +139,12 @@ pub fn slurm_script(plan: &SlurmPlan) -> Result<String> {
 # A task that fails can be resubmitted as is: finished units are skipped.
 set -euo pipefail
 : "${{EARLY_REPAIR_DATA:?set EARLY_REPAIR_DATA to the folder that holds {dataset}/}}"
-export EARLY_REPAIR_DATA
-cargo build --release -p xtask{features}
+[ -d "$EARLY_REPAIR_DATA/{dataset}" ] || {{ echo "no {dataset}/ in EARLY_REPAIR_DATA=$EARLY_REPAIR_DATA" >&2; exit 1; }}
+# The jobs get the data folder as an absolute --data (a site's --export=NONE drops the
+# variable, and a relative path would depend on where a job starts).
+DATA="$(cd -- "$EARLY_REPAIR_DATA/{dataset}" && pwd)"
+{build}
 mkdir -p -- {out}
-XTASK="$PWD/target/release/xtask"
 # The batch script of one job: xtask with these words, each quoted for the job's shell,
 # on as many threads as Slurm gave the task. An array task (first argument: the number
 # of shards) takes its shard from its own task id, so resubmitting one task
@@ -139,7 +153,7 @@ job() {{
   local shards=$1
   shift
   printf '#!/usr/bin/env bash\nexport RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"\nexec'
-  printf ' %q' "$XTASK" {experiment} "$@"
+  printf ' %q' "$XTASK" {experiment} "$@" --data "$DATA"
   if [ -n "$shards" ]; then
     printf ' --shard "${{SLURM_ARRAY_TASK_ID:?not an array task}}/%s"' "$shards"
   fi
@@ -162,6 +176,7 @@ printf 'to cancel them all: scancel %s %s %s\n' "${{train%%;*}}" "${{repair%%;*}
         repair_time = quote(&plan.repair_time),
         report_time = quote(&plan.report_time),
         made_by = comment_words(&plan.made_by),
+        build = build,
     ))
 }
 
@@ -209,6 +224,7 @@ mod tests {
             made_by: vec!["gtsrb".into(), "--shards".into(), "5".into()],
             cpus: 2,
             sbatch: vec!["--partition=gpu".into()],
+            xtask: None,
         }
     }
 
@@ -236,7 +252,11 @@ mod tests {
                 "sbatch",
                 "id=$((1000 + $(grep -c '^sbatch' \"$LOG\")))\ncase \"$*\" in *--array=*) export SLURM_ARRAY_TASK_ID=${FAKE_TASK:-1};; esac\nbash -s >/dev/null\necho \"$id;cluster\"",
             ),
-            ("cargo", "true"),
+            // cargo's JSON message of the built binary (the fake xtask below).
+            (
+                "cargo",
+                r#"printf '{"reason":"compiler-artifact","executable":"%s/target/release/xtask"}\n' "$PWD""#,
+            ),
         ] {
             let path = bin.join(tool);
             std::fs::write(
@@ -255,6 +275,8 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&xtask, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.path().join("submit.sh"), script).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("gtsrb")).unwrap();
         let output = std::process::Command::new("bash")
             .arg("submit.sh")
             .current_dir(dir.path())
@@ -263,7 +285,7 @@ mod tests {
                 format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
             )
             .env("LOG", &log)
-            .env("EARLY_REPAIR_DATA", "/data")
+            .env("EARLY_REPAIR_DATA", &data)
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -274,7 +296,11 @@ mod tests {
                 .map(String::from)
                 .collect()
         };
-        let calls = lines(&log);
+        // The data folder (made above) reads as DATA in the calls.
+        let calls: Vec<String> = lines(&log)
+            .into_iter()
+            .map(|l| l.replace(&data.display().to_string(), "DATA"))
+            .collect();
         let rayon = lines(&dir.path().join("calls.log.rayon"));
         let made: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -283,6 +309,28 @@ mod tests {
             .collect();
         assert!(made.is_empty(), "the script executed its inputs: {made:?}");
         (output, calls, rayon)
+    }
+
+    #[test]
+    fn a_given_xtask_binary_is_run_as_is_and_nothing_is_built() {
+        // The fake xtask of `submit` (relative here: the fake's folder is made there).
+        let plan = SlurmPlan {
+            xtask: Some(PathBuf::from("target/release/xtask")),
+            ..plan()
+        };
+        let script = slurm_script(&plan).unwrap();
+        assert!(!script.contains("cargo build"), "{script}");
+        let (output, calls) = submit(&script);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(calls[0].starts_with("sbatch"), "{calls:#?}");
+        assert!(
+            calls[1].starts_with("xtask [experiment] [gtsrb]"),
+            "{calls:#?}"
+        );
     }
 
     #[test]
@@ -309,7 +357,7 @@ mod tests {
         // the array's range; the report job has no shard.
         let (_, calls, _) = submit_with(&script, &[("FAKE_TASK", "4")]);
         assert!(
-            calls[2].ends_with("[--stage] [train] [--shard] [4/5]"),
+            calls[2].ends_with("[--stage] [train] [--data] [DATA/gtsrb] [--shard] [4/5]"),
             "{}",
             calls[2]
         );
@@ -342,13 +390,13 @@ mod tests {
                      [--device] [cuda] [--set] [train.seeds=[1, 2]]";
         assert_eq!(
             calls[2],
-            format!("{words} [--stage] [train] [--shard] [1/5]")
+            format!("{words} [--stage] [train] [--data] [DATA/gtsrb] [--shard] [1/5]")
         );
         // The fake sbatch answers 1001, 1002, …: each job waits for the one before.
         assert!(repair.contains("[--array=1-5]") && repair.contains("[--dependency=afterok:1001]"));
         assert_eq!(
             calls[4],
-            format!("{words} [--stage] [repair] [--shard] [1/5]")
+            format!("{words} [--stage] [repair] [--data] [DATA/gtsrb] [--shard] [1/5]")
         );
         assert!(report.contains("[--dependency=afterok:1002]") && !report.contains("--array"));
         assert!(repair.contains("[--time=2:00:00]") && report.contains("[--time=0:30:00]"));
@@ -367,7 +415,7 @@ mod tests {
             report.contains("[--output=runs/gtsrb paper/slurm-%x-%j.log]"),
             "{report}"
         );
-        assert_eq!(calls[6], words);
+        assert_eq!(calls[6], format!("{words} [--data] [DATA/gtsrb]"));
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             stdout.contains("train 1001, repair 1002, report 1003")
