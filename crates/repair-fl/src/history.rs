@@ -23,8 +23,7 @@
 //! `repair_fitness::RegressionControlled` objective (its regression term).
 
 use crate::error::FlError;
-use crate::localiser::{at_least_one, candidates, checked_gradient, FaultLocaliser, Localisation};
-use crate::localiser::{Candidate, ImpactActivation};
+use crate::localiser::{at_least_one, checked_gradient, select_all, FaultLocaliser, Localisation};
 use repair_core::{CrossEntropy, DenseLayerView, LabelledActivations, Site};
 
 /// Weights ranked by training movement × gradient loss (see the module docs).
@@ -91,19 +90,12 @@ impl FaultLocaliser for HistoryLocaliser<'_> {
             ));
         }
         scored.sort_by(|x, y| y.1.total_cmp(&x.1));
-        let chosen = &scored[..k.min(scored.len())];
-        // The candidates carry GL (not the score) and FI, as every localiser's do.
-        let with_gl: Vec<(Site, f64)> = chosen
+        // The sites with their GL (not the score), as every localiser's candidates.
+        let chosen: Vec<(Site, f64)> = scored[..k.min(scored.len())]
             .iter()
             .map(|&(s, _)| (s, gl[s.i * c + s.j]))
             .collect();
-        let mut candidates: Vec<Candidate> =
-            candidates(layer, negatives, ImpactActivation::Mean, &with_gl);
-        candidates.iter_mut().for_each(|c| c.selected = true);
-        Ok(Localisation {
-            sites: chosen.iter().map(|c| c.0).collect(),
-            candidates,
-        })
+        Ok(select_all(layer, negatives, &chosen))
     }
 }
 
@@ -121,15 +113,19 @@ mod tests {
         (vec![1.0, 0.0, 0.0, 0.1], negatives)
     }
 
+    fn view(kernel: &[f32]) -> DenseLayerView<'_> {
+        DenseLayerView {
+            width: 2,
+            classes: 2,
+            kernel,
+            bias: &[0.0, 0.0],
+        }
+    }
+
     #[test]
     fn sites_are_the_weights_that_moved_most_times_their_gradient_loss() {
         let (kernel, negatives) = layer();
-        let view = DenseLayerView {
-            width: 2,
-            classes: 2,
-            kernel: &kernel,
-            bias: &[0.0, 0.0],
-        };
+        let view = view(&kernel);
         // p0 = e^2 / (e^2 + e^0.1); GL = |a_i (p_j − y_j)| = [[2 p0, 2 p0], [p0, p0]].
         let z1 = f64::from(0.1f32); // the layer holds f32
         let p0 = 2f64.exp() / (2f64.exp() + z1.exp());
@@ -163,12 +159,7 @@ mod tests {
     #[test]
     fn an_earlier_layer_of_another_shape_or_with_nan_is_refused() {
         let (kernel, negatives) = layer();
-        let view = DenseLayerView {
-            width: 2,
-            classes: 2,
-            kernel: &kernel,
-            bias: &[0.0, 0.0],
-        };
+        let view = view(&kernel);
         let none = LabelledActivations::default();
         for (earlier, says) in [
             (vec![1.0f32; 6], "has 6 weights, this one's 4 (2 × 2)"),

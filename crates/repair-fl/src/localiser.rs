@@ -176,7 +176,7 @@ pub(crate) fn candidates(
 }
 
 /// A localisation that selects every one of `chosen` (the baselines).
-fn select_all(
+pub(crate) fn select_all(
     layer: &DenseLayerView<'_>,
     negatives: &LabelledActivations,
     chosen: &[(Site, f64)],

@@ -88,7 +88,10 @@ fn quality_patterns_and_table1_follow_the_rows() {
     let c = &a08.counts;
     assert_eq!((c.pre, c.post, c.after, c.incomplete), (1, 1, 1, 1));
     let md = table1_markdown(&t);
-    assert!(md.contains("| gtsrb | arachne | 0.8 | 1 | 1 | 1 | 1 |"), "{md}");
+    assert!(
+        md.contains("| gtsrb | arachne | 0.8 | 1 | 1 | 1 | 1 |"),
+        "{md}"
+    );
 }
 
 #[test]

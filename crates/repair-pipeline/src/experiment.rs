@@ -653,12 +653,32 @@ fn experiment_unit(
     // of other settings (the repair section changed), are redone (deterministic, ms).
     if row_path.is_file() && unit.dir.join(CLASS_ACCURACY_CSV).is_file() {
         let row: RepairRow = read_json(&row_path)?;
-        let same = read_json::<RepairReport>(&unit.dir.join("repair.json"))
-            .is_ok_and(|report| report.settings == settings);
-        if row.selection_repaired_acc_cls.is_some() && same {
+        if row.selection_repaired_acc_cls.is_some() && made_with(&unit.dir, &settings) {
             return Ok(row);
         }
     }
+    let report = run_unit(run, unit, cached, &settings, earlier)?;
+    let row = repair_row(unit, &report)?;
+    // Last: its presence marks the unit complete.
+    write_json(&row_path, &row)?;
+    Ok(row)
+}
+
+/// Whether the unit in `dir` was repaired with `settings` (its `repair.json` says so).
+fn made_with(dir: &Path, settings: &RepairSettings) -> bool {
+    read_json::<RepairReport>(&dir.join("repair.json"))
+        .is_ok_and(|report| report.settings == *settings)
+}
+
+/// Repairs a unit with `settings` into its folder; the `history` strategy gets its
+/// earlier checkpoint from `earlier`.
+fn run_unit(
+    run: &ExperimentRun<'_>,
+    unit: &Unit,
+    cached: &CachedCheckpoint,
+    settings: &RepairSettings,
+    earlier: &dyn Fn() -> Result<Option<(usize, DenseLayer)>>,
+) -> Result<RepairReport> {
     let earlier = match settings.strategy {
         Strategy::History { .. } => earlier()?,
         _ => None,
@@ -667,11 +687,7 @@ fn experiment_unit(
         earlier: earlier.as_ref().map(|(e, layer)| (*e, layer)),
         ..cached.input(run.dataset)
     };
-    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
-    let row = repair_row(unit, &report)?;
-    // Last: its presence marks the unit complete.
-    write_json(&row_path, &row)?;
-    Ok(row)
+    repair_unit(&input, settings, &unit.dir, &UnitOutputs::default())
 }
 
 /// The joint repair of `classes` at one checkpoint with one method: a unit like the
@@ -692,22 +708,10 @@ fn joint_unit(
             .settings_for(unit.method, classes[0], unit.seed)
     };
     let rows_path = unit.dir.join("rows.json");
-    if rows_path.is_file() {
-        let same = read_json::<RepairReport>(&unit.dir.join("repair.json"))
-            .is_ok_and(|report| report.settings == settings);
-        if same {
-            return read_json(&rows_path);
-        }
+    if rows_path.is_file() && made_with(&unit.dir, &settings) {
+        return read_json(&rows_path);
     }
-    let earlier = match settings.strategy {
-        Strategy::History { .. } => earlier()?,
-        _ => None,
-    };
-    let input = RepairInput {
-        earlier: earlier.as_ref().map(|(e, layer)| (*e, layer)),
-        ..cached.input(run.dataset)
-    };
-    let report = repair_unit(&input, &settings, &unit.dir, &UnitOutputs::default())?;
+    let report = run_unit(run, unit, cached, &settings, earlier)?;
     let shared = repair_row(unit, &report)?;
     let mut rows = Vec::new();
     for joint in &report.joint_test {
