@@ -7,21 +7,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
 use repair_de::{evolve, DeConfig};
-use repair_fitness::{ArachneFitness, RepairProblem, SyntheticSpec};
+use repair_fitness::ArachneFitness;
 
 pub fn search(c: &mut Criterion) {
     let mut group = c.benchmark_group("de_search");
     group.throughput(Throughput::Elements(100 * 101));
     for width in [512, 4096] {
-        let p = RepairProblem::synthetic(SyntheticSpec {
-            width,
-            classes: 43,
-            negatives: 60,
-            positives: 200,
-            sites: 10,
-            columns: 3,
-            seed: 7,
-        });
+        let p = crate::pso::problem(width, 3);
         let fitness = ArachneFitness::new(&p).unwrap();
         let layer: Vec<f64> = p.layer.kernel.iter().map(|&w| f64::from(w)).collect();
         let config = DeConfig {

@@ -16,26 +16,14 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use repair_adaptive::{adaptive_repair, AdaptiveConfig, AdaptiveProblem};
 use repair_core::CrossEntropy;
-use repair_fitness::{ArachneFitness, RegressionControlled, RepairProblem, SyntheticSpec};
+use repair_fitness::{ArachneFitness, RegressionControlled, RepairProblem};
 use repair_fl::{Arachne, FaultLocaliser, HistoryLocaliser};
 use repair_pso::{run, PsoConfig};
-
-fn problem(width: usize) -> RepairProblem {
-    RepairProblem::synthetic(SyntheticSpec {
-        width,
-        classes: 43,
-        negatives: 60,
-        positives: 200,
-        sites: 10,
-        columns: 3,
-        seed: 7,
-    })
-}
 
 pub fn adaptive(c: &mut Criterion) {
     let mut group = c.benchmark_group("adaptive_search");
     for width in [512, 4096] {
-        let p = problem(width);
+        let p = crate::pso::problem(width, 3);
         let problem = AdaptiveProblem {
             layer: &p.layer,
             negatives: &p.negatives,
@@ -64,7 +52,7 @@ pub fn adaptive(c: &mut Criterion) {
 pub fn history(c: &mut Criterion) {
     let mut group = c.benchmark_group("history_search");
     for width in [512, 4096] {
-        let p = problem(width);
+        let p = crate::pso::problem(width, 3);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let noise = Normal::new(0.0f32, 0.01).unwrap();
         let earlier: Vec<f32> = p

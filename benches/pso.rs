@@ -11,8 +11,9 @@ use repair_fitness::{ArachneFitness, FullFitness, RepairProblem, SyntheticSpec};
 use repair_fl::FaultLocaliser;
 use repair_pso::{run, PsoConfig};
 
-/// A GTSRB-sized problem; `columns` is how many classes the 10 sites touch.
-fn problem(width: usize, columns: usize) -> RepairProblem {
+/// A GTSRB-sized problem; `columns` is how many classes the 10 sites touch (also the
+/// problem of the DE and method benches).
+pub(crate) fn problem(width: usize, columns: usize) -> RepairProblem {
     RepairProblem::synthetic(SyntheticSpec {
         width,
         classes: 43,

@@ -45,9 +45,21 @@ struct CachedCheckpoint {
     repair: LabelledActivations,
     selection: LabelledActivations,
     test: LabelledActivations,
+    /// The layer's predictions of `repair`, made once when first asked for (the
+    /// `history` method asks for every earlier checkpoint's, for every class).
+    repair_predicted: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl CachedCheckpoint {
+    /// The checkpoint's predicted class of every repair-set row.
+    fn repair_predictions(&self) -> Result<&[u32]> {
+        if let Some(done) = self.repair_predicted.get() {
+            return Ok(done);
+        }
+        let predicted = predict(&self.layer, &self.repair)?;
+        Ok(self.repair_predicted.get_or_init(|| predicted))
+    }
+
     /// What a repair unit of this checkpoint reads (no extraction time: the
     /// activations come from the cache).
     fn input<'a>(&'a self, dataset: &'a str) -> RepairInput<'a> {
@@ -512,6 +524,7 @@ fn activations(
             repair,
             selection,
             test,
+            repair_predicted: Default::default(),
         });
     }
     let loaded = load_checkpoint(&checkpoint, &info, corpus, split, &run.compute)?;
@@ -532,6 +545,7 @@ fn activations(
         repair: loaded.repair,
         selection: loaded.selection,
         test: loaded.test.expect("extracted above"),
+        repair_predicted: Default::default(),
     })
 }
 
@@ -603,7 +617,7 @@ fn earlier_layer(
     current: &CachedCheckpoint,
     classes: &[u32],
 ) -> Result<Option<(usize, DenseLayer)>> {
-    let now = predict(&current.layer, &current.repair)?;
+    let now = current.repair_predictions()?;
     let labels = &current.repair.labels;
     let negatives: Vec<usize> = (0..current.repair.len())
         .filter(|&k| classes.contains(&labels[k]) && now[k] != labels[k])
@@ -623,7 +637,7 @@ fn earlier_layer(
                 "its cached repair set is not the same images as the later checkpoint's",
             ));
         }
-        let predicted = predict(&then.layer, &then.repair)?;
+        let predicted = then.repair_predictions()?;
         let right = negatives
             .iter()
             .filter(|&&k| predicted[k] == labels[k])

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, PipelineError, Result};
 use crate::repair::{
-    LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy, BASELINE_SITES, STUDY_POSITIVES,
+    first_repeated, LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy, BASELINE_SITES,
+    STUDY_POSITIVES,
 };
 use crate::sampling::PositiveSampler;
 
@@ -590,12 +591,7 @@ impl ExperimentConfig {
         if r.methods.is_empty() {
             return Err("repair.methods is empty: want at least one method".into());
         }
-        if let Some(m) = r
-            .methods
-            .iter()
-            .enumerate()
-            .find_map(|(k, m)| r.methods[..k].contains(m).then_some(m))
-        {
+        if let Some(m) = first_repeated(&r.methods) {
             return Err(format!("repair.methods lists `{m}` twice"));
         }
         for (name, value) in [

@@ -394,11 +394,7 @@ pub fn repair_layer_with(
             layer.classes - 1
         )));
     }
-    if let Some(twice) = classes
-        .iter()
-        .enumerate()
-        .find_map(|(k, c)| classes[..k].contains(c).then_some(c))
-    {
+    if let Some(twice) = first_repeated(&classes) {
         return Err(PipelineError::Invalid(format!(
             "class {twice} is listed twice among the classes to repair"
         )));
@@ -676,6 +672,14 @@ fn finish(
     Ok((repaired, outcome))
 }
 
+/// The first item of `items` that an earlier one equals (a class or method listed twice).
+pub(crate) fn first_repeated<T: PartialEq>(items: &[T]) -> Option<&T> {
+    items
+        .iter()
+        .enumerate()
+        .find_map(|(k, x)| items[..k].contains(x).then_some(x))
+}
+
 /// The rows `idx` of `set`.
 fn rows(set: &LabelledActivations, width: usize, idx: &[usize]) -> LabelledActivations {
     LabelledActivations {
@@ -708,5 +712,30 @@ mod tests {
         // The study's settings: Arachne with the study's unclipped loss.
         let study = RepairSettings::study(0, 0);
         assert_eq!(study.localiser.cross_entropy(), CrossEntropy::Logits);
+    }
+
+    #[test]
+    fn a_class_outside_the_layer_or_listed_twice_is_refused() {
+        let layer =
+            DenseLayer::new(2, 3, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0], vec![0.0; 3]).unwrap();
+        let set = LabelledActivations {
+            activations: vec![1.0, 0.0, 0.0, 1.0],
+            labels: vec![0, 2],
+        };
+        for (joint, says) in [
+            (vec![3], "class 3 is out of range: the model has 3 classes"),
+            (vec![2, 0], "class 0 is listed twice"),
+        ] {
+            let settings = RepairSettings {
+                joint_classes: joint,
+                ..RepairSettings::study(0, 0)
+            };
+            let e = repair_layer(&layer, &set, &settings, &repair_core::NoProgress)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{e}");
+        }
+        assert_eq!(first_repeated(&[1, 2, 3]), None);
+        assert_eq!(first_repeated(&[1, 2, 1, 2]), Some(&1));
     }
 }

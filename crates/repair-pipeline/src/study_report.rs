@@ -146,6 +146,13 @@ pub fn write_report(
         )?;
     }
     repairs.retain(|r| r.search_seed.is_none());
+    if repairs.is_empty() {
+        return Err(file_error(
+            first,
+            "every row has a search_seed: the tables report each unit's first search, \
+             whose search_seed is empty",
+        ));
+    }
     let quality_rows = quality(&repairs, &options.alphas).map_err(err)?;
     let run_patterns =
         patterns(&repairs, &options.alphas, options.ties, options.incomplete).map_err(err)?;
@@ -284,6 +291,31 @@ mod tests {
             }
         }
         found
+    }
+
+    #[test]
+    fn repeats_of_a_search_go_to_the_variance_split_and_a_file_of_repeats_only_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("repairs.csv");
+        let mut all = rows("cnn-s");
+        all.extend(rows("cnn-s").into_iter().map(|r| RepairRow {
+            search_seed: Some(1),
+            repaired_acc_cls: 0.6,
+            ..r
+        }));
+        write_csv_rows(&csv, &all).unwrap();
+        let summary = write_report(std::slice::from_ref(&csv), &options(), dir.path()).unwrap();
+        assert_eq!(summary.repairs, 3, "the tables count the first searches");
+        assert!(dir.path().join(VARIANCE_CSV).is_file());
+        let repeats: Vec<RepairRow> = all
+            .into_iter()
+            .filter(|r| r.search_seed.is_some())
+            .collect();
+        write_csv_rows(&csv, &repeats).unwrap();
+        let e = write_report(&[csv], &options(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("every row has a search_seed"), "{e}");
     }
 
     #[test]
