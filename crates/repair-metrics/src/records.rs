@@ -98,7 +98,7 @@ pub fn from_csv<T: Serialize + DeserializeOwned>(
 }
 
 /// ", column `name`" of the field a deserialisation error is at, from the file's header.
-fn column_of(e: &csv::Error, header: &csv::StringRecord) -> String {
+pub(crate) fn column_of(e: &csv::Error, header: &csv::StringRecord) -> String {
     let csv::ErrorKind::Deserialize { err, .. } = e.kind() else {
         return String::new();
     };

@@ -23,7 +23,9 @@ pub fn repair_problems(rows: &[RepairRow]) -> Vec<String> {
         problems.push("no repair rows (the file is empty or has only its header)".to_string());
     }
     let mut seen = BTreeMap::new();
-    let mut runs: BTreeMap<(&str, &str, usize), (usize, u64, usize)> = BTreeMap::new();
+    // (dataset, model, run) → (first row, seed, converged epoch).
+    type RunFacts = (usize, Option<u64>, usize);
+    let mut runs: BTreeMap<(&str, &str, usize), RunFacts> = BTreeMap::new();
     for (k, r) in rows.iter().enumerate() {
         let line = k + 1;
         let at = format!(
@@ -40,8 +42,8 @@ pub fn repair_problems(rows: &[RepairRow]) -> Vec<String> {
                 problems.push(format!("{at}: {name} = {value} is not a finite number"));
             }
         }
-        if r.repair_ms < 0.0 {
-            problems.push(format!("{at}: repair_ms = {} is negative", r.repair_ms));
+        if let Some(ms) = r.repair_ms.filter(|ms| *ms < 0.0) {
+            problems.push(format!("{at}: repair_ms = {ms} is negative"));
         }
         for (name, value) in [("epoch", r.epoch), ("converged_epoch", r.converged_epoch)] {
             if value == 0 {
@@ -61,8 +63,10 @@ pub fn repair_problems(rows: &[RepairRow]) -> Vec<String> {
             *runs.entry(run).or_insert((line, r.seed, r.converged_epoch));
         if (seed, converged) != (r.seed, r.converged_epoch) {
             problems.push(format!(
-                "{at}: seed {} / converged_epoch {} where data row {first} of the same run has {seed} / {converged}",
-                r.seed, r.converged_epoch
+                "{at}: seed {} / converged_epoch {} where data row {first} of the same run has {} / {converged}",
+                shown(r.seed),
+                r.converged_epoch,
+                shown(seed)
             ));
         }
     }
@@ -85,17 +89,23 @@ pub fn problems_message(problems: &[String]) -> String {
     )
 }
 
-/// The columns that are shares of a set: accuracies, RR, BR, predicted shares.
+/// An optional column's value as a message shows it.
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "(empty)".to_string(), |v| v.to_string())
+}
+
+/// The columns that are shares of a set: accuracies, RR, BR, predicted shares; the
+/// optional ones only where the file has a value.
 fn fractions(r: &RepairRow) -> impl Iterator<Item = (&'static str, f64)> {
     let required = [
         ("base_acc_total", r.base_acc_total),
         ("base_acc_cls", r.base_acc_cls),
         ("repaired_acc_total", r.repaired_acc_total),
         ("repaired_acc_cls", r.repaired_acc_cls),
-        ("rr", r.rr),
-        ("br", r.br),
     ];
     let optional = [
+        ("rr", r.rr),
+        ("br", r.br),
         ("base_balanced_acc", r.base_balanced_acc),
         ("repaired_balanced_acc", r.repaired_balanced_acc),
         ("base_share_cls", r.base_share_cls),
@@ -118,8 +128,8 @@ fn fractions(r: &RepairRow) -> impl Iterator<Item = (&'static str, f64)> {
 /// The other real-valued columns, which may be any finite number.
 fn finite_values(r: &RepairRow) -> impl Iterator<Item = (&'static str, f64)> {
     [
-        ("fitness", Some(r.fitness)),
-        ("repair_ms", Some(r.repair_ms)),
+        ("fitness", r.fitness),
+        ("repair_ms", r.repair_ms),
         ("fitness_before", r.fitness_before),
     ]
     .into_iter()
@@ -135,7 +145,7 @@ mod tests {
             dataset: "gtsrb".into(),
             model: "cnn-s".into(),
             run,
-            seed: 7,
+            seed: Some(7),
             target_class: 3,
             epoch,
             converged_epoch: 2,
@@ -143,9 +153,9 @@ mod tests {
             base_acc_cls: 0.5,
             repaired_acc_total: 0.89,
             repaired_acc_cls: 0.6,
-            rr: 0.4,
-            br: 0.01,
-            fitness: 10.0,
+            rr: Some(0.4),
+            br: Some(0.01),
+            fitness: Some(10.0),
             ..RepairRow::default()
         }
     }
@@ -158,10 +168,10 @@ mod tests {
     #[test]
     fn each_impossible_value_is_named_with_its_row_and_column() {
         let mut rows = vec![row(1, 1), row(1, 2), row(1, 3), row(1, 4), row(1, 5)];
-        rows[0].rr = 1.5;
+        rows[0].rr = Some(1.5);
         rows[1].base_acc_cls = f64::NAN;
         rows[2].selection_repaired_acc_cls = Some(-0.1);
-        rows[3].fitness = f64::INFINITY;
+        rows[3].fitness = Some(f64::INFINITY);
         rows[4].converged_epoch = 3;
         rows.push(row(1, 2));
         let problems = repair_problems(&rows);
@@ -177,6 +187,26 @@ mod tests {
             assert!(all.contains(want), "{want} not in\n{all}");
         }
         assert_eq!(problems.len(), 6, "{all}");
+    }
+
+    #[test]
+    fn rows_without_the_optional_columns_pass_and_a_run_cannot_half_have_a_seed() {
+        let bare = |epoch| RepairRow {
+            seed: None,
+            rr: None,
+            br: None,
+            fitness: None,
+            ..row(1, epoch)
+        };
+        assert!(repair_problems(&[bare(1), bare(2)]).is_empty());
+        let problems = repair_problems(&[bare(1), row(1, 2)]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains(
+                "seed 7 / converged_epoch 2 where data row 1 of the same run has (empty) / 2"
+            ),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -12,11 +12,13 @@ use crate::pattern::{
     classify_pattern, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy,
 };
 use crate::quality::qual;
+use crate::records::column_of;
 use crate::row_checks::{problems_message, repair_problems};
 use crate::summary::{GainSummary, PairedComparison, PatternCounts};
 
-/// One repair: the required columns of `repairs.csv` (more columns are allowed and
-/// ignored here).
+/// One repair: a row of `repairs.csv`. The study's released columns (names, run, class,
+/// epochs and the four accuracies) are required; every other one is optional and may be
+/// empty, so other tools' files read (issue 19). Unknown columns are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepairRow {
     /// Dataset name.
@@ -28,8 +30,10 @@ pub struct RepairRow {
     pub method: MethodLabel,
     /// Run number.
     pub run: usize,
-    /// Training seed of the run.
-    pub seed: u64,
+    /// Training seed of the run; empty in other tools' files (the study's released
+    /// data has no seeds).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// The search's own seed when it is not the problem's (`repair_seeds` > 1: the
     /// repeats of a repair); empty for the study's one repair per unit.
     #[serde(default)]
@@ -48,18 +52,25 @@ pub struct RepairRow {
     pub repaired_acc_total: f64,
     /// Test accuracy of the class after repair.
     pub repaired_acc_cls: f64,
-    /// Repair rate.
-    pub rr: f64,
-    /// Break rate.
-    pub br: f64,
+    /// Repair rate (share of the negatives fixed); empty where a tool did not record it
+    /// (the study's RSNA runs).
+    #[serde(default)]
+    pub rr: Option<f64>,
+    /// Break rate (share of the correct repair inputs broken).
+    #[serde(default)]
+    pub br: Option<f64>,
     /// Weights searched.
-    pub n_sites: usize,
+    #[serde(default)]
+    pub n_sites: Option<usize>,
     /// Best fitness.
-    pub fitness: f64,
+    #[serde(default)]
+    pub fitness: Option<f64>,
     /// Objective evaluations.
-    pub evaluations: u64,
+    #[serde(default)]
+    pub evaluations: Option<u64>,
     /// Repair wall time, ms.
-    pub repair_ms: f64,
+    #[serde(default)]
+    pub repair_ms: Option<f64>,
     /// Balanced accuracy (mean per-class recall) of the checkpoint on the test set;
     /// empty in files from before it was recorded.
     #[serde(default)]
@@ -178,10 +189,13 @@ pub fn parse_repairs(path: &Path) -> Result<Vec<RepairRow>, MetricsError> {
         problem,
     };
     let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+    let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
     reader
         .deserialize()
         .enumerate()
-        .map(|(k, row)| row.map_err(|e| fail(format!("data row {}: {e}", k + 1))))
+        .map(|(k, row)| {
+            row.map_err(|e| fail(format!("data row {}{}: {e}", k + 1, column_of(&e, &header))))
+        })
         .collect()
 }
 

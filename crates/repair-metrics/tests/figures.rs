@@ -11,7 +11,6 @@ fn row(epoch: usize, repaired_cls: f64) -> RepairRow {
         dataset: "gtsrb".into(),
         model: "cnn-s".into(),
         run: 1,
-        seed: 1024,
         target_class: 27,
         epoch,
         converged_epoch: 10,
@@ -19,12 +18,7 @@ fn row(epoch: usize, repaired_cls: f64) -> RepairRow {
         base_acc_cls: 0.4,
         repaired_acc_total: 0.79,
         repaired_acc_cls: repaired_cls,
-        rr: 0.5,
-        br: 0.01,
-        n_sites: 3,
-        fitness: 150.0,
-        evaluations: 2600,
-        repair_ms: 12.0,
+        // The study's columns only: figures need no more.
         ..RepairRow::default()
     }
 }

@@ -102,13 +102,92 @@ fn a_malformed_repairs_csv_names_the_file_and_row() {
     std::fs::write(&path, bad).unwrap();
     let err = read_repairs(&path).unwrap_err().to_string();
     assert!(
-        err.contains("repairs.csv") && err.contains("data row 3"),
+        err.contains("repairs.csv") && err.contains("data row 3, column `repaired_acc_total`"),
         "{err}"
     );
+    // An optional column's bad value is named too (not `field 11`).
+    let bad = rows().replacen(",0.5,0.01,6,", ",0.5,0.01,six,", 1);
+    std::fs::write(&path, bad).unwrap();
+    let err = read_repairs(&path).unwrap_err().to_string();
+    assert!(err.contains("data row 1, column `n_sites`"), "{err}");
     let missing = rows().replace(",target_class,", ",class,");
     std::fs::write(&path, missing).unwrap();
     let err = read_repairs(&path).unwrap_err().to_string();
     assert!(err.contains("target_class"), "{err}");
+}
+
+/// The study's released columns only, in another order, with a column of the tool's own:
+/// the same Qual, patterns and Table 1 as the full file; the optional columns read empty.
+#[test]
+fn a_file_with_only_the_studys_columns_gives_the_same_table1() {
+    const STUDY: [&str; 10] = [
+        "dataset",
+        "model",
+        "run",
+        "target_class",
+        "epoch",
+        "converged_epoch",
+        "base_acc_total",
+        "base_acc_cls",
+        "repaired_acc_total",
+        "repaired_acc_cls",
+    ];
+    let full = rows();
+    let cells: Vec<Vec<&str>> = full.lines().map(|l| l.split(',').collect()).collect();
+    // The file of `columns` only, in that order.
+    let only = |columns: &[&str]| {
+        let at: Vec<usize> = columns
+            .iter()
+            .map(|c| cells[0].iter().position(|h| h == c).unwrap())
+            .collect();
+        let line = |row: &Vec<&str>| at.iter().map(|&k| row[k]).collect::<Vec<_>>().join(",");
+        cells.iter().map(line).collect::<Vec<_>>().join("\n")
+    };
+    // Reversed order, and the tool's own column kept.
+    let reversed: Vec<&str> = STUDY.iter().rev().copied().chain(["notes"]).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (full_path, study_path) = (dir.path().join("full.csv"), dir.path().join("study.csv"));
+    std::fs::write(&full_path, &full).unwrap();
+    std::fs::write(&study_path, only(&reversed)).unwrap();
+    let (with_all, with_study) = (
+        read_repairs(&full_path).unwrap(),
+        read_repairs(&study_path).unwrap(),
+    );
+    assert_eq!(with_study.len(), with_all.len());
+    let r = &with_study[0];
+    assert_eq!((r.seed, r.rr, r.br, r.n_sites), (None, None, None, None));
+    assert_eq!((r.fitness, r.evaluations, r.repair_ms), (None, None, None));
+    assert_eq!(with_all[0].seed, Some(1001));
+    let alphas = [0.2, 0.5, 0.8];
+    let table = |rows: &[repair_metrics::RepairRow]| {
+        let p = patterns(rows, &alphas, TiePolicy::Post, IncompletePolicy::Mark).unwrap();
+        (
+            quality(rows, &alphas).unwrap(),
+            table1_markdown(&table1(&p)),
+            p,
+        )
+    };
+    assert_eq!(table(&with_study), table(&with_all));
+
+    // Empty cells in optional columns read as missing; in a required one they are named.
+    let empty = full.replacen(",0.5,0.01,6,150.0,2600,20.0,", ",,,,,,,", 1);
+    std::fs::write(&full_path, empty).unwrap();
+    let rows_read = read_repairs(&full_path).unwrap();
+    assert_eq!((rows_read[0].rr, rows_read[0].repair_ms), (None, None));
+    assert_eq!(rows_read[1].rr, Some(0.5));
+    let no_epoch = full.replacen(",27,1,10,", ",27,,10,", 1);
+    std::fs::write(&full_path, no_epoch).unwrap();
+    let err = read_repairs(&full_path).unwrap_err().to_string();
+    assert!(err.contains("data row 1, column `epoch`"), "{err}");
+    // A required column missing from the header is named.
+    let without: Vec<&str> = STUDY
+        .iter()
+        .copied()
+        .filter(|c| *c != "base_acc_cls")
+        .collect();
+    std::fs::write(&study_path, only(&without)).unwrap();
+    let err = read_repairs(&study_path).unwrap_err().to_string();
+    assert!(err.contains("base_acc_cls"), "{err}");
 }
 
 /// A pneumonia-like run (converged at 10): repairing epoch 1 makes the model say

@@ -4,6 +4,7 @@
 use candle_core::{DType, Device};
 use repair_core::{DenseLayer, LabelledActivations, Progress};
 use repair_data::{Batcher, Dataset, Normalisation};
+use repair_method::predict;
 use repair_metrics::ConfusionMatrix;
 use repair_zoo::Classifier;
 
@@ -38,20 +39,6 @@ pub fn extract<D: Dataset>(
     }
     progress.end();
     Ok(rows)
-}
-
-/// Predicted class of each row ([`repair_core::DenseLayerView::predict`]: the first
-/// arg-max of b + a·W in `f64`, the rule of the repair fitness), with an error that
-/// says what a width mismatch means here.
-pub(crate) fn predict(layer: &DenseLayer, rows: &LabelledActivations) -> Result<Vec<u32>> {
-    layer.view().predict(rows).map_err(|_| {
-        PipelineError::Invalid(format!(
-            "{} activations for {} rows of width {}: the activations come from another model",
-            rows.activations.len(),
-            rows.len(),
-            layer.width
-        ))
-    })
 }
 
 /// Total and per-class accuracy of predictions.

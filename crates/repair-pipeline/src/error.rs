@@ -29,6 +29,9 @@ pub enum PipelineError {
     /// The adaptive search.
     #[error(transparent)]
     Adaptive(#[from] repair_adaptive::AdaptiveError),
+    /// A repair (FL, search, repair sets).
+    #[error(transparent)]
+    Method(#[from] repair_method::MethodError),
     /// The repair problem.
     #[error(transparent)]
     Problem(#[from] repair_core::ProblemError),

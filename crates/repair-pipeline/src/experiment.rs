@@ -18,14 +18,12 @@ use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
 use crate::activation_file::{read_rows_if_all, TensorFile};
-use crate::activations::predict;
 use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
 use crate::folder_lock::FolderLock;
 use crate::online::{train_online, OnlineRepair, OnlineReport};
-use crate::repair::{MethodName, RepairSettings, Strategy};
 use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::shard::{Shard, Stage};
@@ -35,6 +33,7 @@ use crate::unit_files::{
     read_csv_rows, read_json, write_csv_rows, write_json, ClassAccuracyRow, ExperimentClassRow,
     RepairKey, CLASS_ACCURACY_CSV,
 };
+use repair_method::{predict, MethodName, RepairSettings, Strategy};
 use repair_readiness::rule_named;
 
 /// A checkpoint to repair: its last layer and cached activations.
@@ -840,7 +839,7 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         model: report.model.arch.clone(),
         method: unit.method.as_str().into(),
         run: unit.run,
-        seed: unit.seed,
+        seed: Some(unit.seed),
         search_seed: unit.search_seed,
         target_class: unit.class,
         epoch: unit.epoch,
@@ -849,12 +848,13 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         base_acc_cls: before.class,
         repaired_acc_total: after.total,
         repaired_acc_cls: after.class,
-        rr: report.rr,
-        br: report.br,
-        n_sites: report.sites.len(),
-        fitness: report.fitness_after.map_or(0.0, |f| f.fitness),
-        evaluations: report.evaluations,
-        repair_ms: report.timings.fl_ms + report.timings.search_ms,
+        rr: Some(report.rr),
+        br: Some(report.br),
+        n_sites: Some(report.sites.len()),
+        // 0 when there was nothing to repair, as the files have always said.
+        fitness: Some(report.fitness_after.map_or(0.0, |f| f.fitness)),
+        evaluations: Some(report.evaluations),
+        repair_ms: Some(report.timings.fl_ms + report.timings.search_ms),
         base_balanced_acc: Some(before.balanced),
         repaired_balanced_acc: Some(after.balanced),
         base_share_cls: Some(before.predicted_share),

@@ -17,11 +17,11 @@ use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair::{
+use repair_method::PositiveSampler;
+use repair_method::{
     first_repeated, LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy, BASELINE_SITES,
     STUDY_POSITIVES,
 };
-use crate::sampling::PositiveSampler;
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.

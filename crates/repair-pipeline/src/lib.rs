@@ -31,10 +31,8 @@ mod experiment_manifest;
 mod folder_lock;
 mod online;
 mod readiness_report;
-mod repair;
 mod repair_unit;
 mod run_manifest;
-mod sampling;
 mod shard;
 mod slurm;
 mod study_report;
@@ -59,13 +57,14 @@ pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
 pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
 };
-pub use repair::{
-    repair_layer, repair_layer_with, LocaliserChoice, LocaliserName, MethodName, PsoPreset,
-    RepairOutcome, RepairSettings, Strategy, Timings, WeightChange, BASELINE_SITES,
-};
 pub use repair_adaptive::{MAX_PHASES, STAGNATION_THRESHOLD, STAGNATION_WINDOW};
 pub use repair_core::{CrossEntropy, DenseLayer, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
+pub use repair_method::{
+    repair_layer, repair_layer_with, solve, LocaliserChoice, LocaliserName, MethodError,
+    MethodName, PositiveSampler, PsoPreset, RepairOutcome, RepairSettings, Sets, Solved, Strategy,
+    Timings, WeightChange, BASELINE_SITES,
+};
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 pub use repair_readiness::{rule_named, ReadinessRule};
@@ -74,7 +73,6 @@ pub use repair_train::{EpochEnd, EpochHook, NoHook};
 pub use repair_unit::{repair_unit, JointClassAccuracy, RepairInput, RepairReport, UnitOutputs};
 pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
-pub use sampling::PositiveSampler;
 pub use shard::{Shard, Stage};
 pub use slurm::{slurm_script, write_script, SlurmPlan};
 pub use study_report::{write_report, ReportOptions, ReportSummary};

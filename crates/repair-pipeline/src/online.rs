@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{last_layer_weights, load_checkpoint, load_checkpoint_with};
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair::RepairSettings;
 use crate::repair_unit::{repair_unit, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::train_run::{train_run, TrainRunOptions};
 use crate::unit_files::{read_json, write_json};
+use repair_method::RepairSettings;
 
 /// What to repair online, and when to stop.
 pub struct OnlineRepair<'a> {

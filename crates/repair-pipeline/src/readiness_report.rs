@@ -53,6 +53,21 @@ struct UnitSites {
     sites: Vec<Site>,
 }
 
+/// A column readiness needs that other tools' files may leave out (repair-metrics reads
+/// them as optional): its absence is an error naming the file, the row and the column.
+fn required<T>(repairs_csv: &Path, r: &RepairRow, column: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| {
+        file_error(
+            repairs_csv,
+            format!(
+                "run {} epoch {} class {}: column `{column}` is empty or missing; readiness \
+                 needs it (`report` does not)",
+                r.run, r.epoch, r.target_class
+            ),
+        )
+    })
+}
+
 /// The dense series of the experiment folder `dir`, one per (run, class), of the
 /// study's method (the rules decide when to repair with it; the rows of other methods
 /// are left out): an error names the file or the gap when a repair, its selection
@@ -73,7 +88,7 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
             dataset: r.dataset.clone(),
             model: r.model.clone(),
             run: r.run,
-            seed: r.seed,
+            seed: required(&repairs_csv, r, "seed", r.seed)?,
             target_class: r.target_class,
         };
         by_series.entry(key).or_default().push(r);
@@ -135,12 +150,15 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                 val_loss,
                 base: selection(r.selection_base_acc_cls, r.selection_base_acc_total)?,
                 repaired: selection(r.selection_repaired_acc_cls, r.selection_repaired_acc_total)?,
-                rr: r.rr,
-                br: r.br,
+                rr: required(&repairs_csv, r, "rr", r.rr)?,
+                br: required(&repairs_csv, r, "br", r.br)?,
                 negatives: r.negatives.ok_or_else(|| missing("negatives"))?,
                 fitness_before: r.fitness_before,
                 // repairs.csv writes 0 when there was nothing to repair.
-                fitness_after: r.fitness_before.map(|_| r.fitness),
+                fitness_after: match r.fitness_before {
+                    Some(_) => Some(required(&repairs_csv, r, "fitness", r.fitness)?),
+                    None => None,
+                },
                 sites: sites.sites,
                 layer_change: changes.get(r.epoch - 1).copied().flatten(),
             });

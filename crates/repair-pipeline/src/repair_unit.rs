@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::activations::{confusion, ClassAccuracy};
 use crate::error::{file_error, Result};
-use crate::repair::{repair_layer_with, RepairSettings, Timings};
 use crate::unit_files::{
     class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
 };
+use repair_method::{repair_layer_with, RepairSettings, Timings};
 
 /// What a repair unit reads: a checkpoint's last layer and its cached activations.
 #[derive(Debug, Clone, Copy)]

@@ -260,7 +260,7 @@ mod tests {
                 dataset: "gtsrb".into(),
                 model: model.into(),
                 run: 1,
-                seed: 5,
+                seed: Some(5),
                 target_class: 2,
                 epoch,
                 converged_epoch: 2,
@@ -268,9 +268,9 @@ mod tests {
                 base_acc_cls: 0.3 + epoch as f64 / 10.0,
                 repaired_acc_total: 0.79,
                 repaired_acc_cls: 0.5,
-                rr: 0.4,
-                br: 0.01,
-                fitness: 12.0,
+                rr: Some(0.4),
+                br: Some(0.01),
+                fitness: Some(12.0),
                 ..RepairRow::default()
             })
             .collect()
@@ -316,6 +316,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("every row has a search_seed"), "{e}");
+    }
+
+    #[test]
+    fn a_file_of_the_studys_columns_only_gives_the_same_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (full, bare) = (dir.path().join("full"), dir.path().join("bare"));
+        let csv = dir.path().join("repairs.csv");
+        write_csv_rows(&csv, &rows("cnn-s")).unwrap();
+        write_report(std::slice::from_ref(&csv), &options(), &full).unwrap();
+        // The study's ten columns, as its released data has them.
+        let study = "dataset,model,run,target_class,epoch,converged_epoch,base_acc_total,\
+                     base_acc_cls,repaired_acc_total,repaired_acc_cls\n";
+        let lines: String = rows("cnn-s")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{},{},{},{},{},{},{},{},{},{}\n",
+                    r.dataset,
+                    r.model,
+                    r.run,
+                    r.target_class,
+                    r.epoch,
+                    r.converged_epoch,
+                    r.base_acc_total,
+                    r.base_acc_cls,
+                    r.repaired_acc_total,
+                    r.repaired_acc_cls
+                )
+            })
+            .collect();
+        std::fs::write(&csv, format!("{study}{lines}")).unwrap();
+        write_report(std::slice::from_ref(&csv), &options(), &bare).unwrap();
+        for name in ["table1.csv", "table1.md", "quality.csv", "patterns.csv"] {
+            let read = |dir: &Path| std::fs::read(dir.join(name)).unwrap();
+            assert_eq!(read(&bare), read(&full), "{name}");
+        }
     }
 
     #[test]
@@ -369,7 +405,7 @@ mod tests {
             "data row 2 (run 1 epoch 2 class 2): repaired_acc_cls = 1.2",
         );
         let mut bad = good.clone();
-        bad[0].br = f64::NAN;
+        bad[0].br = Some(f64::NAN);
         refused(&bad, "br = NaN");
         let mut bad = good.clone();
         bad[2].converged_epoch = 3;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::activation_file::TensorFile;
 use crate::error::{file_error, Result};
-use crate::repair::RepairOutcome;
+use repair_method::RepairOutcome;
 
 fn csv_bytes(
     path: &Path,
@@ -180,7 +180,7 @@ pub struct ClassAccuracyRow {
 pub(crate) struct RepairKey {
     pub method: String,
     pub run: usize,
-    pub seed: u64,
+    pub seed: Option<u64>,
     pub epoch: usize,
     pub target_class: u32,
 }

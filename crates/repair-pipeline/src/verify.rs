@@ -114,18 +114,34 @@ pub fn verify_experiment(out: &Path, config: &ExperimentConfig) -> Result<Verifi
             continue;
         }
         let (seed, converged_epoch) = converged[&r.run];
-        if r.seed != seed
+        if r.seed != Some(seed)
             || r.converged_epoch != converged_epoch
             || r.model != config.train.model.name()
         {
+            let written = r
+                .seed
+                .map_or_else(|| "(empty)".to_string(), |s| s.to_string());
             problems.push(format!(
-                "{at}: seed {} / converged {} / model {} where run-{} has {seed} / {converged_epoch} / {}",
-                r.seed, r.converged_epoch, r.model, r.run, config.train.model
+                "{at}: seed {written} / converged {} / model {} where run-{} has {seed} / {converged_epoch} / {}",
+                r.converged_epoch, r.model, r.run, config.train.model
             ));
+        }
+        // Other tools' files may leave these out; this project's experiment writes them.
+        for (column, written) in [
+            ("rr", r.rr.is_some()),
+            ("br", r.br.is_some()),
+            ("n_sites", r.n_sites.is_some()),
+            ("fitness", r.fitness.is_some()),
+            ("evaluations", r.evaluations.is_some()),
+            ("repair_ms", r.repair_ms.is_some()),
+        ] {
+            if !written {
+                problems.push(format!("{at}: column `{column}` is empty"));
+            }
         }
         let unit = row_folder(out, r);
         let mut files = vec!["row.json", "weights.csv", "repair.json", CLASS_ACCURACY_CSV];
-        if r.evaluations > 0 {
+        if r.evaluations.unwrap_or(0) > 0 {
             files.push("pareto_front.svg");
         }
         for name in files {
@@ -469,7 +485,7 @@ mod tests {
                         dataset: "gtsrb".into(),
                         model: config.train.model.name().to_string(),
                         run: k + 1,
-                        seed,
+                        seed: Some(seed),
                         target_class: class,
                         epoch,
                         converged_epoch: 2,
@@ -477,12 +493,12 @@ mod tests {
                         base_acc_cls: x,
                         repaired_acc_total: 0.49 + x / 4.0,
                         repaired_acc_cls: x + 0.1,
-                        rr: 0.5,
-                        br: 0.01,
-                        n_sites: 2,
-                        fitness: 190.0,
-                        evaluations: 5_100,
-                        repair_ms: 20.0,
+                        rr: Some(0.5),
+                        br: Some(0.01),
+                        n_sites: Some(2),
+                        fitness: Some(190.0),
+                        evaluations: Some(5_100),
+                        repair_ms: Some(20.0),
                         base_share_cls: Some(0.25),
                         repaired_share_cls: Some(0.5),
                         ..RepairRow::default()
@@ -584,9 +600,9 @@ mod tests {
                 arch: r.model.clone(),
                 input: (3, 32, 32),
                 num_classes: 43,
-                seed: r.seed,
+                seed: r.seed.unwrap(),
             },
-            settings: config.repair.settings(r.target_class, r.seed),
+            settings: config.repair.settings(r.target_class, r.seed.unwrap()),
             negatives: 10,
             correct: 100,
             positives_sampled: 100,
@@ -594,9 +610,9 @@ mod tests {
             sites: Vec::new(),
             fitness_before: None,
             fitness_after: None,
-            rr: r.rr,
-            br: r.br,
-            evaluations: r.evaluations,
+            rr: r.rr.unwrap(),
+            br: r.br.unwrap(),
+            evaluations: r.evaluations.unwrap(),
             termination: None,
             test_before: Some(accuracy),
             test_after: Some(accuracy),
@@ -688,7 +704,7 @@ mod tests {
         });
         report(out.path(), &rows);
         // The report refuses a run whose rows disagree on the seed; verify names it too.
-        rows[1].seed = 99;
+        rows[1].seed = Some(99);
         write_csv_rows(&out.path().join("repairs.csv"), &rows).unwrap();
         std::fs::remove_file(out.path().join(TABLE1_FIGURE)).unwrap();
         std::fs::remove_file(
@@ -754,7 +770,7 @@ mod tests {
                 &|out| {
                     let path = out.join("repairs.csv");
                     let mut rows: Vec<RepairRow> = read_csv_rows(&path).unwrap();
-                    rows[2].rr = 0.75;
+                    rows[2].rr = Some(0.75);
                     write_csv_rows(&path, &rows).unwrap();
                 },
                 "rr is 0.75 in repairs.csv, 0.5 in row.json",

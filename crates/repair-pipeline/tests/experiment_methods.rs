@@ -98,7 +98,9 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
                 serde_json::from_slice(&std::fs::read(dir.join("repair.json")).unwrap()).unwrap();
             assert_eq!(
                 report.settings,
-                methods.repair.settings_for(method, r.target_class, r.seed)
+                methods
+                    .repair
+                    .settings_for(method, r.target_class, r.seed.unwrap())
             );
             let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
             assert!(history.starts_with("iteration,best,mean,evaluations,elapsed_s,phase\n"));

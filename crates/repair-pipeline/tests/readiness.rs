@@ -136,6 +136,29 @@ fn a_dense_experiment_evaluates_and_the_test_columns_do_not_move_a_pick() {
     }
     writer.flush().unwrap();
     assert_eq!(picked(out.path()), before);
+
+    // A column report does without (other tools' files) is one readiness needs: named.
+    for (column, blank) in [
+        (
+            "rr",
+            (|r: &mut RepairRow| r.rr = None) as fn(&mut RepairRow),
+        ),
+        ("seed", |r| r.seed = None),
+        ("fitness", |r| r.fitness = None),
+    ] {
+        let mut rows = changed.clone();
+        blank(&mut rows[1]);
+        let mut writer = csv::Writer::from_path(&csv).unwrap();
+        for r in &rows {
+            writer.serialize(r).unwrap();
+        }
+        writer.flush().unwrap();
+        let e = readiness_series(out.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("repairs.csv") && e.contains(&format!("column `{column}` is empty")),
+            "{e}"
+        );
+    }
 }
 
 /// (rule, picked epoch, epochs trained) of every case.

@@ -1,0 +1,27 @@
+//! Why a repair failed, wrapping the lower crates' errors.
+
+/// Why a repair failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MethodError {
+    /// Fault localisation.
+    #[error(transparent)]
+    Fl(#[from] repair_fl::FlError),
+    /// The PSO.
+    #[error(transparent)]
+    Pso(#[from] repair_pso::PsoError),
+    /// The DE search.
+    #[error(transparent)]
+    De(#[from] repair_de::DeError),
+    /// The adaptive search.
+    #[error(transparent)]
+    Adaptive(#[from] repair_adaptive::AdaptiveError),
+    /// The repair problem (shapes, labels, non-finite values, sites).
+    #[error(transparent)]
+    Problem(#[from] repair_core::ProblemError),
+    /// A request that cannot be served (class out of range, no positives, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result of a repair.
+pub type Result<T> = std::result::Result<T, MethodError>;

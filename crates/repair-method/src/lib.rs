@@ -1,0 +1,28 @@
+//! One repair of a classifier's last layer, by method, on plain `f32` activations.
+//!
+//! [`repair_layer`] is the study's unit of work on a checkpoint's cached repair set:
+//! the repair sets and the positives (the study's `sample_from_file`), then [`solve`]
+//! (FL and the search of the configured method: the study's Arachne PSO, Arachne v2's
+//! DE, Li Calsi et al.'s adaptive repair, or the NeuRecover-like history method), then
+//! RR and BR on the whole repair set. [`solve`] alone is what a user with their own
+//! negatives and positives calls (`xtask repair --problem`, the Python package).
+//!
+//! No tensor library: the pipeline (candle) gives it activations, the Python package
+//! numpy arrays.
+
+mod error;
+mod outcome;
+mod repair;
+mod sampling;
+mod settings;
+mod solve;
+
+pub use error::{MethodError, Result};
+pub use outcome::{RepairOutcome, Timings, WeightChange};
+pub use repair::{first_repeated, repair_layer, repair_layer_with};
+pub use sampling::PositiveSampler;
+pub use settings::{
+    LocaliserChoice, LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy,
+    BASELINE_SITES, STUDY_POSITIVES,
+};
+pub use solve::{predict, solve, Sets, Solved};

@@ -1,0 +1,88 @@
+//! What a repair did: the weights changed, fitness, RR/BR, the search's history and the
+//! phase times (serialised into `repair.json`).
+
+use repair_adaptive::{AdaptiveStop, PhaseRecord};
+use repair_core::{DenseLayer, Site};
+use repair_fitness::{FitnessDetail, RepairProblem};
+use repair_fl::Candidate;
+use repair_pso::{IterationRecord, Termination};
+use serde::{Deserialize, Serialize};
+
+/// A repaired weight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightChange {
+    /// Where.
+    pub site: Site,
+    /// Before the repair.
+    pub original: f32,
+    /// After.
+    pub repaired: f32,
+}
+
+/// Wall time of each phase, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Predictions, repair sets and positive sampling.
+    pub sets_ms: f64,
+    /// Fault localisation.
+    pub fl_ms: f64,
+    /// The search.
+    pub search_ms: f64,
+}
+
+/// What a repair did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairOutcome {
+    /// Repair-set inputs of the class that the model misclassifies.
+    pub negatives: usize,
+    /// Repair-set inputs classified correctly (all classes).
+    pub correct: usize,
+    /// Distinct positives sampled for the search.
+    pub positives_sampled: usize,
+    /// True when there were no negatives: nothing was searched or changed.
+    pub nothing_to_repair: bool,
+    /// The weights searched and their values.
+    pub changes: Vec<WeightChange>,
+    /// FL candidates (for the Pareto-front figure).
+    pub candidates: Vec<Candidate>,
+    /// Fitness of the original weights.
+    pub fitness_before: Option<FitnessDetail>,
+    /// Fitness of the repaired weights.
+    pub fitness_after: Option<FitnessDetail>,
+    /// Repair rate: share of the negatives now classified correctly.
+    pub rr: f64,
+    /// Break rate: share of all initially correct repair-set inputs now wrong.
+    pub br: f64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// Why the search ended.
+    pub termination: Option<Termination>,
+    /// One record per iteration.
+    pub history: Vec<IterationRecord>,
+    /// Phase times.
+    pub timings: Timings,
+    /// The phases of an adaptive repair (empty otherwise); `history` runs over all of
+    /// them.
+    pub phases: Vec<PhaseRecord>,
+    /// Why an adaptive repair ended.
+    pub adaptive_stop: Option<AdaptiveStop>,
+    /// The search problem (for `--export-problem`); not serialised.
+    #[serde(skip)]
+    pub problem: Option<RepairProblem>,
+}
+
+/// The weights at `sites` before and after.
+pub(crate) fn changes(
+    layer: &DenseLayer,
+    repaired: &DenseLayer,
+    sites: &[Site],
+) -> Vec<WeightChange> {
+    sites
+        .iter()
+        .map(|&site| WeightChange {
+            site,
+            original: layer.view().weight(site),
+            repaired: repaired.view().weight(site),
+        })
+        .collect()
+}

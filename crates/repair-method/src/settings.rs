@@ -1,0 +1,311 @@
+//! What a repair is configured by: the localiser, the search, the method and its
+//! strategy, the positives' sampling and the seeds (recorded in `repair.json`).
+
+use repair_core::CrossEntropy;
+use repair_fl::{Arachne, FaultLocaliser, GradientTopK, RandomSites};
+use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
+use serde::{Deserialize, Serialize};
+
+use crate::sampling::PositiveSampler;
+
+/// Positive inputs the study's repair samples from the correctly classified ones.
+pub const STUDY_POSITIVES: usize = 200;
+
+/// Sites of the `gradient` and `random` localisers unless told otherwise.
+pub const BASELINE_SITES: usize = 10;
+
+/// A fault localiser by name, as experiment files and the command line give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocaliserName {
+    /// Arachne v1 with the study's settings.
+    #[default]
+    Arachne,
+    /// Top-k gradient loss.
+    Gradient,
+    /// k random sites.
+    Random,
+}
+
+impl LocaliserName {
+    /// The localiser, `sites` being k of the two baselines and `loss` the cross-entropy
+    /// of the gradient loss (the same as the fitness's, so FL and search agree).
+    pub fn choice(self, sites: usize, loss: CrossEntropy) -> LocaliserChoice {
+        match self {
+            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne {
+                loss,
+                ..Arachne::default()
+            }),
+            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites, loss }),
+            LocaliserName::Random => LocaliserChoice::Random { k: sites, loss },
+        }
+    }
+}
+
+/// Which fault localiser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LocaliserChoice {
+    /// Arachne v1 (the study).
+    Arachne(Arachne),
+    /// Top-k gradient loss.
+    Gradient(GradientTopK),
+    /// k random sites (seeded with the repair seed).
+    Random {
+        /// Number of sites.
+        k: usize,
+        /// The cross-entropy of the reported gradient loss and of the fitness.
+        #[serde(default)]
+        loss: CrossEntropy,
+    },
+}
+
+impl LocaliserChoice {
+    /// By name, as on the command line: `arachne` (the study's settings), or `gradient`
+    /// / `random` with `sites` sites; `loss` as in [`LocaliserName::choice`].
+    pub fn named(
+        name: &str,
+        sites: usize,
+        loss: CrossEntropy,
+    ) -> std::result::Result<Self, String> {
+        let name = match name {
+            "arachne" => LocaliserName::Arachne,
+            "gradient" => LocaliserName::Gradient,
+            "random" => LocaliserName::Random,
+            other => {
+                return Err(format!(
+                    "unknown localiser `{other}` (arachne, gradient or random)"
+                ))
+            }
+        };
+        Ok(name.choice(sites, loss))
+    }
+
+    /// The localiser, `seed` seeding the random one.
+    pub fn localiser(&self, seed: u64) -> Box<dyn FaultLocaliser> {
+        match *self {
+            LocaliserChoice::Arachne(a) => Box::new(a),
+            LocaliserChoice::Gradient(g) => Box::new(g),
+            LocaliserChoice::Random { k, loss } => Box::new(RandomSites { k, seed, loss }),
+        }
+    }
+
+    /// The cross-entropy of the localiser's gradient loss, which the fitness uses too:
+    /// one setting for both, so FL and search optimise the same loss.
+    pub fn cross_entropy(&self) -> CrossEntropy {
+        match *self {
+            LocaliserChoice::Arachne(a) => a.loss,
+            LocaliserChoice::Gradient(g) => g.loss,
+            LocaliserChoice::Random { loss, .. } => loss,
+        }
+    }
+}
+
+/// Which search: the study's PSO, textbook PSO, or Arachne v2's differential
+/// evolution (`particles` and `iterations` are then the population and generations;
+/// Arachne v2 ran 100 of each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PsoPreset {
+    /// [`repair_pso::PsoConfig::arachne`].
+    #[default]
+    Arachne,
+    /// [`repair_pso::PsoConfig::canonical`] (init σ = layer std).
+    Canonical,
+    /// [`repair_de::DeConfig::arachne`]: Arachne v2's DE (coinse/arachne `de_vk.py`).
+    De,
+}
+
+impl PsoPreset {
+    /// By name: `arachne`, `canonical` or `de`.
+    pub fn named(name: &str) -> std::result::Result<Self, String> {
+        match name {
+            "arachne" => Ok(PsoPreset::Arachne),
+            "canonical" => Ok(PsoPreset::Canonical),
+            "de" => Ok(PsoPreset::De),
+            other => Err(format!(
+                "unknown search `{other}` (arachne, canonical or de)"
+            )),
+        }
+    }
+}
+
+/// A repair method by name: what an experiment's `repair.methods` lists and
+/// `repairs.csv`'s `method` column says.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodName {
+    /// The study's: the configured localiser (Arachne v1) and search (its PSO), once.
+    #[default]
+    Arachne,
+    /// Arachne v2's search: the configured localiser, then differential evolution.
+    De,
+    /// The configured localiser and PSO, re-localised when the search stagnates
+    /// ([`Strategy::Adaptive`]).
+    Adaptive,
+    /// Sites from the training history and a search that prices regressions
+    /// ([`Strategy::History`]).
+    History,
+}
+
+impl MethodName {
+    /// Every method, in table order.
+    pub const ALL: [MethodName; 4] = [
+        MethodName::Arachne,
+        MethodName::De,
+        MethodName::Adaptive,
+        MethodName::History,
+    ];
+
+    /// The name in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodName::Arachne => "arachne",
+            MethodName::De => "de",
+            MethodName::Adaptive => "adaptive",
+            MethodName::History => "history",
+        }
+    }
+
+    /// By name.
+    pub fn named(name: &str) -> std::result::Result<Self, String> {
+        MethodName::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| format!("unknown method `{name}` (arachne, de, adaptive or history)"))
+    }
+}
+
+impl std::fmt::Display for MethodName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How localisation and search combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Strategy {
+    /// Localise once, search once (the study).
+    #[default]
+    Single,
+    /// Li Calsi et al.'s adaptive repair (`repair_adaptive`): PSO phases, re-localised on
+    /// the patched layer when the best stagnates.
+    Adaptive {
+        /// w: iterations of the stagnation check (their default 10).
+        window: usize,
+        /// τ: relative improvement below which a phase stagnated (their 0.005).
+        threshold: f64,
+        /// Most localisations (their 10).
+        max_phases: usize,
+    },
+    /// After NeuRecover: the `sites` weights that moved most since an earlier checkpoint
+    /// times their gradient loss ([`repair_fl::HistoryLocaliser`]), searched with a penalty of
+    /// `penalty` per broken positive ([`repair_fitness::RegressionControlled`]). Without an earlier
+    /// checkpoint (the first one, or none that gets more of the negatives right) the
+    /// configured localiser finds the sites; the penalty stays.
+    History {
+        /// Number of sites.
+        sites: usize,
+        /// λ, the price of a broken positive.
+        penalty: f64,
+    },
+}
+
+impl Strategy {
+    /// Whether this is the study's single localisation and search.
+    pub fn is_single(&self) -> bool {
+        *self == Strategy::Single
+    }
+}
+
+/// Everything a repair run is configured by (recorded in `repair.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairSettings {
+    /// The class to repair.
+    pub class: u32,
+    /// Fault localisation.
+    pub localiser: LocaliserChoice,
+    /// The search.
+    pub pso: PsoPreset,
+    /// Particles (the study: 100).
+    pub particles: usize,
+    /// Iterations (the study: 50).
+    pub iterations: usize,
+    /// Positive inputs drawn (the study: 200).
+    pub positives: usize,
+    /// How they are drawn.
+    pub sampler: PositiveSampler,
+    /// Seed of the positive sampling and random FL (the repair *problem*), and of the
+    /// search unless `search_seed` is given.
+    pub seed: u64,
+    /// Seed of the search alone, so that several searches can run on one problem
+    /// (repair-seed variance); `None` (and in `repair.json` files from before it
+    /// existed): `seed`, as the study's single repairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_seed: Option<u64>,
+    /// How localisation and search combine (absent in `repair.json`: the study's single
+    /// pass).
+    #[serde(default, skip_serializing_if = "Strategy::is_single")]
+    pub strategy: Strategy,
+    /// Classes repaired together with `class` (multi-class repair: the negatives of all
+    /// of them, the same positives rule); empty, and absent from `repair.json`, for the
+    /// study's one class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joint_classes: Vec<u32>,
+}
+
+impl RepairSettings {
+    /// The seed the search draws from.
+    pub fn search_seed(&self) -> u64 {
+        self.search_seed.unwrap_or(self.seed)
+    }
+
+    /// Every class repaired: `class`, then `joint_classes`.
+    pub fn classes(&self) -> Vec<u32> {
+        std::iter::once(self.class)
+            .chain(self.joint_classes.iter().copied())
+            .collect()
+    }
+}
+
+impl RepairSettings {
+    /// The study's settings for `class`.
+    pub fn study(class: u32, seed: u64) -> Self {
+        RepairSettings {
+            class,
+            localiser: LocaliserChoice::Arachne(Arachne::default()),
+            pso: PsoPreset::Arachne,
+            particles: ARACHNE_PARTICLES,
+            iterations: ARACHNE_ITERATIONS,
+            positives: STUDY_POSITIVES,
+            sampler: PositiveSampler::Stratified,
+            seed,
+            search_seed: None,
+            strategy: Strategy::Single,
+            joint_classes: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_localiser_carries_the_cross_entropy_the_fitness_then_uses() {
+        for name in ["arachne", "gradient", "random"] {
+            for loss in [CrossEntropy::Logits, CrossEntropy::Clipped] {
+                let choice = LocaliserChoice::named(name, 4, loss).unwrap();
+                assert_eq!(choice.cross_entropy(), loss, "{name}");
+            }
+        }
+        let e = LocaliserChoice::named("annealing", 4, CrossEntropy::Logits).unwrap_err();
+        assert!(e.contains("unknown localiser `annealing`"), "{e}");
+        // The study's settings: Arachne with the study's unclipped loss.
+        let study = RepairSettings::study(0, 0);
+        assert_eq!(study.localiser.cross_entropy(), CrossEntropy::Logits);
+    }
+}
