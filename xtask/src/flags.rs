@@ -57,8 +57,16 @@ pub enum Command {
 pub struct RepairArgs {
     /// The checkpoint (`RUN/checkpoints/epoch-NNN.safetensors`); `RUN/run.json` names
     /// its model.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+    #[arg(long, required_unless_present = "problem", conflicts_with = "problem")]
+    pub checkpoint: Option<PathBuf>,
+    /// Instead of a checkpoint: a problem file from any framework (the safetensors of
+    /// `--export-problem`, or a folder holding `problem.safetensors`; schema in the
+    /// README): its last layer, negatives and positives (and sites, if it names them).
+    #[arg(long, conflicts_with_all = ["split", "export_problem", "earlier", "data"])]
+    pub problem: Option<PathBuf>,
+    /// With --problem: ignore the file's sites and localise.
+    #[arg(long, requires = "problem")]
+    pub relocalise: bool,
     #[command(flatten)]
     pub data: DataDir,
     /// The split the model was trained on. Default: `RUN/split.json`.
@@ -66,7 +74,12 @@ pub struct RepairArgs {
     pub split: Option<PathBuf>,
     /// The class to repair, or several at once (`--class 20,27,30`: the negatives of
     /// all of them; Qual_α then takes their mean accuracy).
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "problem",
+        conflicts_with = "problem"
+    )]
     pub class: Vec<u32>,
     /// Seed of the positive sampling and random FL (the repair problem), and of the
     /// search unless --search-seed is given.

@@ -2,8 +2,9 @@
 
 use repair_data::{Manifest, Split};
 use repair_pipeline::{
-    load_checkpoint, repair_unit, run_dir, CrossEntropy, LocaliserChoice, MethodName,
-    PositiveSampler, PsoPreset, RepairSettings, RunManifest, Strategy, UnitOutputs,
+    load_checkpoint, repair_problem_file, repair_unit, run_dir, CrossEntropy, LocaliserChoice,
+    MethodName, MethodOptions, PositiveSampler, PsoPreset, RepairSettings, RunManifest,
+    UnitOutputs,
 };
 
 use crate::flags::RepairArgs;
@@ -11,17 +12,24 @@ use crate::flags::RepairArgs;
 /// Runs `cargo xtask repair`.
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     let settings = settings(&args)?;
+    if let Some(problem) = &args.problem {
+        return run_problem(problem, &settings, &args);
+    }
+    let checkpoint = args
+        .checkpoint
+        .clone()
+        .expect("clap: --checkpoint or --problem");
     anyhow::ensure!(
-        args.checkpoint.is_file(),
+        checkpoint.is_file(),
         "--checkpoint {}: no such checkpoint file",
-        args.checkpoint.display()
+        checkpoint.display()
     );
     let split_path = match &args.split {
         Some(p) => p.clone(),
-        None => run_dir(&args.checkpoint).join("split.json"),
+        None => run_dir(&checkpoint).join("split.json"),
     };
     let dataset = Split::dataset_of(&split_path)?;
-    let run = RunManifest::for_checkpoint(&args.checkpoint)?;
+    let run = RunManifest::for_checkpoint(&checkpoint)?;
     // A split of another dataset would otherwise fail on that dataset's missing files.
     let classes = Manifest::builtin(&dataset)?.num_classes;
     anyhow::ensure!(
@@ -47,11 +55,11 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     eprintln!(
         "repairing class {} of {} ({}) on {}",
         joined(&args.class),
-        args.checkpoint.display(),
+        checkpoint.display(),
         run.model.arch,
         corpus.describe()
     );
-    let loaded = load_checkpoint(&args.checkpoint, &run, &corpus, &split, &compute)?;
+    let loaded = load_checkpoint(&checkpoint, &run, &corpus, &split, &compute)?;
     let outputs = UnitOutputs {
         repaired_model: Some(&loaded.model),
         export_problem: args.export_problem,
@@ -105,6 +113,36 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cargo xtask repair --problem FILE`: a problem file's repair into `--out`.
+fn run_problem(
+    problem: &std::path::Path,
+    settings: &RepairSettings,
+    args: &RepairArgs,
+) -> anyhow::Result<()> {
+    crate::flags::create_out(&args.out)?;
+    let bars = crate::progress::Bars::default();
+    let report = repair_problem_file(problem, settings, args.relocalise, &args.out, &bars)?;
+    println!(
+        "repaired {} ({} × {}, {:?} layout; {} negatives, {} positives): {} sites from the {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3} on the file's sets; FL {:.1} ms, search {:.1} ms; wrote {}",
+        report.problem.display(),
+        report.width,
+        report.classes,
+        report.layout,
+        report.negatives,
+        report.positives,
+        report.sites.len(),
+        report.sites_from,
+        report.fitness_before.fitness,
+        report.fitness_after.fitness,
+        report.rr,
+        report.br,
+        report.timings.fl_ms,
+        report.timings.search_ms,
+        args.out.join(repair_pipeline::REPAIRED_LAYER).display()
+    );
+    Ok(())
+}
+
 /// `20,27,30`.
 fn joined(classes: &[u32]) -> String {
     classes
@@ -122,38 +160,19 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
     };
     let localiser = LocaliserChoice::named(&args.localiser, args.sites, cross_entropy)
         .map_err(anyhow::Error::msg)?;
-    let mut pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
+    let pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
     let sampler = PositiveSampler::named(&args.sampler).map_err(anyhow::Error::msg)?;
     let method = MethodName::named(&args.method).map_err(anyhow::Error::msg)?;
-    let strategy = match method {
-        MethodName::Arachne => Strategy::Single,
-        MethodName::De => {
-            anyhow::ensure!(
-                matches!(pso, PsoPreset::Arachne | PsoPreset::De),
-                "--method de searches with DE; leave out --pso {}",
-                args.pso
-            );
-            pso = PsoPreset::De;
-            Strategy::Single
-        }
-        MethodName::Adaptive => {
-            anyhow::ensure!(
-                pso != PsoPreset::De,
-                "--method adaptive searches in PSO phases: --pso arachne or canonical, not de"
-            );
-            Strategy::Adaptive {
-                window: args.window,
-                threshold: args.threshold,
-                max_phases: args.max_phases,
-            }
-        }
-        MethodName::History => Strategy::History {
-            sites: args.sites,
-            penalty: args.penalty,
-        },
+    let options = MethodOptions {
+        window: args.window,
+        threshold: args.threshold,
+        max_phases: args.max_phases,
+        history_sites: args.sites,
+        penalty: args.penalty,
     };
+    // A problem file carries its own earlier layer (`earlier.kernel`).
     anyhow::ensure!(
-        (method == MethodName::History) == args.earlier.is_some(),
+        args.problem.is_some() || (method == MethodName::History) == args.earlier.is_some(),
         "{}",
         if args.earlier.is_some() {
             "--earlier is the history method's: add --method history"
@@ -161,17 +180,19 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
             "--method history needs --earlier CKPT, an earlier checkpoint of the same run"
         }
     );
-    Ok(RepairSettings {
+    RepairSettings {
         localiser,
         pso,
         sampler,
         particles: args.particles,
         iterations: args.iterations,
         search_seed: args.search_seed,
-        strategy,
-        joint_classes: args.class[1..].to_vec(),
-        ..RepairSettings::study(args.class[0], args.seed)
-    })
+        joint_classes: args.class.get(1..).unwrap_or_default().to_vec(),
+        // A problem file gives its sets: no class to pick them by.
+        ..RepairSettings::study(args.class.first().copied().unwrap_or(0), args.seed)
+    }
+    .with_method(method, &options)
+    .map_err(|e| anyhow::anyhow!("--method {}: {e}", args.method))
 }
 
 /// The history method's earlier checkpoint: its epoch (from `epoch-NNN` in its name) and
@@ -210,6 +231,7 @@ fn earlier_layer(
 mod tests {
     use super::*;
     use clap::Parser;
+    use repair_pipeline::Strategy;
 
     fn args(extra: &str) -> RepairArgs {
         let line = format!("repair --checkpoint c --class 1 --out o {extra}");
@@ -247,7 +269,10 @@ mod tests {
             ("--method history", "--method history needs --earlier"),
             ("--earlier e", "--earlier is the history method's"),
             ("--method adaptive --pso de", "PSO phases"),
-            ("--method de --pso canonical", "leave out --pso canonical"),
+            (
+                "--method de --pso canonical",
+                "not with the `canonical` PSO",
+            ),
             ("--method annealing", "unknown method `annealing`"),
         ] {
             let e = settings(&args(extra)).unwrap_err().to_string();

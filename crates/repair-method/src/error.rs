@@ -18,6 +18,14 @@ pub enum MethodError {
     /// The repair problem (shapes, labels, non-finite values, sites).
     #[error(transparent)]
     Problem(#[from] repair_core::ProblemError),
+    /// A problem file could not be read, or is not a problem.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A request that cannot be served (class out of range, no positives, ...).
     #[error("{0}")]
     Invalid(String),

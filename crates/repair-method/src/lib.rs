@@ -12,6 +12,7 @@
 
 mod error;
 mod outcome;
+mod problem_file;
 mod repair;
 mod sampling;
 mod settings;
@@ -19,10 +20,13 @@ mod solve;
 
 pub use error::{MethodError, Result};
 pub use outcome::{RepairOutcome, Timings, WeightChange};
+pub use problem_file::{
+    layer_bytes, problem_bytes, problem_tensors_path, read_problem, Layout, ProblemFile,
+};
 pub use repair::{first_repeated, repair_layer, repair_layer_with};
 pub use sampling::PositiveSampler;
 pub use settings::{
-    LocaliserChoice, LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy,
+    LocaliserChoice, LocaliserName, MethodName, MethodOptions, PsoPreset, RepairSettings, Strategy,
     BASELINE_SITES, STUDY_POSITIVES,
 };
 pub use solve::{predict, solve, Sets, Solved};

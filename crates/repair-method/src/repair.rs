@@ -112,25 +112,8 @@ pub fn repair_layer_with(
         earlier,
         progress,
     )?;
-    outcome.timings.fl_ms = solved.fl_ms;
-    outcome.timings.search_ms = solved.search_ms;
-    outcome.candidates = solved.candidates;
-    outcome.changes = solved.changes;
-    outcome.fitness_before = Some(solved.fitness_before);
-    outcome.fitness_after = Some(solved.fitness_after);
-    outcome.evaluations = solved.evaluations;
-    outcome.termination = Some(solved.termination);
-    outcome.history = solved.history;
-    outcome.phases = solved.phases;
-    outcome.adaptive_stop = solved.adaptive_stop;
-    outcome.problem = Some(solved.problem);
-    finish(
-        repair_set,
-        &negative_idx,
-        &correct_idx,
-        solved.repaired,
-        outcome,
-    )
+    let repaired = outcome.take(solved);
+    finish(repair_set, &negative_idx, &correct_idx, repaired, outcome)
 }
 
 /// RR and BR of `repaired` on the repair set, into `outcome`.

@@ -290,6 +290,76 @@ impl RepairSettings {
     }
 }
 
+/// The settings of the methods beyond the study's (their papers' defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MethodOptions {
+    /// adaptive: w, the iterations of the stagnation check.
+    pub window: usize,
+    /// adaptive: τ, the relative improvement below which a phase stagnated.
+    pub threshold: f64,
+    /// adaptive: the most localisations.
+    pub max_phases: usize,
+    /// history: the number of sites.
+    pub history_sites: usize,
+    /// history: λ, the price of a broken positive.
+    pub penalty: f64,
+}
+
+impl Default for MethodOptions {
+    fn default() -> Self {
+        MethodOptions {
+            window: repair_adaptive::STAGNATION_WINDOW,
+            threshold: repair_adaptive::STAGNATION_THRESHOLD,
+            max_phases: repair_adaptive::MAX_PHASES,
+            history_sites: BASELINE_SITES,
+            penalty: 1.0,
+        }
+    }
+}
+
+impl RepairSettings {
+    /// These settings (the study's method with a localiser and a search) as `method`
+    /// (`xtask repair --method`, the Python package's `method=`): `de` searches with
+    /// DE, `adaptive` in PSO phases, `history` with its own sites and penalty. A search
+    /// the method cannot use is an error, not replaced in silence.
+    pub fn with_method(
+        self,
+        method: MethodName,
+        options: &MethodOptions,
+    ) -> std::result::Result<Self, String> {
+        match method {
+            MethodName::Arachne => Ok(self),
+            MethodName::De if self.pso == PsoPreset::Canonical => Err(
+                "method `de` searches with DE, not with the `canonical` PSO: leave the search out"
+                    .into(),
+            ),
+            MethodName::De => Ok(RepairSettings {
+                pso: PsoPreset::De,
+                ..self
+            }),
+            MethodName::Adaptive if self.pso == PsoPreset::De => Err(
+                "method `adaptive` searches in PSO phases: the search `arachne` or `canonical`, not `de`"
+                    .into(),
+            ),
+            MethodName::Adaptive => Ok(RepairSettings {
+                strategy: Strategy::Adaptive {
+                    window: options.window,
+                    threshold: options.threshold,
+                    max_phases: options.max_phases,
+                },
+                ..self
+            }),
+            MethodName::History => Ok(RepairSettings {
+                strategy: Strategy::History {
+                    sites: options.history_sites,
+                    penalty: options.penalty,
+                },
+                ..self
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! The one safetensors layout of labelled activations, shared by the experiment's
 //! activation cache (`RUN/activations/epoch-NNN.safetensors`: sets `repair`, `test`)
 //! and an exported search problem (`problem.safetensors`: `negatives`, `positives`,
-//! plus the layer and sites): a set `NAME` is `NAME.activations`, f32 (rows, width),
+//! plus the layer and sites, written by `repair_method::problem_bytes` in the same
+//! layout): a set `NAME` is `NAME.activations`, f32 (rows, width),
 //! and `NAME.labels`, u32 (rows). Plain `safetensors`, no tensor library, so other
 //! tools (numpy, PyTorch) read the files as they are.
 
@@ -44,14 +45,6 @@ impl TensorFile {
         let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.buffers
             .push((name.to_string(), Dtype::F32, shape, bytes));
-        self
-    }
-
-    /// Adds a u64 tensor.
-    pub fn u64s(mut self, name: &str, shape: Vec<usize>, values: &[u64]) -> Self {
-        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.buffers
-            .push((name.to_string(), Dtype::U64, shape, bytes));
         self
     }
 

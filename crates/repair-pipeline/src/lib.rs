@@ -30,6 +30,7 @@ mod experiment_config;
 mod experiment_manifest;
 mod folder_lock;
 mod online;
+mod problem_repair;
 mod readiness_report;
 mod repair_unit;
 mod run_manifest;
@@ -54,6 +55,7 @@ pub use experiment_config::{
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use folder_lock::FolderLock;
 pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
+pub use problem_repair::{repair_problem_file, ProblemReport, SitesFrom, REPAIRED_LAYER};
 pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
 };
@@ -61,9 +63,9 @@ pub use repair_adaptive::{MAX_PHASES, STAGNATION_THRESHOLD, STAGNATION_WINDOW};
 pub use repair_core::{CrossEntropy, DenseLayer, NoProgress, Progress};
 pub use repair_fitness::FitnessDetail;
 pub use repair_method::{
-    repair_layer, repair_layer_with, solve, LocaliserChoice, LocaliserName, MethodError,
-    MethodName, PositiveSampler, PsoPreset, RepairOutcome, RepairSettings, Sets, Solved, Strategy,
-    Timings, WeightChange, BASELINE_SITES,
+    read_problem, repair_layer, repair_layer_with, solve, Layout, LocaliserChoice, LocaliserName,
+    MethodError, MethodName, MethodOptions, PositiveSampler, PsoPreset, RepairOutcome,
+    RepairSettings, Sets, Solved, Strategy, Timings, WeightChange, BASELINE_SITES,
 };
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};

@@ -8,7 +8,6 @@ use repair_data::write_atomic;
 use repair_fitness::RepairProblem;
 use serde::Serialize;
 
-use crate::activation_file::TensorFile;
 use crate::error::{file_error, Result};
 use repair_method::RepairOutcome;
 
@@ -126,18 +125,9 @@ pub(crate) fn export_problem<E: Serialize>(
 ) -> Result<()> {
     let (d, c) = (problem.layer.width, problem.layer.classes);
     let (n, p) = (problem.negatives.len(), problem.positives.len());
-    let sites: Vec<u64> = problem
-        .sites
-        .iter()
-        .flat_map(|s| [s.i as u64, s.j as u64])
-        .collect();
-    TensorFile::default()
-        .rows("negatives", &problem.negatives, d)
-        .rows("positives", &problem.positives, d)
-        .f32s("kernel", vec![d, c], &problem.layer.kernel)
-        .f32s("bias", vec![c], &problem.layer.bias)
-        .u64s("sites", vec![problem.sites.len(), 2], &sites)
-        .write(&dir.join("problem.safetensors"))?;
+    let tensors = dir.join("problem.safetensors");
+    let bytes = repair_method::problem_bytes(problem).map_err(|e| file_error(&tensors, e))?;
+    write_atomic(&tensors, &bytes)?;
     let json_path = dir.join("problem.json");
     let json = serde_json::json!({
         "width": d,

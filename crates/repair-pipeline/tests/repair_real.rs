@@ -12,8 +12,9 @@ use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
 use repair_pipeline::{
-    load_checkpoint, repair_layer, repair_unit, train_run, Compute, LoadedCheckpoint, NoProgress,
-    PipelineError, RepairReport, RepairSettings, RunManifest, TrainRunOptions, UnitOutputs,
+    load_checkpoint, repair_layer, repair_problem_file, repair_unit, train_run, Compute,
+    LoadedCheckpoint, NoProgress, PipelineError, RepairReport, RepairSettings, RunManifest,
+    TrainRunOptions, UnitOutputs, REPAIRED_LAYER,
 };
 use repair_train::TrainConfig;
 use repair_zoo::{build_model, Classifier, ModelSpec};
@@ -163,6 +164,33 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     }
     // The same seed gives the same repair.
     assert_eq!(outcome.rr, report.rr);
+
+    // Issue 19: the exported problem, repaired as a problem file with the same
+    // settings, gives the same weights (its sites searched, no FL) — and again with
+    // FL on the file's sets, the same sites.
+    for relocalise in [false, true] {
+        let again = tempfile::tempdir().unwrap();
+        let exported = out.path().join("problem.safetensors");
+        let by_file =
+            repair_problem_file(&exported, &settings, relocalise, again.path(), &NoProgress)
+                .unwrap();
+        assert_eq!(by_file.sites, report.sites);
+        assert_eq!(Some(by_file.fitness_after), report.fitness_after);
+        assert_eq!(
+            std::fs::read_to_string(again.path().join("weights.csv")).unwrap(),
+            weights
+        );
+        let layer = std::fs::read(again.path().join(REPAIRED_LAYER)).unwrap();
+        let layer = safetensors::SafeTensors::deserialize(&layer).unwrap();
+        let kernel = layer.tensor("kernel").unwrap();
+        assert_eq!(kernel.shape(), [repaired.width, 43]);
+        let values: Vec<f32> = kernel
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, repaired.kernel);
+    }
 }
 
 /// Issue 18: Arachne v2's DE in place of the PSO, on the same real checkpoint and class:
