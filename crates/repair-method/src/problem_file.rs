@@ -282,6 +282,9 @@ impl Tensors {
     }
 }
 
+/// A tensor's shape and values.
+type Tensor<T> = (Vec<usize>, Vec<T>);
+
 /// Typed reads of a problem file's tensors; errors name the tensor.
 struct Reader<'a> {
     file: &'a SafeTensors<'a>,
@@ -290,7 +293,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// The tensor `name`'s shape and values as f32 (F32, or F64 rounded), `None` if
     /// absent; a non-finite value is an error naming its index.
-    fn floats(&self, name: &str) -> std::result::Result<Option<(Vec<usize>, Vec<f32>)>, String> {
+    fn floats(&self, name: &str) -> std::result::Result<Option<Tensor<f32>>, String> {
         let Ok(view) = self.file.tensor(name) else {
             return Ok(None);
         };
@@ -316,7 +319,7 @@ impl Reader<'_> {
     }
 
     /// The tensor `name` as non-negative integers (any integer dtype), `None` if absent.
-    fn integers(&self, name: &str) -> std::result::Result<Option<(Vec<usize>, Vec<u64>)>, String> {
+    fn integers(&self, name: &str) -> std::result::Result<Option<Tensor<u64>>, String> {
         let Ok(view) = self.file.tensor(name) else {
             return Ok(None);
         };
@@ -474,8 +477,13 @@ mod tests {
         })
     }
 
-    /// A safetensors file of `tensors` (name, dtype, shape, little-endian bytes).
-    fn file_of(tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
+    /// A tensor to write: name, dtype, shape, little-endian bytes.
+    type Raw = (&'static str, Dtype, Vec<usize>, Vec<u8>);
+    /// A change to a good file and what the error must then say.
+    type Case = (Box<dyn Fn(&mut Vec<Raw>)>, &'static str);
+
+    /// A safetensors file of `tensors`.
+    fn file_of(tensors: &[Raw]) -> Vec<u8> {
         let mut t = Tensors::default();
         for (name, dtype, shape, bytes) in tensors {
             t.push(name, *dtype, shape.clone(), bytes.clone());
@@ -495,7 +503,7 @@ mod tests {
 
     /// The problem as a PyTorch user writes it: `weight` (C, D), f64 activations, i64
     /// labels, no sites.
-    fn torch_file(p: &RepairProblem) -> Vec<(&'static str, Dtype, Vec<usize>, Vec<u8>)> {
+    fn torch_file(p: &RepairProblem) -> Vec<Raw> {
         let (d, c) = (p.layer.width, p.layer.classes);
         vec![
             (
@@ -576,10 +584,7 @@ mod tests {
         let path = dir.path().join("bad.safetensors");
         let p = problem();
         let good = torch_file(&p);
-        let cases: Vec<(
-            Box<dyn Fn(&mut Vec<(&'static str, Dtype, Vec<usize>, Vec<u8>)>)>,
-            &str,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Box::new(|t| t[1].3 = i64s(&[0, 1, 3, 0])),
                 "negatives.labels[2] is 3, but the layer has 3 classes",
