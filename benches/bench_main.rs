@@ -19,6 +19,7 @@ mod de;
 mod methods;
 mod online;
 mod pso;
+mod solve;
 mod train;
 
 criterion_group!(
@@ -28,6 +29,7 @@ criterion_group!(
     pso::fitness,
     pso::search,
     pso::fl_and_search,
+    solve::given_sites,
     de::search,
     methods::adaptive,
     methods::history,

@@ -212,8 +212,8 @@ pub fn read_problem(path: &Path) -> Result<ProblemFile> {
     })
 }
 
-/// The bytes of a problem file of `problem` (Keras layout, f32, u32 labels, u64 sites):
-/// what `--export-problem` writes.
+/// The bytes of a problem file of `problem` (Keras layout, f32, u32 labels, u64 sites,
+/// left out when there are none): what `--export-problem` writes.
 pub fn problem_bytes(problem: &RepairProblem) -> Result<Vec<u8>> {
     let (d, c) = (problem.layer.width, problem.layer.classes);
     let sites: Vec<u64> = problem
@@ -235,7 +235,10 @@ pub fn problem_bytes(problem: &RepairProblem) -> Result<Vec<u8>> {
     }
     t.f32s("kernel", vec![d, c], &problem.layer.kernel);
     t.f32s("bias", vec![c], &problem.layer.bias);
-    t.u64s("sites", vec![problem.sites.len(), 2], &sites);
+    // No sites: the reader localises (a problem saved before FL).
+    if !sites.is_empty() {
+        t.u64s("sites", vec![problem.sites.len(), 2], &sites);
+    }
     t.bytes()
 }
 

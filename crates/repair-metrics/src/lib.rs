@@ -56,8 +56,8 @@ pub use summary::{
     sign_test, GainSummary, PairedComparison, PatternCounts, GAIN_BOOTSTRAP_SEED, GAIN_RESAMPLES,
 };
 pub use tables::{
-    parse_repairs, patterns, quality, read_repairs, table1, table1_markdown, MethodLabel,
-    PatternKey, QualityRow, RepairRow, RunPattern, Table1Key, Table1Row, STUDY_METHOD,
+    parse_repairs, patterns, quality, read_repairs, read_repairs_from, table1, table1_markdown,
+    MethodLabel, PatternKey, QualityRow, RepairRow, RunPattern, Table1Key, Table1Row, STUDY_METHOD,
 };
 pub use variance::{variance_markdown, variance_split, VarianceKey, VarianceRow, VarianceSplit};
 

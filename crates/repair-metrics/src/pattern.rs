@@ -20,6 +20,18 @@ pub enum Pattern {
     Incomplete,
 }
 
+impl Pattern {
+    /// The name in `patterns.csv` (`pre-convergence`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::PreConvergence => "pre-convergence",
+            Pattern::PostConvergence => "post-convergence",
+            Pattern::AfterConvergence => "after-convergence",
+            Pattern::Incomplete => "incomplete",
+        }
+    }
+}
+
 /// Which checkpoint wins a tie for the best Qual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,5 +163,23 @@ pub fn classify_pattern(
         best_qual: Some(best),
         converged_qual,
         early_gain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_is_the_one_the_csv_files_write() {
+        for p in [
+            Pattern::PreConvergence,
+            Pattern::PostConvergence,
+            Pattern::AfterConvergence,
+            Pattern::Incomplete,
+        ] {
+            let bytes = crate::to_csv(&[p]).unwrap();
+            assert_eq!(String::from_utf8(bytes).unwrap().trim(), p.as_str());
+        }
     }
 }
