@@ -99,9 +99,13 @@ fn layer_of(
         } else {
             String::new()
         };
+        let wanted = match layout {
+            Layout::Keras => format!("({width}, classes)"),
+            Layout::Torch => format!("(classes, {width})"),
+        };
         return Err(invalid(format!(
-            "{weight_name}: shape ({}, {}), but layout={named} = ({}, {}) for the width {width} of {width_from}{hint}",
-            got[0], got[1], want[0], want[1]
+            "{weight_name}: shape ({}, {}), but layout={named} = {wanted} for the width {width} of {width_from}{hint}",
+            got[0], got[1]
         )));
     }
     let bias_values = bias

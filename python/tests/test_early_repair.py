@@ -66,7 +66,7 @@ def test_the_torch_layout_gives_the_same_repair_transposed_and_is_never_guessed(
     torch = er.repair(a_neg, y_neg, a_pos, y_pos, w.T.copy(), b, seed=1, particles=20, iterations=10, layout="torch")
     assert np.array_equal(torch.weight, keras.weight.T)
     assert np.array_equal(torch.sites, keras.sites)
-    with pytest.raises(ValueError, match=r"weight: shape \(8, 64\).*pass layout='torch'"):
+    with pytest.raises(ValueError, match=r"weight: shape \(8, 64\), but layout='keras' wants \(width, classes\) = \(64, classes\) .*pass layout='torch'"):
         er.repair(a_neg, y_neg, a_pos, y_pos, w.T.copy(), b)
     # A square layer is read as the layout says, not by its shape.
     with pytest.raises(ValueError, match="unknown layout"):
