@@ -1,0 +1,39 @@
+//! ONNX image classifiers for repair (issue 19): any ONNX model whose output comes from
+//! a final `Gemm` (or `MatMul` + `Add`), optionally followed by a `Softmax`, run by
+//! `candle-onnx`'s evaluator. [`OnnxClassifier`] gives the penultimate activations (the
+//! input of that last op) and the last layer in Keras layout, and writes the same graph
+//! with the repaired initializers (`repaired.onnx`). A graph of any other shape is an
+//! error naming the op.
+//!
+//! Behind the `onnx` feature: `candle-onnx` and its protobuf build add ~40 crates and
+//! 3.3 minutes to a build on 2 cores (measured: `cargo build -p repair-onnx --features
+//! onnx` after the workspace was built), so the default build leaves them out, as
+//! repair-data does candle-datasets. Its build needs `protoc` (`apt-get install
+//! protobuf-compiler`).
+
+#[cfg(feature = "onnx")]
+mod classifier;
+#[cfg(feature = "onnx")]
+mod error;
+#[cfg(feature = "onnx")]
+mod example;
+#[cfg(feature = "onnx")]
+mod graph;
+mod preprocess;
+#[cfg(all(test, feature = "onnx"))]
+mod tests;
+
+#[cfg(feature = "onnx")]
+pub use candle_onnx::onnx as proto;
+#[cfg(feature = "onnx")]
+pub use classifier::OnnxClassifier;
+#[cfg(feature = "onnx")]
+pub use error::OnnxError;
+#[cfg(feature = "onnx")]
+pub use example::{example_conv_net, ExampleHead};
+#[cfg(feature = "onnx")]
+pub use graph::{last_layer_of, LastLayer, LastOp};
+pub use preprocess::Preprocess;
+
+/// Whether this build reads ONNX models (the `onnx` feature).
+pub const ENABLED: bool = cfg!(feature = "onnx");
