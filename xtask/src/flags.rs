@@ -25,7 +25,7 @@ pub enum Command {
     /// Train one model on a dataset's study split.
     Train(TrainArgs),
     /// Repair one checkpoint for one class (Arachne FL + PSO) and write the results.
-    Repair(RepairArgs),
+    Repair(Box<RepairArgs>),
     /// Table 1, quality.csv and patterns.csv from a repairs.csv (or the folder holding it).
     Report(ReportArgs),
     /// The whole study: split, train every seed, repair every checkpoint × class, report.
@@ -57,8 +57,35 @@ pub enum Command {
 pub struct RepairArgs {
     /// The checkpoint (`RUN/checkpoints/epoch-NNN.safetensors`); `RUN/run.json` names
     /// its model.
-    #[arg(long, required_unless_present = "problem", conflicts_with = "problem")]
+    #[arg(long, required_unless_present_any = ["problem", "onnx"], conflicts_with_all = ["problem", "onnx"])]
     pub checkpoint: Option<PathBuf>,
+    /// Instead of a checkpoint: an ONNX image classifier whose output comes from a final
+    /// Gemm (or MatMul + Add, optionally then Softmax), repaired on --dataset's split
+    /// (the study's, or --split) with the preprocessing the flags below state; writes
+    /// repaired.onnx. Needs a build with `--features onnx`.
+    #[arg(long, conflicts_with_all = ["problem", "earlier", "export_problem"], requires = "dataset")]
+    pub onnx: Option<PathBuf>,
+    /// --onnx: the dataset the model classifies (gtsrb, pneumonia).
+    #[arg(long, requires = "onnx")]
+    pub dataset: Option<String>,
+    /// --onnx: the model's input size, HEIGHT,WIDTH (default: the dataset's images).
+    #[arg(long, value_delimiter = ',', num_args = 2, requires = "onnx")]
+    pub input_size: Option<Vec<usize>>,
+    /// --onnx: multiplies each 0–255 pixel (the default, 1/255, gives [0, 1]).
+    #[arg(long, default_value_t = 1.0 / 255.0, requires = "onnx")]
+    pub scale: f32,
+    /// --onnx: per-channel mean subtracted after scaling (one value or one per channel).
+    #[arg(long, value_delimiter = ',', default_value = "0", requires = "onnx")]
+    pub mean: Vec<f32>,
+    /// --onnx: per-channel standard deviation divided by after that.
+    #[arg(long, value_delimiter = ',', default_value = "1", requires = "onnx")]
+    pub std: Vec<f32>,
+    /// --onnx: the model takes channels last (N, H, W, C), as Keras exports do.
+    #[arg(long, requires = "onnx")]
+    pub nhwc: bool,
+    /// --onnx: the seed of the study's split when no --split is given.
+    #[arg(long, default_value_t = 42, requires = "onnx")]
+    pub split_seed: u64,
     /// Instead of a checkpoint: a problem file from any framework (the safetensors of
     /// `--export-problem`, or a folder holding `problem.safetensors`; schema in the
     /// README): its last layer, negatives and positives (and sites, if it names them).

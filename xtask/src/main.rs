@@ -32,7 +32,7 @@ fn main() -> std::process::ExitCode {
     let result = match flags.command {
         flags::Command::Data { command } => data::run(command),
         flags::Command::Train(args) => train::run(args),
-        flags::Command::Repair(args) => repair::run(args),
+        flags::Command::Repair(args) => repair::run(*args),
         flags::Command::Report(args) => report::run(args),
         flags::Command::Experiment(args) => experiment::run(args),
         flags::Command::Readiness(args) => readiness::run(args),

@@ -11,9 +11,17 @@ use crate::flags::RepairArgs;
 
 /// Runs `cargo xtask repair`.
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
+    // clap's `requires` does not hold for this flag beside --checkpoint's conflicts.
+    anyhow::ensure!(
+        !args.relocalise || args.problem.is_some(),
+        "--relocalise ignores a problem file's sites: it goes with --problem"
+    );
     let settings = settings(&args)?;
     if let Some(problem) = &args.problem {
         return run_problem(problem, &settings, &args);
+    }
+    if let Some(model) = &args.onnx {
+        return run_onnx(model, &settings, &args);
     }
     let checkpoint = args
         .checkpoint
@@ -74,11 +82,115 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         ..loaded.input(&dataset)
     };
     let report = repair_unit(&input, &settings, &args.out, &outputs)?;
+    print_summary(&report, &settings, &args.out)
+}
+
+/// `cargo xtask repair --problem FILE`: a problem file's repair into `--out`.
+fn run_problem(
+    problem: &std::path::Path,
+    settings: &RepairSettings,
+    args: &RepairArgs,
+) -> anyhow::Result<()> {
+    crate::flags::create_out(&args.out)?;
+    let bars = crate::progress::Bars::default();
+    let report = repair_problem_file(problem, settings, args.relocalise, &args.out, &bars)?;
+    println!(
+        "repaired {} ({} × {}, {:?} layout; {} negatives, {} positives): {} sites from the {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3} on the file's sets; FL {:.1} ms, search {:.1} ms; wrote {}",
+        report.problem.display(),
+        report.width,
+        report.classes,
+        report.layout,
+        report.negatives,
+        report.positives,
+        report.sites.len(),
+        report.sites_from,
+        report.fitness_before.fitness,
+        report.fitness_after.fitness,
+        report.rr,
+        report.br,
+        report.timings.fl_ms,
+        report.timings.search_ms,
+        args.out.join(repair_pipeline::REPAIRED_LAYER).display()
+    );
+    Ok(())
+}
+
+/// `cargo xtask repair --onnx MODEL`: an ONNX classifier's repair into `--out`.
+fn run_onnx(
+    model: &std::path::Path,
+    settings: &RepairSettings,
+    args: &RepairArgs,
+) -> anyhow::Result<()> {
+    let dataset = args
+        .dataset
+        .clone()
+        .expect("clap: --onnx requires --dataset");
+    let shape = Manifest::builtin(&dataset)?.shape();
+    let (height, width) = match args.input_size.as_deref() {
+        Some([h, w]) => (*h, *w),
+        _ => (shape.height, shape.width),
+    };
+    let preprocess = repair_pipeline::Preprocess {
+        height,
+        width,
+        scale: args.scale,
+        mean: args.mean.clone(),
+        std: args.std.clone(),
+        nhwc: args.nhwc,
+    };
+    onnx_repair(model, &dataset, &preprocess, settings, args)
+}
+
+#[cfg(feature = "onnx")]
+fn onnx_repair(
+    model: &std::path::Path,
+    dataset: &str,
+    preprocess: &repair_pipeline::Preprocess,
+    settings: &RepairSettings,
+    args: &RepairArgs,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(model.is_file(), "--onnx {}: no such file", model.display());
+    let data = args.data.resolve(dataset)?;
+    crate::flags::create_out(&args.out)?;
+    let bars = crate::progress::Bars::default();
+    let input = repair_pipeline::OnnxRepairInput {
+        model,
+        dataset,
+        data: &data,
+        split: args.split.as_deref(),
+        split_seed: args.split_seed,
+        preprocess,
+    };
+    let report = repair_pipeline::repair_onnx_model(&input, settings, &args.out, &bars)?;
+    print_summary(&report, settings, &args.out)
+}
+
+#[cfg(not(feature = "onnx"))]
+fn onnx_repair(
+    model: &std::path::Path,
+    _: &str,
+    _: &repair_pipeline::Preprocess,
+    _: &RepairSettings,
+    _: &RepairArgs,
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "--onnx {}: this xtask was built without ONNX support; build it with \
+         `cargo build --release -p xtask --features onnx` (needs protoc: apt-get install protobuf-compiler)",
+        model.display()
+    )
+}
+
+/// What a checkpoint's or ONNX model's repair did, in one line (or "nothing to repair").
+fn print_summary(
+    report: &repair_pipeline::RepairReport,
+    settings: &RepairSettings,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     if report.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",
-            joined(&args.class),
-            args.out.join("repair.json").display()
+            joined(&settings.classes()),
+            out.join("repair.json").display()
         );
         return Ok(());
     }
@@ -110,36 +222,6 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
             c.class, c.before.class, c.after.class
         );
     }
-    Ok(())
-}
-
-/// `cargo xtask repair --problem FILE`: a problem file's repair into `--out`.
-fn run_problem(
-    problem: &std::path::Path,
-    settings: &RepairSettings,
-    args: &RepairArgs,
-) -> anyhow::Result<()> {
-    crate::flags::create_out(&args.out)?;
-    let bars = crate::progress::Bars::default();
-    let report = repair_problem_file(problem, settings, args.relocalise, &args.out, &bars)?;
-    println!(
-        "repaired {} ({} × {}, {:?} layout; {} negatives, {} positives): {} sites from the {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3} on the file's sets; FL {:.1} ms, search {:.1} ms; wrote {}",
-        report.problem.display(),
-        report.width,
-        report.classes,
-        report.layout,
-        report.negatives,
-        report.positives,
-        report.sites.len(),
-        report.sites_from,
-        report.fitness_before.fitness,
-        report.fitness_after.fitness,
-        report.rr,
-        report.br,
-        report.timings.fl_ms,
-        report.timings.search_ms,
-        args.out.join(repair_pipeline::REPAIRED_LAYER).display()
-    );
     Ok(())
 }
 
@@ -239,7 +321,7 @@ mod tests {
         match crate::flags::Xtask::try_parse_from(argv) {
             Ok(crate::flags::Xtask {
                 command: crate::flags::Command::Repair(args),
-            }) => args,
+            }) => *args,
             other => panic!("{extra}: {other:?}"),
         }
     }
@@ -277,6 +359,29 @@ mod tests {
         ] {
             let e = settings(&args(extra)).unwrap_err().to_string();
             assert!(e.contains(says), "{extra}: {e}");
+        }
+        // --problem and --onnx stand in for --checkpoint (and --problem for --class).
+        let parse = |line: &str| {
+            let argv = std::iter::once("cargo xtask").chain(line.split_whitespace());
+            crate::flags::Xtask::try_parse_from(argv).map_err(|e| e.to_string())
+        };
+        assert!(parse("repair --problem p --out o").is_ok());
+        assert!(parse("repair --onnx m --dataset pneumonia --class 1 --out o").is_ok());
+        for (line, says) in [
+            ("repair --onnx m --class 1 --out o", "--dataset"),
+            (
+                "repair --problem p --checkpoint c --out o",
+                "cannot be used with",
+            ),
+            (
+                "repair --problem p --class 1 --out o",
+                "cannot be used with",
+            ),
+            ("repair --checkpoint c --class 1 --out o --nhwc", "--onnx"),
+            ("repair --class 1 --out o", "--checkpoint"),
+        ] {
+            let e = parse(line).unwrap_err();
+            assert!(e.contains(says), "{line}: {e}");
         }
         let line = "repair --checkpoint c --class 1 --out o --threshold=-1";
         let argv = std::iter::once("cargo xtask").chain(line.split_whitespace());

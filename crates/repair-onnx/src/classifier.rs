@@ -67,7 +67,7 @@ impl OnnxClassifier {
     }
 
     /// Penultimate activations (N × D, row-major) and logits (N × C) of `n` images of
-    /// `channels` channels, 0..=255 pixels in channel planes, through `preprocess`.
+    /// `channels` channels (H × W × C interleaved 0..=255 pixels), through `preprocess`.
     pub fn run(
         &self,
         pixels: &[u8],
@@ -147,10 +147,15 @@ impl OnnxClassifier {
 
     /// Writes [`OnnxClassifier::with_layer`] to `path`, atomically.
     pub fn write_with_layer(&self, layer: &DenseLayer, path: &Path) -> Result<(), OnnxError> {
-        let bytes = self.with_layer(layer)?.encode_to_vec();
+        let bytes = encode_model(&self.with_layer(layer)?);
         repair_core::write_atomic(path, &bytes).map_err(|e| OnnxError::File {
             path: path.to_path_buf(),
             problem: e.to_string(),
         })
     }
+}
+
+/// The ONNX (protobuf) bytes of `model`.
+pub fn encode_model(model: &ModelProto) -> Vec<u8> {
+    model.encode_to_vec()
 }

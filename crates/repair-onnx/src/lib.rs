@@ -26,7 +26,7 @@ mod tests;
 #[cfg(feature = "onnx")]
 pub use candle_onnx::onnx as proto;
 #[cfg(feature = "onnx")]
-pub use classifier::OnnxClassifier;
+pub use classifier::{encode_model, OnnxClassifier};
 #[cfg(feature = "onnx")]
 pub use error::OnnxError;
 #[cfg(feature = "onnx")]

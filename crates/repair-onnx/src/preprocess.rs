@@ -50,7 +50,8 @@ impl Preprocess {
         Ok(())
     }
 
-    /// The model input of `pixels` (N images, C × H × W, 0..=255, channel planes).
+    /// The model input of `pixels` (N images of H × W × C interleaved 0..=255 values,
+    /// as repair-data stores them).
     pub fn apply(&self, pixels: &[u8], channels: usize) -> Vec<f32> {
         let plane = self.height * self.width;
         let per_image = channels * plane;
@@ -60,7 +61,7 @@ impl Preprocess {
             for c in 0..channels {
                 let (mean, std) = (at(&self.mean, c), at(&self.std, c));
                 for k in 0..plane {
-                    let value = (f32::from(image[c * plane + k]) * self.scale - mean) / std;
+                    let value = (f32::from(image[k * channels + c]) * self.scale - mean) / std;
                     let to = if self.nhwc {
                         k * channels + c
                     } else {
@@ -97,8 +98,8 @@ mod tests {
             std: vec![0.5, 1.0],
             nhwc: false,
         };
-        // One image, 2 channels of 1×2: [0, 255] and [51, 102].
-        let pixels = [0u8, 255, 51, 102];
+        // One image of 1×2 pixels, 2 channels interleaved: channel 0 [0, 255], 1 [51, 102].
+        let pixels = [0u8, 51, 255, 102];
         let close = |a: Vec<f32>, b: [f32; 4]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
         assert!(close(p.apply(&pixels, 2), [-1.0, 1.0, 0.2, 0.4]));
         let hwc = Preprocess {

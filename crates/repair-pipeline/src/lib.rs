@@ -30,6 +30,8 @@ mod experiment_config;
 mod experiment_manifest;
 mod folder_lock;
 mod online;
+#[cfg(feature = "onnx")]
+mod onnx_repair;
 mod problem_repair;
 mod readiness_report;
 mod repair_unit;
@@ -55,6 +57,8 @@ pub use experiment_config::{
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use folder_lock::FolderLock;
 pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
+#[cfg(feature = "onnx")]
+pub use onnx_repair::{repair_onnx_model, OnnxRepairInput, REPAIRED_ONNX};
 pub use problem_repair::{repair_problem_file, ProblemReport, SitesFrom, REPAIRED_LAYER};
 pub use readiness_report::{
     readiness_folder, readiness_series, write_readiness, ReadinessOptions, ReadinessSummary,
@@ -68,11 +72,14 @@ pub use repair_method::{
     RepairSettings, Sets, Solved, Strategy, Timings, WeightChange, BASELINE_SITES,
 };
 pub use repair_metrics::{IncompletePolicy, RepairRow, TiePolicy, PAPER_ALPHAS};
+pub use repair_onnx::Preprocess;
 pub use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 pub use repair_readiness::{rule_named, ReadinessRule};
 pub use repair_train::TrainConfig;
 pub use repair_train::{EpochEnd, EpochHook, NoHook};
-pub use repair_unit::{repair_unit, JointClassAccuracy, RepairInput, RepairReport, UnitOutputs};
+pub use repair_unit::{
+    repair_unit, JointClassAccuracy, RepairInput, RepairReport, RepairedModel, UnitOutputs,
+};
 pub use repair_zoo::{BuildOptions, ConvBackend, ModelSpec};
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use shard::{Shard, Stage};

@@ -46,12 +46,34 @@ pub struct RepairInput<'a> {
     pub earlier: Option<(usize, &'a DenseLayer)>,
 }
 
+/// A model that can be written again with a repaired last layer.
+pub trait RepairedModel {
+    /// Writes the model with `layer` as its last layer into the folder `dir`; returns
+    /// the file written.
+    fn write_repaired(&self, layer: &DenseLayer, dir: &Path) -> Result<PathBuf>;
+}
+
+/// A candle checkpoint's model: `repaired.safetensors`, the whole checkpoint with the
+/// new last layer (the model's own layer is put back afterwards).
+impl<C: Classifier> RepairedModel for C {
+    fn write_repaired(&self, layer: &DenseLayer, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join("repaired.safetensors");
+        let original = self.last_layer()?;
+        self.set_last_layer(layer)?;
+        let saved = self.save(&path);
+        self.set_last_layer(&original)?;
+        saved?;
+        Ok(path)
+    }
+}
+
 /// What a unit writes besides its result files, and whom it tells how far it is.
 pub struct UnitOutputs<'a> {
-    /// The model holding the checkpoint: with it, the repaired checkpoint is written as
-    /// `repaired.safetensors` (an experiment keeps only the changed weights, in
-    /// `weights.csv`, which a rerun of `xtask repair` with the same seed reproduces).
-    pub repaired_model: Option<&'a dyn Classifier>,
+    /// The model holding the checkpoint: with it, the repaired model is written (a
+    /// checkpoint's as `repaired.safetensors`, an ONNX model's as `repaired.onnx`; an
+    /// experiment keeps only the changed weights, in `weights.csv`, which a rerun of
+    /// `xtask repair` with the same seed reproduces).
+    pub repaired_model: Option<&'a dyn RepairedModel>,
     /// Also write the search problem (`problem.safetensors`, `problem.json`).
     pub export_problem: bool,
     /// Told of every search iteration.
@@ -171,15 +193,7 @@ pub fn repair_unit(
     let selection_after = ClassAccuracy::of(&confusion(&repaired, input.selection)?, class);
     std::fs::create_dir_all(out).map_err(|e| file_error(out, e))?;
     let repaired_checkpoint = match outputs.repaired_model {
-        Some(model) if !outcome.nothing_to_repair => {
-            let path = out.join("repaired.safetensors");
-            let original = model.last_layer()?;
-            model.set_last_layer(&repaired)?;
-            let saved = model.save(&path);
-            model.set_last_layer(&original)?;
-            saved?;
-            Some(path)
-        }
+        Some(model) if !outcome.nothing_to_repair => Some(model.write_repaired(&repaired, out)?),
         _ => None,
     };
     if outputs.export_problem && !outcome.nothing_to_repair {

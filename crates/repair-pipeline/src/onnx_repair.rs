@@ -1,0 +1,159 @@
+//! `xtask repair --onnx MODEL`: the repair of a user's ONNX classifier (issue 19) on a
+//! dataset of this project. The images of the dataset's split (the study's, or
+//! `--split`) go through the stated preprocessing and the ONNX graph
+//! ([`repair_onnx::OnnxClassifier`]); the activations at the input of its last `Gemm`
+//! (or `MatMul` + `Add`) are the repair, selection (validation) and test sets, and the
+//! repair is the same unit as a checkpoint's ([`repair_unit`]): the same files, plus
+//! `repaired.onnx`, the graph with the repaired initializers.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use repair_core::{LabelledActivations, Progress};
+use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_method::RepairSettings;
+use repair_onnx::{OnnxClassifier, Preprocess};
+use repair_zoo::ModelSpec;
+
+use crate::error::{file_error, PipelineError, Result};
+use crate::repair_unit::{repair_unit, RepairInput, RepairReport, RepairedModel, UnitOutputs};
+
+/// The repaired ONNX model in a unit's folder.
+pub const REPAIRED_ONNX: &str = "repaired.onnx";
+
+/// Images per run of the ONNX graph.
+const BATCH: usize = 256;
+
+/// What an ONNX repair reads.
+#[derive(Debug, Clone)]
+pub struct OnnxRepairInput<'a> {
+    /// The `.onnx` file.
+    pub model: &'a Path,
+    /// The dataset it classifies (`gtsrb`, `pneumonia`): its classes must be the model's.
+    pub dataset: &'a str,
+    /// The dataset's folder.
+    pub data: &'a Path,
+    /// A split file; none: the study's split of the dataset with `split_seed`.
+    pub split: Option<&'a Path>,
+    /// The seed of the study's split.
+    pub split_seed: u64,
+    /// The model's preprocessing (its input size is the images' size).
+    pub preprocess: &'a Preprocess,
+}
+
+/// Repairs the ONNX model of `input` with `settings` into the folder `out`.
+pub fn repair_onnx_model(
+    input: &OnnxRepairInput<'_>,
+    settings: &RepairSettings,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<RepairReport> {
+    let onnx =
+        OnnxClassifier::load(input.model).map_err(|e| PipelineError::Invalid(e.to_string()))?;
+    let layer = onnx.last_layer().layer.clone();
+    let manifest = Manifest::builtin(input.dataset)?;
+    if manifest.num_classes != layer.classes {
+        return Err(file_error(
+            input.model,
+            format!(
+                "the model has {} classes, dataset {} has {}",
+                layer.classes, input.dataset, manifest.num_classes
+            ),
+        ));
+    }
+    let p = input.preprocess;
+    let corpus = manifest.load(input.data)?.resized(p.height, p.width)?;
+    let channels = corpus.images().image_shape().channels;
+    p.validate(channels).map_err(PipelineError::Invalid)?;
+    let split = match input.split {
+        Some(path) => Split::load(path, &corpus)?,
+        None => Split::make(
+            &corpus,
+            &SplitConfig::study(input.dataset, input.split_seed),
+        )?,
+    };
+    let started = Instant::now();
+    let mut sets = Vec::new();
+    for part in [SplitPart::Repair, SplitPart::Val, SplitPart::Test] {
+        sets.push(activations(
+            &onnx,
+            &split.view(&corpus, part),
+            channels,
+            p,
+            progress,
+        )?);
+    }
+    let extract_ms = started.elapsed().as_secs_f64() * 1e3;
+    let model = ModelSpec {
+        arch: format!(
+            "onnx:{}",
+            input
+                .model
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ),
+        input: (channels, p.height, p.width),
+        num_classes: layer.classes,
+        seed: 0,
+    };
+    let unit = RepairInput {
+        checkpoint: input.model,
+        dataset: input.dataset,
+        model: &model,
+        layer: &layer,
+        repair: &sets[0],
+        selection: &sets[1],
+        test: Some(&sets[2]),
+        extract_ms,
+        earlier: None,
+    };
+    let writer = OnnxWriter(&onnx);
+    let outputs = UnitOutputs {
+        repaired_model: Some(&writer),
+        export_problem: false,
+        progress,
+    };
+    repair_unit(&unit, settings, out, &outputs)
+}
+
+/// The activations of every image of `data` (in order), with their labels.
+fn activations<D: Dataset>(
+    onnx: &OnnxClassifier,
+    data: &D,
+    channels: usize,
+    preprocess: &Preprocess,
+    progress: &dyn Progress,
+) -> Result<LabelledActivations> {
+    let fail = |e: repair_onnx::OnnxError| PipelineError::Invalid(e.to_string());
+    let mut rows = LabelledActivations::default();
+    progress.begin("activations", data.len().div_ceil(BATCH) as u64);
+    for start in (0..data.len()).step_by(BATCH) {
+        let end = (start + BATCH).min(data.len());
+        let pixels: Vec<u8> = (start..end)
+            .flat_map(|k| data.image(k).iter().copied())
+            .collect();
+        let (a, _) = onnx
+            .run(&pixels, end - start, channels, preprocess)
+            .map_err(fail)?;
+        rows.activations.extend(a);
+        rows.labels
+            .extend((start..end).map(|k| data.label(k) as u32));
+        progress.advance(1, None);
+    }
+    progress.end();
+    Ok(rows)
+}
+
+/// Writes `repaired.onnx`.
+struct OnnxWriter<'a>(&'a OnnxClassifier);
+
+impl RepairedModel for OnnxWriter<'_> {
+    fn write_repaired(&self, layer: &repair_core::DenseLayer, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(REPAIRED_ONNX);
+        self.0
+            .write_with_layer(layer, &path)
+            .map_err(|e| PipelineError::Invalid(e.to_string()))?;
+        Ok(path)
+    }
+}
