@@ -8,8 +8,6 @@ use repair_fl::Candidate;
 use repair_pso::{IterationRecord, Termination};
 use serde::{Deserialize, Serialize};
 
-use crate::solve::Solved;
-
 /// A repaired weight.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WeightChange {
@@ -71,54 +69,6 @@ pub struct RepairOutcome {
     /// The search problem (for `--export-problem`); not serialised.
     #[serde(skip)]
     pub problem: Option<RepairProblem>,
-}
-
-impl RepairOutcome {
-    /// The outcome of a problem given as is (no repair set around it: every negative
-    /// and positive given is used; RR and BR on them).
-    pub fn of_problem(solved: Solved) -> (DenseLayer, RepairOutcome) {
-        let negatives = solved.problem.negatives.len();
-        let positives = solved.problem.positives.len();
-        let mut outcome = RepairOutcome {
-            negatives,
-            correct: positives,
-            positives_sampled: positives,
-            nothing_to_repair: false,
-            changes: Vec::new(),
-            candidates: Vec::new(),
-            fitness_before: None,
-            fitness_after: None,
-            rr: solved.rr,
-            br: solved.br,
-            evaluations: 0,
-            termination: None,
-            history: Vec::new(),
-            timings: Timings::default(),
-            phases: Vec::new(),
-            adaptive_stop: None,
-            problem: None,
-        };
-        let repaired = outcome.take(solved);
-        (repaired, outcome)
-    }
-
-    /// Takes FL's and the search's part of `solved` (all but RR and BR, which a repair
-    /// set scores) and returns the repaired layer.
-    pub(crate) fn take(&mut self, solved: Solved) -> DenseLayer {
-        self.timings.fl_ms = solved.fl_ms;
-        self.timings.search_ms = solved.search_ms;
-        self.candidates = solved.candidates;
-        self.changes = solved.changes;
-        self.fitness_before = Some(solved.fitness_before);
-        self.fitness_after = Some(solved.fitness_after);
-        self.evaluations = solved.evaluations;
-        self.termination = Some(solved.termination);
-        self.history = solved.history;
-        self.phases = solved.phases;
-        self.adaptive_stop = solved.adaptive_stop;
-        self.problem = Some(solved.problem);
-        solved.repaired
-    }
 }
 
 /// The weights at `sites` before and after.

@@ -27,6 +27,7 @@ mod multiclass;
 mod pattern;
 mod quality;
 mod records;
+mod repairs_file;
 mod row_checks;
 mod stats;
 mod summary;
@@ -47,6 +48,7 @@ pub use pattern::{
 };
 pub use quality::{qual, qual_multi, PAPER_ALPHAS};
 pub use records::{from_csv, to_csv};
+pub use repairs_file::{parse_repairs, read_repairs, read_repairs_from};
 pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};
 pub use stats::{
     bootstrap_bca_mean_ci, bootstrap_mean_ci, holm, normal_cdf, normal_quantile, rank_biserial,
@@ -56,8 +58,8 @@ pub use summary::{
     sign_test, GainSummary, PairedComparison, PatternCounts, GAIN_BOOTSTRAP_SEED, GAIN_RESAMPLES,
 };
 pub use tables::{
-    parse_repairs, patterns, quality, read_repairs, read_repairs_from, table1, table1_markdown,
-    MethodLabel, PatternKey, QualityRow, RepairRow, RunPattern, Table1Key, Table1Row, STUDY_METHOD,
+    patterns, quality, table1, table1_markdown, MethodLabel, PatternKey, QualityRow, RepairRow,
+    RunPattern, Table1Key, Table1Row, STUDY_METHOD,
 };
 pub use variance::{variance_markdown, variance_split, VarianceKey, VarianceRow, VarianceSplit};
 
