@@ -127,6 +127,65 @@ fn layer_of(
         .map_err(|e| invalid(format!("{weight_name}: {e}")))
 }
 
+/// The six arrays of a problem, checked against each other: the layer (from `weight`
+/// in `layout` and `bias`, for the width of `act_neg`) and the two sets.
+#[allow(clippy::too_many_arguments)]
+fn problem_of(
+    act_neg: &PyReadonlyArray2<'_, f32>,
+    y_neg: &PyReadonlyArray1<'_, i64>,
+    act_pos: &PyReadonlyArray2<'_, f32>,
+    y_pos: &PyReadonlyArray1<'_, i64>,
+    weight: &PyReadonlyArray2<'_, f32>,
+    bias: &PyReadonlyArray1<'_, f32>,
+    layout: Layout,
+) -> PyResult<(DenseLayer, Sets)> {
+    let (n, width, neg) = rows_of("act_neg", act_neg)?;
+    let (p, pos_width, pos) = rows_of("act_pos", act_pos)?;
+    if pos_width != width && p > 0 {
+        return Err(invalid(format!(
+            "act_pos: width {pos_width}, but act_neg has width {width}"
+        )));
+    }
+    let layer = layer_of(("weight", weight), ("bias", bias), layout, width, "act_neg")?;
+    let sets = Sets {
+        negatives: LabelledActivations {
+            activations: neg,
+            labels: labels_of("y_neg", y_neg, n, "act_neg", layer.classes)?,
+        },
+        positives: LabelledActivations {
+            activations: pos,
+            labels: labels_of("y_pos", y_pos, p, "act_pos", layer.classes)?,
+        },
+    };
+    Ok((layer, sets))
+}
+
+/// A problem as a dict of numpy arrays: `act_neg, y_neg, act_pos, y_pos, weight` (in
+/// `layout`), `bias`, `sites` (`None` when there are none).
+fn problem_dict<'py>(
+    py: Python<'py>,
+    layer: &DenseLayer,
+    layout: Layout,
+    sets: &Sets,
+    sites: Option<&[Site]>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (name, set) in [("neg", &sets.negatives), ("pos", &sets.positives)] {
+        let a = Array2::from_shape_vec((set.len(), layer.width), set.activations.clone())
+            .map_err(invalid)?;
+        d.set_item(format!("act_{name}"), a.into_pyarray(py))?;
+        let y: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
+        d.set_item(format!("y_{name}"), y.into_pyarray(py))?;
+    }
+    d.set_item("weight", matrix_array(py, layer, layout)?)?;
+    d.set_item("bias", layer.bias.clone().into_pyarray(py))?;
+    match sites {
+        Some(sites) => d.set_item("sites", sites_array(py, sites)?)?,
+        None => d.set_item("sites", py.None())?,
+    }
+    Ok(d)
+}
+
 /// `sites` (K, 2) of (i, j), or `None`.
 fn sites_of(
     sites: Option<PyReadonlyArray2<'_, i64>>,
@@ -333,30 +392,9 @@ fn repair<'py>(
     earlier_bias: Option<PyReadonlyArray1<'py, f32>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layout = layout_named(layout)?;
-    let (n, width, neg) = rows_of("act_neg", &act_neg)?;
-    let (p, pos_width, pos) = rows_of("act_pos", &act_pos)?;
-    if pos_width != width && p > 0 {
-        return Err(invalid(format!(
-            "act_pos: width {pos_width}, but act_neg has width {width}"
-        )));
-    }
-    let layer = layer_of(
-        ("weight", &weight),
-        ("bias", &bias),
-        layout,
-        width,
-        "act_neg",
-    )?;
-    let sets = Sets {
-        negatives: LabelledActivations {
-            activations: neg,
-            labels: labels_of("y_neg", &y_neg, n, "act_neg", layer.classes)?,
-        },
-        positives: LabelledActivations {
-            activations: pos,
-            labels: labels_of("y_pos", &y_pos, p, "act_pos", layer.classes)?,
-        },
-    };
+    let (layer, sets) = problem_of(&act_neg, &y_neg, &act_pos, &y_pos, &weight, &bias, layout)?;
+    let (n, p) = (sets.negatives.len(), sets.positives.len());
+    let width = layer.width;
     if n == 0 {
         return Err(invalid("act_neg: no rows: nothing to repair"));
     }
@@ -538,25 +576,12 @@ fn save_problem(
     layout: &str,
     sites: Option<PyReadonlyArray2<'_, i64>>,
 ) -> PyResult<()> {
-    let (n, width, neg) = rows_of("act_neg", &act_neg)?;
-    let (p, _, pos) = rows_of("act_pos", &act_pos)?;
-    let layer = layer_of(
-        ("weight", &weight),
-        ("bias", &bias),
-        layout_named(layout)?,
-        width,
-        "act_neg",
-    )?;
+    let layout = layout_named(layout)?;
+    let (layer, sets) = problem_of(&act_neg, &y_neg, &act_pos, &y_pos, &weight, &bias, layout)?;
     let problem = RepairProblem {
-        negatives: LabelledActivations {
-            activations: neg,
-            labels: labels_of("y_neg", &y_neg, n, "act_neg", layer.classes)?,
-        },
-        positives: LabelledActivations {
-            activations: pos,
-            labels: labels_of("y_pos", &y_pos, p, "act_pos", layer.classes)?,
-        },
         sites: sites_of(sites, &layer)?.unwrap_or_default(),
+        negatives: sets.negatives,
+        positives: sets.positives,
         layer,
     };
     let bytes = problem_bytes(&problem).map_err(invalid)?;
@@ -568,22 +593,14 @@ fn save_problem(
 #[pyfunction]
 fn load_problem(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let file = read_problem(&path).map_err(invalid)?;
-    let d = PyDict::new(py);
-    let width = file.layer.width;
-    for (name, set) in [("neg", &file.sets.negatives), ("pos", &file.sets.positives)] {
-        let a =
-            Array2::from_shape_vec((set.len(), width), set.activations.clone()).map_err(invalid)?;
-        d.set_item(format!("act_{name}"), a.into_pyarray(py))?;
-        let y: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
-        d.set_item(format!("y_{name}"), y.into_pyarray(py))?;
-    }
-    d.set_item("weight", matrix_array(py, &file.layer, file.layout)?)?;
-    d.set_item("bias", file.layer.bias.clone().into_pyarray(py))?;
+    let d = problem_dict(
+        py,
+        &file.layer,
+        file.layout,
+        &file.sets,
+        file.sites.as_deref(),
+    )?;
     d.set_item("layout", format!("{:?}", file.layout).to_lowercase())?;
-    match &file.sites {
-        Some(sites) => d.set_item("sites", sites_array(py, sites)?)?,
-        None => d.set_item("sites", py.None())?,
-    }
     Ok(d)
 }
 
@@ -647,18 +664,11 @@ fn synthetic_problem(
         columns,
         seed,
     });
-    let d = PyDict::new(py);
-    for (name, set) in [("neg", &p.negatives), ("pos", &p.positives)] {
-        let a =
-            Array2::from_shape_vec((set.len(), width), set.activations.clone()).map_err(invalid)?;
-        d.set_item(format!("act_{name}"), a.into_pyarray(py))?;
-        let y: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
-        d.set_item(format!("y_{name}"), y.into_pyarray(py))?;
-    }
-    d.set_item("weight", matrix_array(py, &p.layer, Layout::Keras)?)?;
-    d.set_item("bias", p.layer.bias.clone().into_pyarray(py))?;
-    d.set_item("sites", sites_array(py, &p.sites)?)?;
-    Ok(d)
+    let sets = Sets {
+        negatives: p.negatives,
+        positives: p.positives,
+    };
+    problem_dict(py, &p.layer, Layout::Keras, &sets, Some(&p.sites))
 }
 
 /// `early_repair._core`.
