@@ -17,19 +17,8 @@ pub enum PipelineError {
     /// Training, or a training run's files (checkpoint sidecars).
     #[error(transparent)]
     Train(#[from] repair_train::TrainError),
-    /// Fault localisation.
-    #[error(transparent)]
-    Fl(#[from] repair_fl::FlError),
-    /// The search.
-    #[error(transparent)]
-    Pso(#[from] repair_pso::PsoError),
-    /// The DE search.
-    #[error(transparent)]
-    De(#[from] repair_de::DeError),
-    /// The adaptive search.
-    #[error(transparent)]
-    Adaptive(#[from] repair_adaptive::AdaptiveError),
-    /// A repair (FL, search, repair sets).
+    /// A repair: its repair sets, fault localisation or search (repair-method wraps the
+    /// FL, PSO, DE and adaptive crates' errors).
     #[error(transparent)]
     Method(#[from] repair_method::MethodError),
     /// The repair problem.
