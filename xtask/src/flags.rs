@@ -339,8 +339,8 @@ pub struct TrainArgs {
     /// α of the Qual_α the rule optimises (online mode).
     #[arg(long, default_value_t = 0.5, requires = "repair_class", value_parser = fraction)]
     pub alpha: f64,
-    /// The stop rule of the online mode: best-repaired[:PATIENCE[:MIN_GAIN]],
-    /// saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]] or converged[:PATIENCE].
+    /// The stop rule of the online mode: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
+    /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]` or `converged[:PATIENCE]`.
     #[arg(long, requires = "repair_class")]
     pub rule: Option<String>,
 }

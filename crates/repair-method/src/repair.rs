@@ -26,7 +26,7 @@ pub fn repair_layer(
 }
 
 /// [`repair_layer`], with the last layer of an earlier checkpoint for the `history`
-/// strategy (`None`: none qualifies; see [`Strategy::History`]).
+/// strategy (`None`: none qualifies; see [`crate::Strategy::History`]).
 pub fn repair_layer_with(
     layer: &DenseLayer,
     repair_set: &LabelledActivations,
