@@ -554,7 +554,7 @@ fn table1_csv(csv_text: &str, alphas: Vec<f64>, ties: &str, incomplete: &str) ->
     if rows.is_empty() {
         return Err(invalid("rows: every row has a search_seed (repeats only)"));
     }
-    repair_metrics::quality(&rows, &alphas).map_err(invalid)?;
+    // patterns() scores every row's Qual: a bad α is its error, as in the report.
     let p = repair_metrics::patterns(&rows, &alphas, ties, incomplete).map_err(invalid)?;
     let table = repair_metrics::table1(&p);
     let bytes = repair_metrics::to_csv(&table).map_err(invalid)?;

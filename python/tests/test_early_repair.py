@@ -264,6 +264,8 @@ def test_table1_of_the_studys_columns_equals_xtask_reports(tmp_path):
     with open(tmp_path / "report" / "table1.csv", newline="") as f:
         theirs = [{k: er._number(v) for k, v in r.items()} for r in csv.DictReader(f)]
     assert theirs == ours
+    with pytest.raises(ValueError, match=r"alpha 1.5 is outside \[0, 1\]"):
+        er.table1(rows, alphas=[0.2, 1.5])
     # Extra and empty optional columns change nothing; a bad value is named.
     for r in rows:
         r.update(seed=None, rr=float("nan"), notes="x")

@@ -21,7 +21,7 @@ mod solve;
 pub use error::{MethodError, Result};
 pub use outcome::{RepairOutcome, Timings, WeightChange};
 pub use problem_file::{
-    layer_bytes, problem_bytes, problem_tensors_path, read_problem, Layout, ProblemFile,
+    layer_bytes, problem_bytes, problem_tensors_path, read_problem, Layout, ProblemFile, TensorFile,
 };
 pub use repair::{first_repeated, repair_layer, repair_layer_with};
 pub use sampling::PositiveSampler;

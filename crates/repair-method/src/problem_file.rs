@@ -221,23 +221,14 @@ pub fn problem_bytes(problem: &RepairProblem) -> Result<Vec<u8>> {
         .iter()
         .flat_map(|s| [s.i as u64, s.j as u64])
         .collect();
-    let mut t = Tensors::default();
-    for (name, set) in [
-        ("negatives", &problem.negatives),
-        ("positives", &problem.positives),
-    ] {
-        t.f32s(
-            &format!("{name}.activations"),
-            vec![set.len(), d],
-            &set.activations,
-        );
-        t.u32s(&format!("{name}.labels"), vec![set.len()], &set.labels);
-    }
-    t.f32s("kernel", vec![d, c], &problem.layer.kernel);
-    t.f32s("bias", vec![c], &problem.layer.bias);
+    let mut t = TensorFile::default()
+        .rows("negatives", &problem.negatives, d)
+        .rows("positives", &problem.positives, d)
+        .f32s("kernel", vec![d, c], &problem.layer.kernel)
+        .f32s("bias", vec![c], &problem.layer.bias);
     // No sites: the reader localises (a problem saved before FL).
     if !sites.is_empty() {
-        t.u64s("sites", vec![problem.sites.len(), 2], &sites);
+        t = t.u64s("sites", vec![problem.sites.len(), 2], &sites);
     }
     t.bytes()
 }
@@ -245,36 +236,59 @@ pub fn problem_bytes(problem: &RepairProblem) -> Result<Vec<u8>> {
 /// The bytes of a layer file: `kernel` or `weight` (by `layout`) and `bias`, f32 — the
 /// repaired last layer, to load back into the user's model.
 pub fn layer_bytes(layer: &DenseLayer, layout: Layout) -> Result<Vec<u8>> {
-    let mut t = Tensors::default();
     let shape = layout.shape(layer.width, layer.classes);
-    t.f32s(layout.tensor_name(), shape.to_vec(), &layout.matrix(layer));
-    t.f32s("bias", vec![layer.classes], &layer.bias);
-    t.bytes()
+    TensorFile::default()
+        .f32s(layout.tensor_name(), shape.to_vec(), &layout.matrix(layer))
+        .f32s("bias", vec![layer.classes], &layer.bias)
+        .bytes()
 }
 
-/// Tensors to serialise (little-endian bytes, as safetensors stores them).
+/// Tensors to write as one safetensors file (little-endian bytes, as safetensors stores
+/// them): the one writer of the project's safetensors files of labelled activations —
+/// problem files here, the experiment's activation cache in repair-pipeline. A set `NAME`
+/// is `NAME.activations`, f32 (rows, width), and `NAME.labels`, u32 (rows).
 #[derive(Default)]
-struct Tensors {
+pub struct TensorFile {
     buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
 }
 
-impl Tensors {
-    fn push(&mut self, name: &str, dtype: Dtype, shape: Vec<usize>, bytes: Vec<u8>) {
+impl TensorFile {
+    /// Adds a tensor of raw little-endian bytes.
+    pub fn push(mut self, name: &str, dtype: Dtype, shape: Vec<usize>, bytes: Vec<u8>) -> Self {
         self.buffers.push((name.to_string(), dtype, shape, bytes));
+        self
     }
-    fn f32s(&mut self, name: &str, shape: Vec<usize>, values: &[f32]) {
+
+    /// Adds a set of rows of `width` values each (`NAME.activations`, `NAME.labels`).
+    pub fn rows(self, name: &str, rows: &LabelledActivations, width: usize) -> Self {
+        self.f32s(
+            &format!("{name}.activations"),
+            vec![rows.len(), width],
+            &rows.activations,
+        )
+        .u32s(&format!("{name}.labels"), vec![rows.len()], &rows.labels)
+    }
+
+    /// Adds an f32 tensor.
+    pub fn f32s(self, name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
         let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::F32, shape, bytes);
+        self.push(name, Dtype::F32, shape, bytes)
     }
-    fn u32s(&mut self, name: &str, shape: Vec<usize>, values: &[u32]) {
+
+    /// Adds a u32 tensor.
+    pub fn u32s(self, name: &str, shape: Vec<usize>, values: &[u32]) -> Self {
         let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::U32, shape, bytes);
+        self.push(name, Dtype::U32, shape, bytes)
     }
-    fn u64s(&mut self, name: &str, shape: Vec<usize>, values: &[u64]) {
+
+    /// Adds a u64 tensor.
+    pub fn u64s(self, name: &str, shape: Vec<usize>, values: &[u64]) -> Self {
         let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::U64, shape, bytes);
+        self.push(name, Dtype::U64, shape, bytes)
     }
-    fn bytes(&self) -> Result<Vec<u8>> {
+
+    /// The file's bytes; a shape that does not fit its bytes is an error.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
         let invalid = |e: safetensors::SafeTensorError| MethodError::Invalid(e.to_string());
         let mut views = HashMap::new();
         for (name, dtype, shape, bytes) in &self.buffers {
@@ -487,9 +501,9 @@ mod tests {
 
     /// A safetensors file of `tensors`.
     fn file_of(tensors: &[Raw]) -> Vec<u8> {
-        let mut t = Tensors::default();
+        let mut t = TensorFile::default();
         for (name, dtype, shape, bytes) in tensors {
-            t.push(name, *dtype, shape.clone(), bytes.clone());
+            t = t.push(name, *dtype, shape.clone(), bytes.clone());
         }
         t.bytes().unwrap()
     }

@@ -1,68 +1,29 @@
 //! The one safetensors layout of labelled activations, shared by the experiment's
 //! activation cache (`RUN/activations/epoch-NNN.safetensors`: sets `repair`, `test`)
 //! and an exported search problem (`problem.safetensors`: `negatives`, `positives`,
-//! plus the layer and sites, written by `repair_method::problem_bytes` in the same
-//! layout): a set `NAME` is `NAME.activations`, f32 (rows, width),
+//! plus the layer and sites): a set `NAME` is `NAME.activations`, f32 (rows, width),
 //! and `NAME.labels`, u32 (rows). Plain `safetensors`, no tensor library, so other
-//! tools (numpy, PyTorch) read the files as they are.
+//! tools (numpy, PyTorch) read the files as they are. Both are written by
+//! [`repair_method::TensorFile`]; this module reads the cache.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use repair_core::LabelledActivations;
 use repair_data::write_atomic;
-use safetensors::tensor::{Dtype, TensorView};
+use repair_method::TensorFile;
+use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 
 use crate::error::{file_error, Result};
 
-/// Tensors to write as one safetensors file.
-#[derive(Default)]
-pub(crate) struct TensorFile {
-    buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+/// Writes `file` to `path` atomically (the cache's writer, and the tests').
+pub(crate) fn write_tensors(file: &TensorFile, path: &Path) -> Result<()> {
+    let bytes = file.bytes().map_err(|e| file_error(path, e))?;
+    write_atomic(path, &bytes)?;
+    Ok(())
 }
 
-impl TensorFile {
-    /// Adds a set of rows of `width` values each.
-    pub fn rows(mut self, name: &str, rows: &LabelledActivations, width: usize) -> Self {
-        self = self.f32s(
-            &format!("{name}.activations"),
-            vec![rows.len(), width],
-            &rows.activations,
-        );
-        let labels = rows.labels.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.buffers.push((
-            format!("{name}.labels"),
-            Dtype::U32,
-            vec![rows.len()],
-            labels,
-        ));
-        self
-    }
-
-    /// Adds an f32 tensor.
-    pub fn f32s(mut self, name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
-        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.buffers
-            .push((name.to_string(), Dtype::F32, shape, bytes));
-        self
-    }
-
-    /// Writes the file atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let mut views = HashMap::new();
-        for (name, dtype, shape, bytes) in &self.buffers {
-            let view =
-                TensorView::new(*dtype, shape.clone(), bytes).map_err(|e| file_error(path, e))?;
-            views.insert(name.clone(), view);
-        }
-        let bytes = safetensors::serialize(&views, None).map_err(|e| file_error(path, e))?;
-        write_atomic(path, &bytes)?;
-        Ok(())
-    }
-}
-
-/// Reads the sets `names` of a file written with [`TensorFile::rows`], or `None` when
+/// Reads the sets `names` of a file written with `TensorFile::rows`, or `None` when
 /// it lacks one of them (a cache written before that set was kept), so that the caller
 /// can extract it again. Another dtype or shapes that do not agree is an error naming
 /// the file and tensor.
@@ -160,7 +121,7 @@ mod tests {
                 activations: vec![0.5, -1.0, 2.0, 0.0, 1.5, 3.0],
                 labels: vec![3, 1, 0],
             };
-            TensorFile::default().rows("repair", &rows, 2).rows("val", &rows, 2).write(&good).unwrap();
+            write_tensors(&TensorFile::default().rows("repair", &rows, 2).rows("val", &rows, 2), &good).unwrap();
             let path = dir.path().join("epoch-004.safetensors");
             let bytes = super::mutations::apply(&std::fs::read(&good).unwrap(), &m);
             std::fs::write(&path, bytes).unwrap();
@@ -186,11 +147,10 @@ mod tests {
             activations: vec![7.0, 8.0],
             labels: vec![0],
         };
-        TensorFile::default()
+        let file = TensorFile::default()
             .rows("repair", &repair, 2)
-            .rows("test", &test, 2)
-            .write(&path)
-            .unwrap();
+            .rows("test", &test, 2);
+        write_tensors(&file, &path).unwrap();
         assert_eq!(
             read_rows_if_all(&path, &["repair", "test"]).unwrap(),
             Some(vec![repair, test.clone()])

@@ -17,7 +17,7 @@ use repair_metrics::{
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
-use crate::activation_file::{read_rows_if_all, TensorFile};
+use crate::activation_file::{read_rows_if_all, write_tensors};
 use crate::checkpoint::load_checkpoint;
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
@@ -532,11 +532,11 @@ fn activations(
         .test
         .as_ref()
         .expect("load_checkpoint extracts the test set");
-    TensorFile::default()
+    let sets = repair_method::TensorFile::default()
         .rows(CACHED_SETS[0], &loaded.repair, width)
         .rows(CACHED_SETS[1], &loaded.selection, width)
-        .rows(CACHED_SETS[2], test, width)
-        .write(&cache)?;
+        .rows(CACHED_SETS[2], test, width);
+    write_tensors(&sets, &cache)?;
     Ok(CachedCheckpoint {
         checkpoint,
         model: info.model,
