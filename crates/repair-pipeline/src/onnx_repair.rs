@@ -61,10 +61,11 @@ pub fn repair_onnx_model(
             ),
         ));
     }
+    // The flags are checked before the images are read and resized.
     let p = input.preprocess;
-    let corpus = manifest.load(input.data)?.resized(p.height, p.width)?;
-    let channels = corpus.images().image_shape().channels;
+    let channels = manifest.shape().channels;
     p.validate(channels).map_err(PipelineError::Invalid)?;
+    let corpus = manifest.load(input.data)?.resized(p.height, p.width)?;
     let split = match input.split {
         Some(path) => Split::load(path, &corpus)?,
         None => Split::make(

@@ -151,4 +151,23 @@ fn a_model_of_the_wrong_dataset_or_graph_is_refused_by_name() {
         e.contains("three.onnx") && e.contains("the model has 3 classes, dataset pneumonia has 2"),
         "{e}"
     );
+    // Preprocessing flags that cannot fit the dataset are refused before any image is read.
+    encode(
+        &example_conv_net(1, 28, 2, ExampleHead::GemmTorch, false, 1),
+        &path,
+    );
+    let two_means = Preprocess {
+        mean: vec![0.5, 0.5],
+        ..preprocess()
+    };
+    let nowhere = dir.path().join("no-such-data");
+    let bad = OnnxRepairInput {
+        data: &nowhere,
+        preprocess: &two_means,
+        ..input
+    };
+    let e = repair_onnx_model(&bad, &RepairSettings::study(1, 0), dir.path(), &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mean: 2 values for 1 channels"), "{e}");
 }
