@@ -13,8 +13,10 @@ use std::hint::black_box;
 use candle_core::Device;
 use criterion::Criterion;
 use repair_benches::data_root;
+use repair_core::NoProgress;
 use repair_data::{load_gtsrb, Batcher, Dataset, Split, SplitConfig, SplitPart};
-use repair_pipeline::{confusion, extract, repair_layer, NoProgress, RepairSettings};
+use repair_method::{repair_layer, RepairSettings};
+use repair_pipeline::{confusion, extract};
 use repair_train::{train_step, SgdConfig, SgdMomentum};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 

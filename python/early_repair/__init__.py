@@ -30,6 +30,9 @@ import numpy as np
 
 from . import _core
 
+# The defaults of repair() and localise(), from the Rust side (one set of defaults).
+_DEFAULTS = _core.DEFAULTS
+
 __all__ = [
     "RepairResult",
     "localise",
@@ -110,7 +113,7 @@ def localise(
     *,
     layout: str = "keras",
     method: str = "arachne",
-    n_sites: int = 10,
+    n_sites: int = _DEFAULTS["n_sites"],
     cross_entropy: str = "logits",
     seed: int = 0,
 ) -> np.ndarray:
@@ -141,19 +144,19 @@ def repair(
     sites: Any = None,
     method: str = "arachne",
     seed: int = 0,
-    particles: int = 100,
-    iterations: int = 50,
+    particles: int = _DEFAULTS["particles"],
+    iterations: int = _DEFAULTS["iterations"],
     *,
     layout: str = "keras",
     search_seed: Optional[int] = None,
     localiser: str = "arachne",
-    n_sites: int = 10,
+    n_sites: int = _DEFAULTS["n_sites"],
     cross_entropy: str = "logits",
     search: str = "arachne",
-    window: int = 10,
-    threshold: float = 0.005,
-    max_phases: int = 10,
-    penalty: float = 1.0,
+    window: int = _DEFAULTS["window"],
+    threshold: float = _DEFAULTS["threshold"],
+    max_phases: int = _DEFAULTS["max_phases"],
+    penalty: float = _DEFAULTS["penalty"],
     earlier_weight: Any = None,
     earlier_bias: Any = None,
 ) -> RepairResult:

@@ -222,7 +222,7 @@ fn sites_of(
 }
 
 fn layout_named(layout: &str) -> PyResult<Layout> {
-    Layout::named(layout).map_err(invalid)
+    layout.parse::<Layout>().map_err(invalid)
 }
 
 /// The settings of `method` with the study's defaults elsewhere.
@@ -239,15 +239,9 @@ fn settings_of(
     iterations: usize,
     options: MethodOptions,
 ) -> PyResult<RepairSettings> {
-    let loss = match cross_entropy {
-        "logits" => CrossEntropy::Logits,
-        "clipped" => CrossEntropy::Clipped,
-        other => {
-            return Err(invalid(format!(
-                "cross_entropy={other:?}: logits or clipped"
-            )))
-        }
-    };
+    let loss = cross_entropy
+        .parse::<CrossEntropy>()
+        .map_err(|e| invalid(format!("cross_entropy={cross_entropy:?}: {e}")))?;
     for (name, value) in [
         ("particles", particles),
         ("iterations", iterations),
@@ -257,10 +251,13 @@ fn settings_of(
             return Err(invalid(format!("{name}=0: at least 1")));
         }
     }
-    let method = MethodName::named(method).map_err(invalid)?;
+    let method = method.parse::<MethodName>().map_err(invalid)?;
     RepairSettings {
-        localiser: LocaliserChoice::named(localiser, n_sites, loss).map_err(invalid)?,
-        pso: PsoPreset::named(search).map_err(invalid)?,
+        localiser: localiser
+            .parse::<LocaliserName>()
+            .map_err(invalid)?
+            .choice(n_sites, loss),
+        pso: search.parse::<PsoPreset>().map_err(invalid)?,
         particles,
         iterations,
         search_seed,
@@ -302,7 +299,7 @@ fn fitness_dict<'py>(py: Python<'py>, f: &FitnessDetail) -> PyResult<Bound<'py, 
 /// FL alone: the sites `localiser` picks for the negatives (positives are checked but
 /// the study's localisers do not use them).
 #[pyfunction]
-#[pyo3(signature = (act_neg, y_neg, weight, bias, *, layout="keras", localiser="arachne", n_sites=10, cross_entropy="logits", seed=0))]
+#[pyo3(signature = (act_neg, y_neg, weight, bias, *, layout="keras", localiser="arachne", n_sites=repair_method::BASELINE_SITES, cross_entropy="logits", seed=0))]
 #[allow(clippy::too_many_arguments)]
 fn localise<'py>(
     py: Python<'py>,
@@ -363,7 +360,7 @@ fn localise<'py>(
 /// a dict of the repaired weight and bias (in `layout`), sites, fitness before and
 /// after, history, RR and BR on the given sets, evaluations and times.
 #[pyfunction]
-#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=100, iterations=50, localiser="arachne", n_sites=10, cross_entropy="logits", search="arachne", window=repair_adaptive::STAGNATION_WINDOW, threshold=repair_adaptive::STAGNATION_THRESHOLD, max_phases=repair_adaptive::MAX_PHASES, penalty=1.0, earlier_weight=None, earlier_bias=None))]
+#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=repair_pso::ARACHNE_PARTICLES, iterations=repair_pso::ARACHNE_ITERATIONS, localiser="arachne", n_sites=repair_method::BASELINE_SITES, cross_entropy="logits", search="arachne", window=repair_adaptive::STAGNATION_WINDOW, threshold=repair_adaptive::STAGNATION_THRESHOLD, max_phases=repair_adaptive::MAX_PHASES, penalty=repair_method::HISTORY_PENALTY, earlier_weight=None, earlier_bias=None))]
 #[allow(clippy::too_many_arguments)]
 fn repair<'py>(
     py: Python<'py>,
@@ -671,6 +668,22 @@ fn synthetic_problem(
     problem_dict(py, &p.layer, Layout::Keras, &sets, Some(&p.sites))
 }
 
+/// The defaults of `repair` and `localise` (the study's search size, the baselines'
+/// sites, the adaptive and history settings), from the Rust side so that the Python
+/// signatures never restate them.
+fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let options = MethodOptions::default();
+    let d = PyDict::new(py);
+    d.set_item("particles", repair_pso::ARACHNE_PARTICLES)?;
+    d.set_item("iterations", repair_pso::ARACHNE_ITERATIONS)?;
+    d.set_item("n_sites", repair_method::BASELINE_SITES)?;
+    d.set_item("window", options.window)?;
+    d.set_item("threshold", options.threshold)?;
+    d.set_item("max_phases", options.max_phases)?;
+    d.set_item("penalty", options.penalty)?;
+    Ok(d)
+}
+
 /// `early_repair._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -683,5 +696,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_problem, m)?)?;
     m.add_function(wrap_pyfunction!(save_layer, m)?)?;
     m.add_function(wrap_pyfunction!(synthetic_problem, m)?)?;
+    m.add("DEFAULTS", defaults(m.py())?)?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use repair_pipeline::{run_experiment, ExperimentFile, ExperimentManifest, ExperimentRun, Shard};
+use repair_experiment::{run_experiment, ExperimentFile, ExperimentManifest, ExperimentRun, Shard};
+use repair_report::StudyReport;
 
 use crate::flags::ExperimentArgs;
 
@@ -71,7 +72,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         out.display()
     );
     let bars = crate::progress::Bars::default();
-    let outcome = run_experiment(&ExperimentRun {
+    let run = ExperimentRun {
         dataset: &file.dataset,
         config,
         data_dir: &data,
@@ -79,7 +80,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         compute: crate::progress::compute(&args.device, &bars)?,
         shard,
         stage: args.stage,
-    })?;
+    };
+    let outcome = run_experiment(&run, &StudyReport)?;
     eprintln!(
         "{} repairs in {:.0} s",
         outcome.rows.len(),
@@ -99,7 +101,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
 /// Runs `cargo xtask verify DIR` with the config recorded in `DIR/experiment.json`.
 pub fn verify(dir: &Path) -> anyhow::Result<()> {
     let manifest = ExperimentManifest::read(dir)?;
-    let v = repair_pipeline::verify_experiment(dir, &manifest.config)?;
+    let v = repair_report::verify_experiment(dir, &manifest.config)?;
     println!(
         "{}: consistent — {} runs × checkpoints × classes {:?} = {} repairs, {} quality rows, {} figures",
         dir.display(),

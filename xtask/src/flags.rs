@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
+use repair_core::{choice_names, Choice, CrossEntropy};
+use repair_method::{LocaliserName, MethodName, PositiveSampler, PsoPreset};
+use repair_readiness::RuleSpec;
 
 /// Project automation for early-repair.
 #[derive(Debug, Parser)]
@@ -120,51 +124,51 @@ pub struct RepairArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Fault localiser: arachne, gradient or random.
-    #[arg(long, default_value = "arachne")]
-    pub localiser: String,
+    #[arg(long, default_value = "arachne", value_parser = choice::<LocaliserName>())]
+    pub localiser: LocaliserName,
     /// Sites for the gradient and random localisers.
-    #[arg(long, default_value_t = repair_pipeline::BASELINE_SITES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = repair_method::BASELINE_SITES, value_parser = at_least_one)]
     pub sites: usize,
     /// The search: arachne (the study's PSO), canonical (textbook PSO) or de (Arachne
     /// v2's differential evolution; --particles and --iterations are its population
     /// and generations, 100 and 100 in Arachne v2).
-    #[arg(long, default_value = "arachne")]
-    pub pso: String,
+    #[arg(long, default_value = "arachne", value_parser = choice::<PsoPreset>())]
+    pub pso: PsoPreset,
     /// Particles (default: the study's 100).
-    #[arg(long, default_value_t = repair_pipeline::ARACHNE_PARTICLES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = repair_pso::ARACHNE_PARTICLES, value_parser = at_least_one)]
     pub particles: usize,
     /// Iterations (default: the study's 50).
-    #[arg(long, default_value_t = repair_pipeline::ARACHNE_ITERATIONS, value_parser = at_least_one)]
+    #[arg(long, default_value_t = repair_pso::ARACHNE_ITERATIONS, value_parser = at_least_one)]
     pub iterations: usize,
     /// The method: arachne (--localiser and --pso once, the study), de (the same as
     /// --pso de), adaptive (PSO phases re-localised when the search stagnates, Li Calsi
     /// et al.) or history (the weights that moved most since --earlier times their
     /// gradient loss, searched with a price per broken positive, after NeuRecover).
-    #[arg(long, default_value = "arachne")]
-    pub method: String,
+    #[arg(long, default_value = "arachne", value_parser = choice::<MethodName>())]
+    pub method: MethodName,
     /// adaptive: w, the iterations of the stagnation check.
-    #[arg(long, default_value_t = repair_pipeline::STAGNATION_WINDOW, value_parser = at_least_one)]
+    #[arg(long, default_value_t = repair_adaptive::STAGNATION_WINDOW, value_parser = at_least_one)]
     pub window: usize,
     /// adaptive: τ, the relative improvement below which a phase stagnated.
-    #[arg(long, default_value_t = repair_pipeline::STAGNATION_THRESHOLD, value_parser = non_negative)]
+    #[arg(long, default_value_t = repair_adaptive::STAGNATION_THRESHOLD, value_parser = non_negative)]
     pub threshold: f64,
     /// adaptive: the most localisations.
-    #[arg(long, default_value_t = repair_pipeline::MAX_PHASES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = repair_adaptive::MAX_PHASES, value_parser = at_least_one)]
     pub max_phases: usize,
     /// history: an earlier checkpoint of the same run, e.g. one that classified more
     /// of this one's misclassified inputs right.
     #[arg(long)]
     pub earlier: Option<PathBuf>,
     /// history: λ, the price of a broken positive.
-    #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = repair_method::HISTORY_PENALTY, value_parser = non_negative)]
     pub penalty: f64,
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
-    #[arg(long, default_value = "stratified")]
-    pub sampler: String,
+    #[arg(long, default_value = "stratified", value_parser = choice::<PositiveSampler>())]
+    pub sampler: PositiveSampler,
     /// Cross-entropy of FL and fitness: logits (unclipped, as the study's Keras) or
     /// clipped (Keras' probability clip to [1e-7, 1 − 1e-7]).
-    #[arg(long, default_value = "logits")]
-    pub cross_entropy: String,
+    #[arg(long, default_value = "logits", value_parser = choice::<CrossEntropy>())]
+    pub cross_entropy: CrossEntropy,
     /// Also write the search problem (problem.safetensors + problem.json).
     #[arg(long)]
     pub export_problem: bool,
@@ -199,11 +203,11 @@ pub struct ExperimentArgs {
     /// Run only shard I of N (1-based) of each stage's units. Default: the Slurm array
     /// task's shard inside an array job, else all the work.
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<repair_pipeline::Shard>,
+    pub shard: Option<repair_experiment::Shard>,
     /// train (train this shard's runs, cache activations), repair (this shard's
     /// repairs; every run must be trained) or all.
     #[arg(long, default_value = "all")]
-    pub stage: repair_pipeline::Stage,
+    pub stage: repair_experiment::Stage,
 }
 
 /// `cargo xtask slurm …`
@@ -264,14 +268,14 @@ pub struct ReportArgs {
     #[arg(required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// The α values of Qual_α.
-    #[arg(long, value_delimiter = ',', default_values_t = repair_pipeline::PAPER_ALPHAS, value_parser = fraction)]
+    #[arg(long, value_delimiter = ',', default_values_t = repair_metrics::PAPER_ALPHAS, value_parser = fraction)]
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
     #[arg(long, default_value = "post")]
-    pub tie: repair_pipeline::TiePolicy,
+    pub tie: repair_metrics::TiePolicy,
     /// Missing repairs: mark (default) or available (classify on what is there).
     #[arg(long, default_value = "mark")]
-    pub incomplete: repair_pipeline::IncompletePolicy,
+    pub incomplete: repair_metrics::IncompletePolicy,
     /// Output folder. Default: the folder of the CSV (required for several).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -284,8 +288,8 @@ pub struct ReadinessArgs {
     pub dir: PathBuf,
     /// The rules to evaluate beside `converged`: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
     /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]`, `converged[:PATIENCE]`.
-    #[arg(long = "rule", default_values_t = ["best-repaired".to_string(), "best-repaired:2".to_string(), "saturated".to_string()])]
-    pub rules: Vec<String>,
+    #[arg(long = "rule", default_values = ["best-repaired", "best-repaired:2", "saturated"])]
+    pub rules: Vec<RuleSpec>,
     /// Bootstrap resamples of the mean-regret interval.
     #[arg(long, default_value_t = 10_000, value_parser = at_least_one)]
     pub resamples: usize,
@@ -342,7 +346,7 @@ pub struct TrainArgs {
     /// The stop rule of the online mode: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
     /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]` or `converged[:PATIENCE]`.
     #[arg(long, requires = "repair_class")]
-    pub rule: Option<String>,
+    pub rule: Option<RuleSpec>,
 }
 
 /// `cargo xtask bench …`
@@ -452,6 +456,13 @@ pub fn create_out(out: &std::path::Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--out {}: cannot create the folder: {e}", out.display()))
 }
 
+/// A value parser of a [`Choice`] (a method, a localiser, …): clap lists its names in
+/// `--help` and refuses any other value with the list of choices, before a command runs.
+fn choice<T: Choice + Clone + Send + Sync>() -> impl clap::builder::TypedValueParser<Value = T> {
+    clap::builder::PossibleValuesParser::new(choice_names::<T>())
+        .map(|name| T::from_name(&name).expect("clap passes only the listed names"))
+}
+
 /// A count that must be at least 1 (`--particles 0`, `--steps 0` and the like would
 /// give an empty search, an empty benchmark, an empty bootstrap).
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -487,6 +498,51 @@ mod tests {
     fn refused(args: &str) -> String {
         let argv = std::iter::once("cargo xtask").chain(args.split_whitespace());
         Xtask::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_wrong_method_localiser_search_sampler_or_rule_is_refused_by_the_parser_listing_the_choices(
+    ) {
+        for (args, flag, choices) in [
+            (
+                "repair --checkpoint c --class 1 --out o --method annealing",
+                "--method",
+                "[possible values: arachne, de, adaptive, history]",
+            ),
+            (
+                "repair --checkpoint c --class 1 --out o --localiser grad",
+                "--localiser",
+                "[possible values: arachne, gradient, random]",
+            ),
+            (
+                "repair --checkpoint c --class 1 --out o --pso pso",
+                "--pso",
+                "[possible values: arachne, canonical, de]",
+            ),
+            (
+                "repair --checkpoint c --class 1 --out o --sampler random",
+                "--sampler",
+                "[possible values: stratified, uniform]",
+            ),
+            (
+                "repair --checkpoint c --class 1 --out o --cross-entropy mse",
+                "--cross-entropy",
+                "[possible values: logits, clipped]",
+            ),
+            (
+                "train gtsrb --out x --repair-class 1 --rule patience",
+                "--rule",
+                "(converged, best-repaired, saturated, smoothed)",
+            ),
+            (
+                "readiness dir --rule best-repaired:0",
+                "--rule",
+                "patience must be a whole number",
+            ),
+        ] {
+            let e = refused(args);
+            assert!(e.contains(flag) && e.contains(choices), "{args}: {e}");
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use repair_pipeline::{device_named, BuildOptions, Compute, ConvBackend, Progress};
+use repair_core::Progress;
+use repair_pipeline::{device_named, Compute};
+use repair_zoo::{BuildOptions, ConvBackend};
 
 /// One indicatif bar per stage, on standard error; lines above it.
 #[derive(Default)]

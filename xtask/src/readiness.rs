@@ -1,21 +1,15 @@
 //! `cargo xtask readiness DIR`: the stop rules of `repair_readiness` over a finished
 //! dense experiment.
 
-use repair_pipeline::{
-    readiness_folder, readiness_series, rule_named, write_readiness, ExperimentManifest,
-    ReadinessOptions,
-};
+use repair_experiment::ExperimentManifest;
+use repair_report::{readiness_folder, readiness_series, write_readiness, ReadinessOptions};
 
 use crate::flags::ReadinessArgs;
 
 /// Runs `cargo xtask readiness`.
 pub fn run(args: ReadinessArgs) -> anyhow::Result<()> {
     let manifest = ExperimentManifest::read(&args.dir)?;
-    let rules = args
-        .rules
-        .iter()
-        .map(|name| rule_named(name).map_err(|e| anyhow::anyhow!("--rule: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rules = args.rules.iter().map(|spec| spec.rule()).collect();
     let options = ReadinessOptions {
         rules,
         alphas: manifest.config.report.alphas.clone(),

@@ -1,10 +1,9 @@
 //! `cargo xtask repair`: one checkpoint, one class.
 
 use repair_data::{Manifest, Split};
+use repair_method::{MethodName, MethodOptions, RepairSettings};
 use repair_pipeline::{
-    load_checkpoint, repair_problem_file, repair_unit, run_dir, CrossEntropy, LocaliserChoice,
-    MethodName, MethodOptions, PositiveSampler, PsoPreset, RepairSettings, RunManifest,
-    UnitOutputs,
+    load_checkpoint, repair_problem_file, repair_unit, run_dir, RunManifest, UnitOutputs,
 };
 
 use crate::flags::RepairArgs;
@@ -130,7 +129,7 @@ fn run_onnx(
         Some([h, w]) => (*h, *w),
         _ => (shape.height, shape.width),
     };
-    let preprocess = repair_pipeline::Preprocess {
+    let preprocess = repair_onnx::Preprocess {
         height,
         width,
         scale: args.scale,
@@ -145,7 +144,7 @@ fn run_onnx(
 fn onnx_repair(
     model: &std::path::Path,
     dataset: &str,
-    preprocess: &repair_pipeline::Preprocess,
+    preprocess: &repair_onnx::Preprocess,
     settings: &RepairSettings,
     args: &RepairArgs,
 ) -> anyhow::Result<()> {
@@ -169,7 +168,7 @@ fn onnx_repair(
 fn onnx_repair(
     model: &std::path::Path,
     _: &str,
-    _: &repair_pipeline::Preprocess,
+    _: &repair_onnx::Preprocess,
     _: &RepairSettings,
     _: &RepairArgs,
 ) -> anyhow::Result<()> {
@@ -194,7 +193,7 @@ fn print_summary(
         );
         return Ok(());
     }
-    let fit = |f: Option<_>| f.map_or(f64::NAN, |f: repair_pipeline::FitnessDetail| f.fitness);
+    let fit = |f: Option<_>| f.map_or(f64::NAN, |f: repair_fitness::FitnessDetail| f.fitness);
     let (Some(before), Some(after)) = (report.test_before, report.test_after) else {
         anyhow::bail!("the repair was not scored on the test set");
     };
@@ -235,16 +234,8 @@ fn joined(classes: &[u32]) -> String {
 }
 
 fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
-    let cross_entropy = match args.cross_entropy.as_str() {
-        "logits" => CrossEntropy::Logits,
-        "clipped" => CrossEntropy::Clipped,
-        other => anyhow::bail!("--cross-entropy {other}: logits or clipped"),
-    };
-    let localiser = LocaliserChoice::named(&args.localiser, args.sites, cross_entropy)
-        .map_err(anyhow::Error::msg)?;
-    let pso = PsoPreset::named(&args.pso).map_err(anyhow::Error::msg)?;
-    let sampler = PositiveSampler::named(&args.sampler).map_err(anyhow::Error::msg)?;
-    let method = MethodName::named(&args.method).map_err(anyhow::Error::msg)?;
+    let localiser = args.localiser.choice(args.sites, args.cross_entropy);
+    let method = args.method;
     let options = MethodOptions {
         window: args.window,
         threshold: args.threshold,
@@ -264,8 +255,8 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
     );
     RepairSettings {
         localiser,
-        pso,
-        sampler,
+        pso: args.pso,
+        sampler: args.sampler,
         particles: args.particles,
         iterations: args.iterations,
         search_seed: args.search_seed,
@@ -274,15 +265,15 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
         ..RepairSettings::study(args.class.first().copied().unwrap_or(0), args.seed)
     }
     .with_method(method, &options)
-    .map_err(|e| anyhow::anyhow!("--method {}: {e}", args.method))
+    .map_err(|e| anyhow::anyhow!("--method {method}: {e}"))
 }
 
 /// The history method's earlier checkpoint: its epoch (from `epoch-NNN` in its name) and
 /// last layer, refused unless its model is the repaired checkpoint's.
 fn earlier_layer(
     earlier: &std::path::Path,
-    model: &repair_pipeline::ModelSpec,
-) -> anyhow::Result<(usize, repair_pipeline::DenseLayer)> {
+    model: &repair_zoo::ModelSpec,
+) -> anyhow::Result<(usize, repair_core::DenseLayer)> {
     let epoch = earlier
         .file_stem()
         .and_then(|s| s.to_str())
@@ -313,7 +304,7 @@ fn earlier_layer(
 mod tests {
     use super::*;
     use clap::Parser;
-    use repair_pipeline::Strategy;
+    use repair_method::{PsoPreset, Strategy};
 
     fn args(extra: &str) -> RepairArgs {
         let line = format!("repair --checkpoint c --class 1 --out o {extra}");
@@ -334,7 +325,7 @@ mod tests {
             Strategy::Adaptive {
                 window: 4,
                 threshold: 0.01,
-                max_phases: repair_pipeline::MAX_PHASES
+                max_phases: repair_adaptive::MAX_PHASES
             }
         );
         let de = settings(&args("--method de")).unwrap();
@@ -343,7 +334,7 @@ mod tests {
         assert_eq!(
             history.strategy,
             Strategy::History {
-                sites: repair_pipeline::BASELINE_SITES,
+                sites: repair_method::BASELINE_SITES,
                 penalty: 2.0
             }
         );
@@ -355,7 +346,6 @@ mod tests {
                 "--method de --pso canonical",
                 "not with the `canonical` PSO",
             ),
-            ("--method annealing", "unknown method `annealing`"),
         ] {
             let e = settings(&args(extra)).unwrap_err().to_string();
             assert!(e.contains(says), "{extra}: {e}");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use repair_pipeline::{write_report, ReportOptions, ReportSummary};
+use repair_report::{write_report, ReportOptions, ReportSummary};
 
 use crate::flags::ReportArgs;
 

@@ -1,7 +1,7 @@
 //! `cargo xtask slurm`: prints the submit script of an experiment
-//! ([`repair_pipeline::slurm_script`]).
+//! ([`repair_experiment::slurm_script`]).
 
-use repair_pipeline::{slurm_script, ExperimentFile, SlurmPlan};
+use repair_experiment::{slurm_script, ExperimentFile, SlurmPlan};
 
 use crate::experiment::{default_out, experiment_path};
 use crate::flags::SlurmArgs;
@@ -48,7 +48,7 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     match &output {
         None => print!("{script}"),
         Some(path) => {
-            repair_pipeline::write_script(path, &script)?;
+            repair_experiment::write_script(path, &script)?;
             eprintln!(
                 "wrote {}; run it with: bash {}",
                 path.display(),

@@ -1,10 +1,10 @@
 //! `cargo xtask train`: one training run on the study split.
 
 use repair_data::{stratified_subset, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_pipeline::{
-    rule_named, train_online, train_run, ModelSpec, OnlineRepair, OnlineReport, RepairSection,
-    TrainConfig, TrainRunOptions,
-};
+use repair_experiment::RepairSection;
+use repair_pipeline::{train_online, train_run, OnlineRepair, OnlineReport, TrainRunOptions};
+use repair_train::TrainConfig;
+use repair_zoo::ModelSpec;
 
 use crate::flags::TrainArgs;
 
@@ -66,7 +66,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.pretrained.is_none(),
             "--pretrained is not offered with the online mode"
         );
-        let rule = rule_named(rule).map_err(|e| anyhow::anyhow!("--rule: {e}"))?;
+        let rule = rule.rule();
         config.checkpoint_every = 1;
         let online = OnlineRepair {
             dataset: &args.dataset,

@@ -29,6 +29,20 @@ pub enum CrossEntropy {
     Clipped,
 }
 
+impl crate::Choice for CrossEntropy {
+    const WHAT: &'static str = "cross-entropy";
+    const ALL: &'static [Self] = &[CrossEntropy::Logits, CrossEntropy::Clipped];
+
+    fn name(self) -> &'static str {
+        match self {
+            CrossEntropy::Logits => "logits",
+            CrossEntropy::Clipped => "clipped",
+        }
+    }
+}
+
+crate::choice_text!(CrossEntropy);
+
 impl CrossEntropy {
     /// The lower probability bound of the clip.
     pub const P_MIN: f64 = 1e-7;

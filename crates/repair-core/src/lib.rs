@@ -12,6 +12,8 @@
 //!   the repair sets, the search, RR and BR.
 //! * [`CrossEntropy`]: the loss of the Arachne fitness and gradient, unclipped from the
 //!   logits as the study's Keras computes it, or with Keras' probability clip.
+//! * [`Choice`]: a setting chosen by name (method, localiser, search, …), parsed and
+//!   shown one way everywhere, its unknown names refused with the list of choices.
 //! * [`ProblemError`]: what the layer and row checks report, naming the value at fault.
 //! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
 //!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
@@ -36,6 +38,7 @@
 
 mod activations;
 mod atomic;
+mod choice;
 mod cross_entropy;
 mod error;
 mod hash;
@@ -47,6 +50,7 @@ mod site;
 
 pub use activations::LabelledActivations;
 pub use atomic::{is_atomic_temporary, remove_atomic_temporaries, write_atomic, write_atomic_with};
+pub use choice::{choice_names, Choice, UnknownChoice};
 pub use cross_entropy::CrossEntropy;
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};

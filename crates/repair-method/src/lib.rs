@@ -27,6 +27,6 @@ pub use repair::{first_repeated, repair_layer, repair_layer_with};
 pub use sampling::PositiveSampler;
 pub use settings::{
     LocaliserChoice, LocaliserName, MethodName, MethodOptions, PsoPreset, RepairSettings, Strategy,
-    BASELINE_SITES, STUDY_POSITIVES,
+    BASELINE_SITES, HISTORY_PENALTY, STUDY_POSITIVES,
 };
 pub use solve::{predict, solve, Sets, Solved};

@@ -43,16 +43,21 @@ pub enum Layout {
     Torch,
 }
 
-impl Layout {
-    /// By name: `keras` or `torch`.
-    pub fn named(name: &str) -> std::result::Result<Self, String> {
-        match name {
-            "keras" => Ok(Layout::Keras),
-            "torch" => Ok(Layout::Torch),
-            other => Err(format!("unknown layout `{other}` (keras or torch)")),
+impl repair_core::Choice for Layout {
+    const WHAT: &'static str = "layout";
+    const ALL: &'static [Self] = &[Layout::Keras, Layout::Torch];
+
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Keras => "keras",
+            Layout::Torch => "torch",
         }
     }
+}
 
+repair_core::choice_text!(Layout);
+
+impl Layout {
     /// The tensor name of the matrix in this layout.
     pub fn tensor_name(self) -> &'static str {
         match self {

@@ -22,16 +22,19 @@ pub enum PositiveSampler {
     Uniform,
 }
 
-impl PositiveSampler {
-    /// By name: `stratified` or `uniform`.
-    pub fn named(name: &str) -> Result<Self, String> {
-        match name {
-            "stratified" => Ok(PositiveSampler::Stratified),
-            "uniform" => Ok(PositiveSampler::Uniform),
-            other => Err(format!("unknown sampler `{other}` (stratified or uniform)")),
+impl repair_core::Choice for PositiveSampler {
+    const WHAT: &'static str = "sampler";
+    const ALL: &'static [Self] = &[PositiveSampler::Stratified, PositiveSampler::Uniform];
+
+    fn name(self) -> &'static str {
+        match self {
+            PositiveSampler::Stratified => "stratified",
+            PositiveSampler::Uniform => "uniform",
         }
     }
 }
+
+repair_core::choice_text!(PositiveSampler);
 
 /// Draws up to `size` positions into `labels` (the labels of the correctly classified
 /// inputs), seeded.

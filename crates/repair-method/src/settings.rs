@@ -14,6 +14,10 @@ pub const STUDY_POSITIVES: usize = 200;
 /// Sites of the `gradient` and `random` localisers unless told otherwise.
 pub const BASELINE_SITES: usize = 10;
 
+/// λ of the `history` method unless told otherwise: a broken positive costs as much as
+/// a fixed negative gains.
+pub const HISTORY_PENALTY: f64 = 1.0;
+
 /// A fault localiser by name, as experiment files and the command line give it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +30,25 @@ pub enum LocaliserName {
     /// k random sites.
     Random,
 }
+
+impl repair_core::Choice for LocaliserName {
+    const WHAT: &'static str = "localiser";
+    const ALL: &'static [Self] = &[
+        LocaliserName::Arachne,
+        LocaliserName::Gradient,
+        LocaliserName::Random,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            LocaliserName::Arachne => "arachne",
+            LocaliserName::Gradient => "gradient",
+            LocaliserName::Random => "random",
+        }
+    }
+}
+
+repair_core::choice_text!(LocaliserName);
 
 impl LocaliserName {
     /// The localiser, `sites` being k of the two baselines and `loss` the cross-entropy
@@ -61,26 +84,6 @@ pub enum LocaliserChoice {
 }
 
 impl LocaliserChoice {
-    /// By name, as on the command line: `arachne` (the study's settings), or `gradient`
-    /// / `random` with `sites` sites; `loss` as in [`LocaliserName::choice`].
-    pub fn named(
-        name: &str,
-        sites: usize,
-        loss: CrossEntropy,
-    ) -> std::result::Result<Self, String> {
-        let name = match name {
-            "arachne" => LocaliserName::Arachne,
-            "gradient" => LocaliserName::Gradient,
-            "random" => LocaliserName::Random,
-            other => {
-                return Err(format!(
-                    "unknown localiser `{other}` (arachne, gradient or random)"
-                ))
-            }
-        };
-        Ok(name.choice(sites, loss))
-    }
-
     /// The localiser, `seed` seeding the random one.
     pub fn localiser(&self, seed: u64) -> Box<dyn FaultLocaliser> {
         match *self {
@@ -116,19 +119,20 @@ pub enum PsoPreset {
     De,
 }
 
-impl PsoPreset {
-    /// By name: `arachne`, `canonical` or `de`.
-    pub fn named(name: &str) -> std::result::Result<Self, String> {
-        match name {
-            "arachne" => Ok(PsoPreset::Arachne),
-            "canonical" => Ok(PsoPreset::Canonical),
-            "de" => Ok(PsoPreset::De),
-            other => Err(format!(
-                "unknown search `{other}` (arachne, canonical or de)"
-            )),
+impl repair_core::Choice for PsoPreset {
+    const WHAT: &'static str = "search";
+    const ALL: &'static [Self] = &[PsoPreset::Arachne, PsoPreset::Canonical, PsoPreset::De];
+
+    fn name(self) -> &'static str {
+        match self {
+            PsoPreset::Arachne => "arachne",
+            PsoPreset::Canonical => "canonical",
+            PsoPreset::De => "de",
         }
     }
 }
+
+repair_core::choice_text!(PsoPreset);
 
 /// A repair method by name: what an experiment's `repair.methods` lists and
 /// `repairs.csv`'s `method` column says.
@@ -161,6 +165,15 @@ impl MethodName {
 
     /// The name in files and on the command line.
     pub fn as_str(self) -> &'static str {
+        repair_core::Choice::name(self)
+    }
+}
+
+impl repair_core::Choice for MethodName {
+    const WHAT: &'static str = "method";
+    const ALL: &'static [Self] = &MethodName::ALL;
+
+    fn name(self) -> &'static str {
         match self {
             MethodName::Arachne => "arachne",
             MethodName::De => "de",
@@ -168,21 +181,9 @@ impl MethodName {
             MethodName::History => "history",
         }
     }
-
-    /// By name.
-    pub fn named(name: &str) -> std::result::Result<Self, String> {
-        MethodName::ALL
-            .into_iter()
-            .find(|m| m.as_str() == name)
-            .ok_or_else(|| format!("unknown method `{name}` (arachne, de, adaptive or history)"))
-    }
 }
 
-impl std::fmt::Display for MethodName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+repair_core::choice_text!(MethodName);
 
 /// How localisation and search combine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -312,7 +313,7 @@ impl Default for MethodOptions {
             threshold: repair_adaptive::STAGNATION_THRESHOLD,
             max_phases: repair_adaptive::MAX_PHASES,
             history_sites: BASELINE_SITES,
-            penalty: 1.0,
+            penalty: HISTORY_PENALTY,
         }
     }
 }
@@ -368,12 +369,18 @@ mod tests {
     fn every_localiser_carries_the_cross_entropy_the_fitness_then_uses() {
         for name in ["arachne", "gradient", "random"] {
             for loss in [CrossEntropy::Logits, CrossEntropy::Clipped] {
-                let choice = LocaliserChoice::named(name, 4, loss).unwrap();
+                let choice = name.parse::<LocaliserName>().unwrap().choice(4, loss);
                 assert_eq!(choice.cross_entropy(), loss, "{name}");
             }
         }
-        let e = LocaliserChoice::named("annealing", 4, CrossEntropy::Logits).unwrap_err();
-        assert!(e.contains("unknown localiser `annealing`"), "{e}");
+        let e = "annealing"
+            .parse::<LocaliserName>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "unknown localiser `annealing` (arachne, gradient or random)"
+        );
         // The study's settings: Arachne with the study's unclipped loss.
         let study = RepairSettings::study(0, 0);
         assert_eq!(study.localiser.cross_entropy(), CrossEntropy::Logits);

@@ -17,7 +17,7 @@ use safetensors::SafeTensors;
 use crate::error::{file_error, Result};
 
 /// Writes `file` to `path` atomically (the cache's writer, and the tests').
-pub(crate) fn write_tensors(file: &TensorFile, path: &Path) -> Result<()> {
+pub fn write_tensors(file: &TensorFile, path: &Path) -> Result<()> {
     let bytes = file.bytes().map_err(|e| file_error(path, e))?;
     write_atomic(path, &bytes)?;
     Ok(())
@@ -27,10 +27,7 @@ pub(crate) fn write_tensors(file: &TensorFile, path: &Path) -> Result<()> {
 /// it lacks one of them (a cache written before that set was kept), so that the caller
 /// can extract it again. Another dtype or shapes that do not agree is an error naming
 /// the file and tensor.
-pub(crate) fn read_rows_if_all(
-    path: &Path,
-    names: &[&str],
-) -> Result<Option<Vec<LabelledActivations>>> {
+pub fn read_rows_if_all(path: &Path, names: &[&str]) -> Result<Option<Vec<LabelledActivations>>> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| {
         file_error(

@@ -120,7 +120,7 @@ impl LoadedCheckpoint {
 /// The last layer of a checkpoint as one vector (kernel, then bias), read through the
 /// model its run describes, on the CPU: what the readiness signals' layer change
 /// compares between epochs.
-pub(crate) fn last_layer_weights(checkpoint: &Path) -> Result<Vec<f32>> {
+pub fn last_layer_weights(checkpoint: &Path) -> Result<Vec<f32>> {
     let (_, layer) = checkpoint_layer(checkpoint)?;
     Ok(layer.kernel.iter().chain(&layer.bias).copied().collect())
 }

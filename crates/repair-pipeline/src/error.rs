@@ -43,7 +43,7 @@ pub type Result<T> = std::result::Result<T, PipelineError>;
 /// The one constructor of [`PipelineError::File`]: the file, and what went wrong with it.
 /// A problem that already starts with the file's name (a lower crate's error naming the
 /// same file) does not name it twice.
-pub(crate) fn file_error(path: &Path, problem: impl std::fmt::Display) -> PipelineError {
+pub fn file_error(path: &Path, problem: impl std::fmt::Display) -> PipelineError {
     let problem = problem.to_string();
     let named = format!("{}: ", path.display());
     PipelineError::File {

@@ -167,19 +167,26 @@ pub struct ClassAccuracyRow {
 
 /// Which repair a line of the experiment's `class_accuracy.csv` belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub(crate) struct RepairKey {
+pub struct RepairKey {
+    /// The repair method (`repairs.csv`'s `method`).
     pub method: String,
+    /// The run, 1-based.
     pub run: usize,
+    /// The run's training seed.
     pub seed: Option<u64>,
+    /// The checkpoint's epoch.
     pub epoch: usize,
+    /// The repaired class.
     pub target_class: u32,
 }
 
 /// One line of the experiment's `class_accuracy.csv`: a unit's [`ClassAccuracyRow`]
 /// after the key of its repair.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ExperimentClassRow {
+pub struct ExperimentClassRow {
+    /// Which repair.
     pub repair: RepairKey,
+    /// One class's accuracies before and after it.
     pub class: ClassAccuracyRow,
 }
 repair_metrics::csv_record!(ExperimentClassRow {
@@ -207,30 +214,28 @@ pub(crate) fn class_accuracy_rows(
 }
 
 /// Writes rows as a CSV file with a header ([`repair_metrics::to_csv`]), atomically.
-pub(crate) fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+pub fn write_csv_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let bytes = repair_metrics::to_csv(rows).map_err(|e| file_error(path, e))?;
     write_atomic(path, &bytes)?;
     Ok(())
 }
 
 /// Writes `value` as pretty JSON, atomically; an error names the file.
-pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).map_err(|e| file_error(path, e))?;
     write_atomic(path, &json)?;
     Ok(())
 }
 
 /// Reads a JSON file; an error names the file.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| file_error(path, e))
 }
 
 /// Reads a CSV file written by [`write_csv_rows`], by position under the header that
 /// `T` writes ([`repair_metrics::from_csv`]); errors name the file and row.
-pub(crate) fn read_csv_rows<T: Serialize + serde::de::DeserializeOwned>(
-    path: &Path,
-) -> Result<Vec<T>> {
+pub fn read_csv_rows<T: Serialize + serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
     repair_metrics::from_csv(std::io::BufReader::new(file)).map_err(|e| file_error(path, e))
 }

@@ -10,11 +10,12 @@
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
+use repair_core::NoProgress;
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
+use repair_method::RepairSettings;
+use repair_onnx::Preprocess;
 use repair_onnx::{example_conv_net, ExampleHead, OnnxClassifier};
-use repair_pipeline::{
-    repair_onnx_model, NoProgress, OnnxRepairInput, Preprocess, RepairSettings, REPAIRED_ONNX,
-};
+use repair_pipeline::{repair_onnx_model, OnnxRepairInput, REPAIRED_ONNX};
 
 /// Writes `model` as an ONNX file.
 fn encode(model: &repair_onnx::proto::ModelProto, path: &std::path::Path) {

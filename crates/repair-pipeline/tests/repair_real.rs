@@ -9,12 +9,13 @@ mod data_root;
 use std::sync::OnceLock;
 
 use candle_core::Device;
+use repair_core::NoProgress;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
+use repair_method::{repair_layer, RepairSettings};
 use repair_pipeline::{
-    load_checkpoint, repair_layer, repair_problem_file, repair_unit, train_run, Compute,
-    LoadedCheckpoint, NoProgress, PipelineError, RepairReport, RepairSettings, RunManifest,
-    TrainRunOptions, UnitOutputs, REPAIRED_LAYER,
+    load_checkpoint, repair_problem_file, repair_unit, train_run, Compute, LoadedCheckpoint,
+    PipelineError, RepairReport, RunManifest, TrainRunOptions, UnitOutputs, REPAIRED_LAYER,
 };
 use repair_train::TrainConfig;
 use repair_zoo::{build_model, Classifier, ModelSpec};
@@ -203,16 +204,15 @@ fn the_de_search_repairs_the_same_sites_and_repeats_with_its_seed() {
     let class = worst_class(&t.loaded.layer, &t.loaded.repair);
     let pso = RepairSettings::study(class, 3);
     let de = RepairSettings {
-        pso: repair_pipeline::PsoPreset::De,
+        pso: repair_method::PsoPreset::De,
         particles: 100,
         iterations: 100,
         ..pso.clone()
     };
     let (_, by_pso) = repair_layer(&t.loaded.layer, &t.loaded.repair, &pso, &NoProgress).unwrap();
     let (layer, by_de) = repair_layer(&t.loaded.layer, &t.loaded.repair, &de, &NoProgress).unwrap();
-    let sites = |o: &repair_pipeline::RepairOutcome| -> Vec<_> {
-        o.changes.iter().map(|c| c.site).collect()
-    };
+    let sites =
+        |o: &repair_method::RepairOutcome| -> Vec<_> { o.changes.iter().map(|c| c.site).collect() };
     assert_eq!(sites(&by_de), sites(&by_pso));
     let (before, after) = (by_de.fitness_before.unwrap(), by_de.fitness_after.unwrap());
     assert!(after.fitness >= before.fitness, "{after:?} < {before:?}");

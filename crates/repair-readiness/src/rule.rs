@@ -264,6 +264,53 @@ pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, String> {
     })
 }
 
+/// A rule as written (`best-repaired:2`), checked when read: what experiment files and the
+/// command line hold. It keeps its text, so files and hashes show it as the user wrote it,
+/// and [`RuleSpec::rule`] builds the rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RuleSpec(String);
+
+impl RuleSpec {
+    /// The rule.
+    pub fn rule(&self) -> Box<dyn ReadinessRule> {
+        rule_named(&self.0).expect("a RuleSpec is checked when made")
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for RuleSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        rule_named(text).map(|_| RuleSpec(text.to_string()))
+    }
+}
+
+impl TryFrom<String> for RuleSpec {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<RuleSpec> for String {
+    fn from(spec: RuleSpec) -> String {
+        spec.0
+    }
+}
+
+impl std::fmt::Display for RuleSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

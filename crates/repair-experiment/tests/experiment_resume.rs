@@ -10,9 +10,9 @@ use std::path::PathBuf;
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
-use repair_pipeline::{
-    run_experiment, Compute, ExperimentFile, ExperimentRun, FolderLock, Shard, Stage,
-};
+use repair_experiment::{run_experiment, ExperimentFile, ExperimentRun, FolderLock, Shard, Stage};
+use repair_pipeline::Compute;
+use repair_report::StudyReport;
 
 #[test]
 fn a_rerun_after_losing_units_gives_identical_files() {
@@ -45,7 +45,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         shard: Shard::WHOLE,
         stage: Stage::All,
     };
-    let outcome = run_experiment(&run).unwrap();
+    let outcome = run_experiment(&run, &StudyReport).unwrap();
     // The whole run writes its own report, for the config's α values.
     let report = outcome.report.expect("a whole run reports");
     assert_eq!(report.repairs, outcome.rows.len());
@@ -87,7 +87,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
     // While another process holds the folder, a run is refused naming it.
     {
         let _held = FolderLock::acquire(out.path(), Shard::WHOLE).unwrap();
-        let e = run_experiment(&run).unwrap_err().to_string();
+        let e = run_experiment(&run, &StudyReport).unwrap_err().to_string();
         let pid = format!("PID {} on", std::process::id());
         assert!(
             e.contains("being written by another experiment") && e.contains(&pid),
@@ -98,7 +98,7 @@ fn a_rerun_after_losing_units_gives_identical_files() {
             "a refused run wrote or removed something"
         );
     }
-    let again = run_experiment(&run).unwrap().rows;
+    let again = run_experiment(&run, &StudyReport).unwrap().rows;
     assert!(!stray.exists());
     // Identical but for the wall time of the redone repair.
     assert_eq!(timeless(&again), timeless(&rows));
@@ -120,43 +120,46 @@ fn a_rerun_after_losing_units_gives_identical_files() {
         ..run.clone()
     };
     // Shard 2 owns no training run (one seed), so its repairs must wait for shard 1's.
-    assert!(run_experiment(&shard(2, Stage::Train))
+    assert!(run_experiment(&shard(2, Stage::Train), &StudyReport)
         .unwrap()
         .rows
         .is_empty());
-    let early = run_experiment(&shard(2, Stage::Repair))
+    let early = run_experiment(&shard(2, Stage::Repair), &StudyReport)
         .unwrap_err()
         .to_string();
     assert!(
         early.contains("run-1") && early.contains("--stage train"),
         "{early}"
     );
-    assert!(run_experiment(&shard(1, Stage::Train))
+    assert!(run_experiment(&shard(1, Stage::Train), &StudyReport)
         .unwrap()
         .rows
         .is_empty());
     // The two shards' repairs at the same time, on the one folder (as a Slurm array).
     let (first_half, second) = std::thread::scope(|s| {
-        let one = s.spawn(|| run_experiment(&shard(1, Stage::Repair)));
-        let two = s.spawn(|| run_experiment(&shard(2, Stage::Repair)));
+        let one = s.spawn(|| run_experiment(&shard(1, Stage::Repair), &StudyReport));
+        let two = s.spawn(|| run_experiment(&shard(2, Stage::Repair), &StudyReport));
         (one.join().unwrap().unwrap(), two.join().unwrap().unwrap())
     });
     assert!(second.report.is_none());
     let (first_half, second) = (first_half.rows, second.rows);
     assert_eq!(first_half.len() + second.len(), rows.len());
     assert!(!sharded_out.path().join("repairs.csv").exists());
-    let collected = run_experiment(&ExperimentRun {
-        out: sharded_out.path(),
-        ..run.clone()
-    })
+    let collected = run_experiment(
+        &ExperimentRun {
+            out: sharded_out.path(),
+            ..run.clone()
+        },
+        &StudyReport,
+    )
     .unwrap()
     .rows;
     assert_eq!(timeless(&collected), timeless(&rows));
 }
 
-fn timeless(rows: &[repair_pipeline::RepairRow]) -> Vec<repair_pipeline::RepairRow> {
+fn timeless(rows: &[repair_metrics::RepairRow]) -> Vec<repair_metrics::RepairRow> {
     rows.iter()
-        .map(|r| repair_pipeline::RepairRow {
+        .map(|r| repair_metrics::RepairRow {
             repair_ms: Some(0.0),
             base_balanced_acc: None,
             repaired_balanced_acc: None,

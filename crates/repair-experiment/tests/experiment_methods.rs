@@ -9,11 +9,13 @@ use std::path::PathBuf;
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
-use repair_metrics::{from_csv, Table1Row};
-use repair_pipeline::{
-    run_experiment, verify_experiment, Compute, ExperimentConfig, ExperimentFile, ExperimentRun,
-    MethodName, RepairReport, Shard, Stage, Strategy,
+use repair_experiment::{
+    run_experiment, ExperimentConfig, ExperimentFile, ExperimentRun, Shard, Stage,
 };
+use repair_method::{MethodName, Strategy};
+use repair_metrics::{from_csv, Table1Row};
+use repair_pipeline::{Compute, RepairReport};
+use repair_report::{verify_experiment, StudyReport};
 
 fn config(settings: &[&str]) -> ExperimentConfig {
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
@@ -51,7 +53,7 @@ fn run(config: &ExperimentConfig, out: &std::path::Path) -> Vec<repair_metrics::
         shard: Shard::WHOLE,
         stage: Stage::All,
     };
-    run_experiment(&run).unwrap().rows
+    run_experiment(&run, &StudyReport).unwrap().rows
 }
 
 #[test]
@@ -101,6 +103,7 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
                 methods
                     .repair
                     .settings_for(method, r.target_class, r.seed.unwrap())
+                    .unwrap()
             );
             let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
             assert!(history.starts_with("iteration,best,mean,evaluations,elapsed_s,phase\n"));

@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
-use repair_pipeline::{
-    readiness_series, rule_named, run_experiment, write_readiness, Compute, ExperimentConfig,
-    ExperimentFile, ExperimentRun, ReadinessOptions, RepairRow, Shard, Stage,
+use repair_experiment::{
+    run_experiment, ExperimentConfig, ExperimentFile, ExperimentRun, Shard, Stage,
 };
+use repair_metrics::RepairRow;
+use repair_pipeline::Compute;
+use repair_readiness::rule_named;
+use repair_report::{readiness_series, write_readiness, ReadinessOptions, StudyReport};
 
 fn dense_config(extra: &[&str]) -> ExperimentConfig {
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");
@@ -48,7 +51,7 @@ fn run(config: &ExperimentConfig, out: &Path) -> Vec<RepairRow> {
         shard: Shard::WHOLE,
         stage: Stage::All,
     };
-    run_experiment(&run).unwrap().rows
+    run_experiment(&run, &StudyReport).unwrap().rows
 }
 
 fn options() -> ReadinessOptions {
@@ -211,7 +214,7 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
     let split = repair_data::Split::load(&experiment.path().join("split.json"), &corpus).unwrap();
     let split = config.data.thin(split, corpus.images()).unwrap();
     let shape = repair_data::Dataset::image_shape(corpus.images());
-    let spec = repair_pipeline::ModelSpec {
+    let spec = repair_zoo::ModelSpec {
         arch: config.train.model.name().to_string(),
         input: (shape.channels, shape.height, shape.width),
         num_classes: repair_data::Dataset::num_classes(corpus.images()),
@@ -312,6 +315,6 @@ fn an_online_experiment_trains_each_run_online_and_lists_the_picks() {
     let last = rows.iter().map(|r| r.epoch).max().unwrap();
     assert_eq!(last, trained);
     assert!(out.path().join("run-1/best-repaired.safetensors").is_file());
-    let verified = repair_pipeline::verify_experiment(out.path(), &config).unwrap();
+    let verified = repair_report::verify_experiment(out.path(), &config).unwrap();
     assert_eq!(verified.repairs, rows.len());
 }

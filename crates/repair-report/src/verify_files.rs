@@ -9,11 +9,11 @@ use std::path::Path;
 use repair_metrics::{patterns, table1, to_csv, RepairRow};
 use repair_train::{CheckpointInfo, FileDigest, RunDir};
 
-use crate::error::Result;
-use crate::experiment::row_folder;
-use crate::repair_unit::RepairReport;
 use crate::study_report::ReportOptions;
-use crate::unit_files::read_json;
+use repair_experiment::row_folder;
+use repair_pipeline::read_json;
+use repair_pipeline::RepairReport;
+use repair_pipeline::Result;
 
 /// Every row of `repairs.csv` is its unit's `row.json`, and the unit's `repair.json`
 /// is a repair report. Returns the units' Pareto figures that exist, for
@@ -88,7 +88,8 @@ pub(crate) fn check_recomputed(
     options: &ReportOptions,
     problems: &mut Vec<String>,
 ) -> Result<()> {
-    let err = |e: repair_metrics::MetricsError| crate::PipelineError::Invalid(e.to_string());
+    let err =
+        |e: repair_metrics::MetricsError| repair_pipeline::PipelineError::Invalid(e.to_string());
     let run_patterns =
         patterns(rows, &options.alphas, options.ties, options.incomplete).map_err(err)?;
     let table = table1(&run_patterns);
@@ -144,7 +145,7 @@ pub(crate) fn check_checkpoints(
     checkpoints: &[usize],
     problems: &mut Vec<String>,
 ) -> usize {
-    let dir = RunDir::new(&crate::experiment::run_folder(out, run));
+    let dir = RunDir::new(&repair_experiment::run_folder(out, run));
     let mut unhashed = 0;
     for &epoch in checkpoints {
         let weights = dir.checkpoint(epoch);

@@ -12,15 +12,15 @@ use repair_metrics::{
     parse_repairs, problems_message, qual, repair_problems, QualityRow, RepairRow, Table1Row,
 };
 
-use crate::error::{file_error, PipelineError, Result};
-use crate::experiment::{
-    checkpoints_to_repair, load_trained, row_folder, run_folder, search_seeds,
-};
-use crate::experiment_config::ExperimentConfig;
 use crate::study_report::VARIANCE_CSV;
 use crate::study_report::{run_figures, ReportOptions, TABLE1_FIGURE, WARNINGS_CSV};
-use crate::unit_files::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
 use crate::verify_files::{check_checkpoints, check_figures, check_recomputed, check_units};
+use repair_experiment::ExperimentConfig;
+use repair_experiment::{
+    checkpoints_to_repair, load_trained, row_folder, run_folder, search_seeds,
+};
+use repair_pipeline::{file_error, PipelineError, Result};
+use repair_pipeline::{read_csv_rows, ExperimentClassRow, CLASS_ACCURACY_CSV};
 
 /// What a consistent experiment folder holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,7 +236,7 @@ fn check_joint(
     classes: usize,
     problems: &mut Vec<String>,
 ) {
-    let path = out.join(crate::experiment::JOINT_CSV);
+    let path = out.join(repair_experiment::JOINT_CSV);
     let units: BTreeSet<(usize, usize, &str)> = expected
         .iter()
         .map(|(run, epoch, _, method, _)| (*run, *epoch, method.as_str()))
@@ -453,11 +453,11 @@ fn check_table1(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{write_experiment_class_accuracy, TrainedRun};
     use crate::study_report::{write_report, ReportOptions};
-    use crate::unit_files::{write_csv_rows, ClassAccuracyRow};
-    use crate::ExperimentFile;
+    use repair_experiment::ExperimentFile;
+    use repair_experiment::{write_experiment_class_accuracy, TrainedRun};
     use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
+    use repair_pipeline::{write_csv_rows, ClassAccuracyRow};
     use repair_train::TrainReport;
 
     const CLASSES: [u32; 2] = [4, 9];
@@ -585,18 +585,18 @@ mod tests {
     const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>";
 
     /// A `repair.json` as a unit writes it (its values are not cross-checked).
-    fn repair_report(config: &ExperimentConfig, r: &RepairRow) -> crate::RepairReport {
-        let accuracy = crate::ClassAccuracy {
+    fn repair_report(config: &ExperimentConfig, r: &RepairRow) -> repair_pipeline::RepairReport {
+        let accuracy = repair_pipeline::ClassAccuracy {
             total: r.base_acc_total,
             class: r.base_acc_cls,
             balanced: 0.5,
             predicted_share: 0.25,
         };
-        crate::RepairReport {
+        repair_pipeline::RepairReport {
             checkpoint: "checkpoint.safetensors".into(),
             repaired_checkpoint: None,
             dataset: r.dataset.clone(),
-            model: crate::ModelSpec {
+            model: repair_zoo::ModelSpec {
                 arch: r.model.clone(),
                 input: (3, 32, 32),
                 num_classes: 43,
@@ -619,7 +619,7 @@ mod tests {
             selection_before: accuracy,
             selection_after: accuracy,
             extract_ms: 1.0,
-            timings: crate::Timings::default(),
+            timings: repair_method::Timings::default(),
             earlier_epoch: None,
             phases: Vec::new(),
             adaptive_stop: None,
@@ -708,7 +708,7 @@ mod tests {
         write_csv_rows(&out.path().join("repairs.csv"), &rows).unwrap();
         std::fs::remove_file(out.path().join(TABLE1_FIGURE)).unwrap();
         std::fs::remove_file(
-            crate::experiment::unit_folder(out.path(), 1, 2, 4, "arachne", None)
+            repair_experiment::unit_folder(out.path(), 1, 2, 4, "arachne", None)
                 .join("pareto_front.svg"),
         )
         .unwrap();

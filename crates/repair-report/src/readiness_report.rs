@@ -17,10 +17,10 @@ use repair_readiness::{
     ReadinessRule, RepairSeries, RuleSummary, SeriesKey, Tracking, GOOD_ENOUGH,
 };
 
-use crate::checkpoint::last_layer_weights;
-use crate::error::{file_error, PipelineError, Result};
-use crate::experiment::{load_trained, row_folder, run_folder};
-use crate::unit_files::read_json;
+use repair_experiment::{load_trained, row_folder, run_folder};
+use repair_pipeline::last_layer_weights;
+use repair_pipeline::read_json;
+use repair_pipeline::{file_error, PipelineError, Result};
 
 /// What the evaluation runs.
 pub struct ReadinessOptions {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{file_error, Result};
 use crate::experiment_config::ExperimentConfig;
-use crate::unit_files::write_json;
+use repair_pipeline::write_json;
+use repair_pipeline::{file_error, Result};
 
 /// The name of the manifest inside an experiment folder.
 pub const EXPERIMENT_JSON: &str = "experiment.json";
@@ -132,7 +132,7 @@ fn git_commit() -> String {
 mod tests {
     use super::*;
     use crate::experiment_config::ExperimentFile;
-    use crate::MethodName;
+    use repair_method::MethodName;
 
     fn quick() -> ExperimentConfig {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");

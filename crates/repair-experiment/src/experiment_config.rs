@@ -12,16 +12,17 @@ use repair_core::CrossEntropy;
 use repair_data::{check_classes_kept, Dataset, Split, SplitRule};
 use repair_metrics::PAPER_ALPHAS;
 use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
+use repair_readiness::RuleSpec;
 use repair_train::TrainConfig;
 use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{file_error, PipelineError, Result};
 use repair_method::PositiveSampler;
 use repair_method::{
-    first_repeated, LocaliserName, MethodName, PsoPreset, RepairSettings, Strategy, BASELINE_SITES,
-    STUDY_POSITIVES,
+    first_repeated, LocaliserName, MethodName, MethodOptions, PsoPreset, RepairSettings,
+    BASELINE_SITES, STUDY_POSITIVES,
 };
+use repair_pipeline::{file_error, PipelineError, Result};
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
@@ -106,8 +107,8 @@ pub struct ExperimentConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnlineSection {
-    /// The stop rule (`best-repaired`, `saturated:2:0.002:0.5`, …).
-    pub rule: String,
+    /// The stop rule (`best-repaired`, `saturated:2:0.002:0.5`, …), checked when read.
+    pub rule: RuleSpec,
     /// α of the Qual_α it optimises (default 0.5).
     #[serde(default = "half")]
     pub alpha: f64,
@@ -338,49 +339,49 @@ fn is_history_penalty(l: &f64) -> bool {
 
 impl RepairSection {
     /// The settings of the study's method for `class` in the run with training seed
-    /// `seed` ([`RepairSection::settings_for`] of `arachne`).
+    /// `seed` ([`RepairSection::settings_for`] of `arachne`, which takes any search).
     pub fn settings(&self, class: u32, seed: u64) -> RepairSettings {
         self.settings_for(MethodName::Arachne, class, seed)
+            .expect("the study's method takes every search")
     }
 
     /// The settings of `method` for `class` in the run with training seed `seed` (the
     /// repair seed is the run's, as in the study), positives drawn stratified: every
-    /// method shares the configured localiser, positives and particles; `arachne` runs
-    /// the configured search, `de` Arachne v2's DE for `de_generations`, `adaptive` and
-    /// `history` the configured PSO with their strategy.
-    pub fn settings_for(&self, method: MethodName, class: u32, seed: u64) -> RepairSettings {
+    /// method shares the configured localiser, positives and particles; `de` searches
+    /// for `de_generations`. The method's own settings follow from the one mapping,
+    /// [`RepairSettings::with_method`], which the command line and the Python package
+    /// use too and which refuses a search the method cannot use.
+    pub fn settings_for(
+        &self,
+        method: MethodName,
+        class: u32,
+        seed: u64,
+    ) -> std::result::Result<RepairSettings, String> {
         let study = RepairSettings {
             localiser: self.localiser.choice(self.sites, self.cross_entropy),
             pso: self.search,
             particles: self.particles,
-            iterations: self.iterations,
+            iterations: match method {
+                MethodName::De => self.de_generations,
+                _ => self.iterations,
+            },
             positives: self.positives,
             sampler: PositiveSampler::Stratified,
             ..RepairSettings::study(class, seed)
         };
-        match method {
-            MethodName::Arachne => study,
-            MethodName::De => RepairSettings {
-                pso: PsoPreset::De,
-                iterations: self.de_generations,
-                ..study
-            },
-            MethodName::Adaptive => RepairSettings {
-                strategy: Strategy::Adaptive {
-                    window: self.adaptive_window,
-                    threshold: self.adaptive_threshold,
-                    max_phases: self.adaptive_phases,
-                },
-                ..study
-            },
-            MethodName::History => RepairSettings {
-                strategy: Strategy::History {
-                    sites: self.history_sites,
-                    penalty: self.history_penalty,
-                },
-                ..study
-            },
-        }
+        let options = MethodOptions {
+            window: self.adaptive_window,
+            threshold: self.adaptive_threshold,
+            max_phases: self.adaptive_phases,
+            history_sites: self.history_sites,
+            penalty: self.history_penalty,
+        };
+        study.with_method(method, &options).map_err(|e| {
+            format!(
+                "repair.methods `{method}` with repair.search `{}`: {e}",
+                self.search
+            )
+        })
     }
 }
 
@@ -555,6 +556,9 @@ impl ExperimentConfig {
     /// Checks values that parse but cannot run.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let (d, t, r) = (&self.data, &self.train, &self.repair);
+        for &method in &r.methods {
+            r.settings_for(method, 0, 0)?;
+        }
         let positive = [
             ("data.train_every", d.train_every),
             ("data.val_every", d.val_every),
@@ -631,7 +635,6 @@ impl ExperimentConfig {
             return Err(format!("report.alphas: {a} is outside [0, 1]"));
         }
         if let Some(online) = &self.online {
-            repair_readiness::rule_named(&online.rule).map_err(|e| format!("online.rule: {e}"))?;
             if !(0.0..=1.0).contains(&online.alpha) {
                 return Err(format!("online.alpha: {} is outside [0, 1]", online.alpha));
             }
@@ -856,7 +859,7 @@ mod tests {
         let paper = TrainConfig::paper(1);
         assert_eq!(p.train.config(1), paper);
         let r = &p.repair;
-        let study = crate::RepairSettings::study(0, 0);
+        let study = repair_method::RepairSettings::study(0, 0);
         assert_eq!(
             (r.particles, r.iterations, r.positives),
             (study.particles, study.iterations, study.positives)

@@ -15,8 +15,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{file_error, PipelineError, Result};
 use crate::shard::Shard;
+use repair_pipeline::{file_error, PipelineError, Result};
 
 /// The lock every writer of the folder holds (exclusive: whole runs; shared: shards).
 const FOLDER_LOCK: &str = ".experiment.lock";

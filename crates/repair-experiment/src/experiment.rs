@@ -11,30 +11,29 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use repair_core::{DenseLayer, LabelledActivations};
 use repair_data::{write_atomic, Corpus, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_metrics::{
-    compare_run, multiclass_markdown, ConfusionMatrix, RepairRow, ScoredRepair, STUDY_METHOD,
-};
+use repair_metrics::{compare_run, multiclass_markdown, ConfusionMatrix, RepairRow, ScoredRepair};
 use repair_train::{TrainConfig, TrainReport};
 use repair_zoo::{build_model, Classifier, ModelSpec};
 
-use crate::activation_file::{read_rows_if_all, write_tensors};
-use crate::checkpoint::load_checkpoint;
-use crate::device::Compute;
-use crate::error::{file_error, PipelineError, Result};
 use crate::experiment_config::ExperimentConfig;
 use crate::folder_lock::FolderLock;
-use crate::online::{train_online, OnlineRepair, OnlineReport};
-use crate::repair_unit::{repair_unit, RepairInput, RepairReport, UnitOutputs};
-use crate::run_manifest::RunManifest;
-use crate::shard::{Shard, Stage};
-use crate::study_report::{write_report, ReportOptions, ReportSummary};
-use crate::train_run::{train_run, TrainRunOptions};
-use crate::unit_files::{
-    read_csv_rows, read_json, write_csv_rows, write_json, ClassAccuracyRow, ExperimentClassRow,
-    RepairKey, CLASS_ACCURACY_CSV,
+use crate::layout::{
+    checkpoints_to_repair, joint_folder, joint_method, load_trained, row_folder, run_folder,
+    search_seeds, unit_folder, write_experiment_class_accuracy, TrainedRun, JOINT_CSV,
 };
+use crate::shard::{Shard, Stage};
 use repair_method::{predict, MethodName, RepairSettings, Strategy};
-use repair_readiness::rule_named;
+use repair_pipeline::load_checkpoint;
+use repair_pipeline::Compute;
+use repair_pipeline::RunManifest;
+use repair_pipeline::{file_error, PipelineError, Result};
+use repair_pipeline::{
+    read_csv_rows, read_json, write_csv_rows, write_json, ClassAccuracyRow, CLASS_ACCURACY_CSV,
+};
+use repair_pipeline::{read_rows_if_all, write_tensors};
+use repair_pipeline::{repair_unit, RepairInput, RepairReport, UnitOutputs};
+use repair_pipeline::{train_online, OnlineRepair, OnlineReport};
+use repair_pipeline::{train_run, TrainRunOptions};
 
 /// A checkpoint to repair: its last layer and cached activations.
 struct CachedCheckpoint {
@@ -98,107 +97,41 @@ pub struct ExperimentRun<'a> {
     pub stage: Stage,
 }
 
-/// What `RUN/trained.json` records: the run's training ended and the activations of
-/// every checkpoint to repair are cached. Written last, so its presence marks the run's
-/// training stage complete — also for shards that did not train it.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct TrainedRun {
-    /// Hash of the training config, to refuse a folder trained with another one.
-    pub config_hash: String,
-    /// How its training ended (the training wall time is its last record's `elapsed_s`).
-    pub report: TrainReport,
-    /// Wall seconds of extracting the checkpoints' activations, for the per-stage times
-    /// of a study.
-    #[serde(default)]
-    pub extract_s: f64,
-}
+/// The experiment's last stage: what turns the finished `repairs.csv` into the study's
+/// tables and figures. The run loop knows only this seam; `repair-report`'s
+/// `StudyReport` implements it. The report reads the folder layout and config this crate
+/// defines, so this crate cannot name it — as ripgrep's searcher knows only the
+/// `Matcher` trait and never the regex engine behind it.
+pub trait ReportStage {
+    /// What the stage tells its caller (the report's summary).
+    type Summary;
 
-/// The folder of run `run` (1-based) of an experiment.
-pub(crate) fn run_folder(out: &Path, run: usize) -> std::path::PathBuf {
-    out.join(format!("run-{run}"))
-}
-
-/// The folder of one repair unit; its `row.json` marks it complete.
-pub(crate) fn unit_folder(
-    out: &Path,
-    run: usize,
-    epoch: usize,
-    class: u32,
-    method: &str,
-    search_seed: Option<u64>,
-) -> std::path::PathBuf {
-    let unit = format!("epoch-{epoch:03}/class-{class:02}");
-    // The study's method keeps the folder it had before there were methods, and the
-    // study's one search per unit the folder it had before repair seeds.
-    let dir = match method {
-        STUDY_METHOD => run_folder(out, run).join("repairs").join(unit),
-        other => run_folder(out, run)
-            .join("repairs")
-            .join(repair_core::file_name_part(other))
-            .join(unit),
-    };
-    match search_seed {
-        None => dir,
-        Some(seed) => dir.join(format!("search-seed-{seed}")),
-    }
-}
-
-/// The unit folder of a `repairs.csv` row.
-pub(crate) fn row_folder(out: &Path, r: &RepairRow) -> PathBuf {
-    unit_folder(
-        out,
-        r.run,
-        r.epoch,
-        r.target_class,
-        &r.method,
-        r.search_seed,
-    )
-}
-
-/// The search seeds of each unit: `None` (the problem's seed, the study's one search),
-/// then 1, 2, … up to `repair_seeds` searches.
-pub(crate) fn search_seeds(config: &ExperimentConfig) -> Vec<Option<u64>> {
-    std::iter::once(None)
-        .chain((1..config.repair.repair_seeds as u64).map(Some))
-        .collect()
-}
-
-/// The unit folder of the joint repair of every target class at `epoch` with `method`.
-pub(crate) fn joint_folder(out: &Path, run: usize, epoch: usize, method: &str) -> PathBuf {
-    run_folder(out, run)
-        .join("repairs")
-        .join(repair_core::file_name_part(&joint_method(method)))
-        .join(format!("epoch-{epoch:03}"))
-}
-
-/// The `method` label of a joint repair with `method`.
-pub(crate) fn joint_method(method: &str) -> String {
-    format!("{method}-joint")
-}
-
-/// `RUN/trained.json`, if the run's training stage is complete.
-pub(crate) fn load_trained(dir: &Path) -> Result<Option<TrainedRun>> {
-    let path = dir.join("trained.json");
-    if !path.is_file() {
-        return Ok(None);
-    }
-    read_json(&path).map(Some)
+    /// Writes the report of the experiment `config` from `repairs_csv` into `out`.
+    fn write(
+        &self,
+        repairs_csv: &Path,
+        config: &ExperimentConfig,
+        out: &Path,
+    ) -> Result<Self::Summary>;
 }
 
 /// What [`run_experiment`] did.
 #[derive(Debug, Clone)]
-pub struct ExperimentOutcome {
+pub struct ExperimentOutcome<S> {
     /// The shard's rows of `repairs.csv` (none for stage `Train`).
     pub rows: Vec<RepairRow>,
     /// The report (Table 1, quality, patterns, figures) that the unsharded run of stage
     /// `All` writes into the output folder; the other runs leave it to that one.
-    pub report: Option<ReportSummary>,
+    pub report: Option<S>,
 }
 
 /// Runs (or resumes) the experiment — the shard's slice of the stage's units. The
 /// unsharded run of stage `All` also writes `out/repairs.csv`, the experiment's
-/// `class_accuracy.csv` and the report for the config's α values.
-pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
+/// `class_accuracy.csv` and, through `report`, the report for the config's α values.
+pub fn run_experiment<R: ReportStage>(
+    run: &ExperimentRun<'_>,
+    report: &R,
+) -> Result<ExperimentOutcome<R::Summary>> {
     let classes = Manifest::builtin(run.dataset)?.num_classes;
     run.config
         .validate_for(run.dataset, classes)
@@ -215,11 +148,7 @@ pub fn run_experiment(run: &ExperimentRun<'_>) -> Result<ExperimentOutcome> {
     }
     let rows = run_units(run)?;
     let report = if run.shard.is_whole() && run.stage == Stage::All {
-        Some(write_report(
-            &[run.out.join("repairs.csv")],
-            &ReportOptions::of_experiment(run.config),
-            run.out,
-        )?)
+        Some(report.write(&run.out.join("repairs.csv"), run.config, run.out)?)
     } else {
         None
     };
@@ -343,30 +272,6 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
     Ok(rows)
 }
 
-/// `class_accuracy.csv` of the whole experiment: every repair unit's per-class rows,
-/// keyed by run, seed, checkpoint and repaired class, in `repairs.csv` order.
-pub(crate) fn write_experiment_class_accuracy(out: &Path, rows: &[RepairRow]) -> Result<()> {
-    let mut all = Vec::new();
-    // The study's one search per unit (a unit's repeats with other search seeds stay
-    // in their folders).
-    for r in rows.iter().filter(|r| r.search_seed.is_none()) {
-        let unit = row_folder(out, r);
-        let classes: Vec<ClassAccuracyRow> = read_csv_rows(&unit.join(CLASS_ACCURACY_CSV))?;
-        let repair = RepairKey {
-            method: r.method.to_string(),
-            run: r.run,
-            seed: r.seed,
-            epoch: r.epoch,
-            target_class: r.target_class,
-        };
-        all.extend(classes.into_iter().map(|class| ExperimentClassRow {
-            repair: repair.clone(),
-            class,
-        }));
-    }
-    write_csv_rows(&out.join(CLASS_ACCURACY_CSV), &all)
-}
-
 /// The split (made once, then read back), with every part thinned by its stride.
 fn study_split(run: &ExperimentRun<'_>, corpus: &Corpus) -> Result<Split> {
     let path = run.out.join("split.json");
@@ -421,7 +326,7 @@ fn finish_run(
             TrainRunOptions::default(),
         )?,
         Some(online) => {
-            let rule = rule_named(&online.rule).map_err(PipelineError::Invalid)?;
+            let rule = online.rule.rule();
             let class = run.config.repair.classes[0];
             let repair = OnlineRepair {
                 dataset: run.dataset,
@@ -480,16 +385,6 @@ fn read_trained(
         ));
     }
     Ok(Some(record.report))
-}
-
-/// Saved checkpoints up to the converged one (and after it on request).
-pub(crate) fn checkpoints_to_repair(config: &ExperimentConfig, report: &TrainReport) -> Vec<usize> {
-    report
-        .checkpoints
-        .iter()
-        .copied()
-        .filter(|&e| config.repair.after_convergence || e <= report.converged_epoch)
-        .collect()
 }
 
 /// The last layer and the repair, selection (`val`) and test activations of one
@@ -659,7 +554,11 @@ fn experiment_unit(
     let (class, seed) = (unit.class, unit.seed);
     let settings = RepairSettings {
         search_seed: unit.search_seed,
-        ..run.config.repair.settings_for(unit.method, class, seed)
+        ..run
+            .config
+            .repair
+            .settings_for(unit.method, class, seed)
+            .map_err(PipelineError::Invalid)?
     };
     let row_path = unit.dir.join("row.json");
     // Units from before per-class files or the selection set were written, and units
@@ -719,6 +618,7 @@ fn joint_unit(
             .config
             .repair
             .settings_for(unit.method, classes[0], unit.seed)
+            .map_err(PipelineError::Invalid)?
     };
     let rows_path = unit.dir.join("rows.json");
     if rows_path.is_file() && made_with(&unit.dir, &settings) {
@@ -822,9 +722,6 @@ fn write_multiclass(
     write_atomic(&path, multiclass_markdown(&all).as_bytes())?;
     Ok(())
 }
-
-/// The joint repairs' rows, beside `repairs.csv`.
-pub(crate) const JOINT_CSV: &str = "joint.csv";
 
 /// The `repairs.csv` row of a unit's report.
 fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use crate::error::{PipelineError, Result};
+use repair_pipeline::{PipelineError, Result};
 
 /// What the script submits.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub fn write_script(path: &std::path::Path, script: &str) -> Result<()> {
         std::fs::write(tmp, script)?;
         std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))
     })
-    .map_err(|e| crate::error::file_error(path, e))
+    .map_err(|e| repair_pipeline::file_error(path, e))
 }
 
 /// The submit script. Run it from the workspace root on the login node; the jobs start

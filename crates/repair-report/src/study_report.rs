@@ -14,7 +14,7 @@ use repair_metrics::{
 };
 use repair_metrics::{variance_markdown, variance_split};
 
-use crate::error::{file_error, PipelineError, Result};
+use repair_pipeline::{file_error, PipelineError, Result};
 
 /// How the report reads the repairs.
 #[derive(Debug, Clone)]
@@ -30,12 +30,35 @@ pub struct ReportOptions {
 impl ReportOptions {
     /// The options of an experiment's own report (and of `verify`'s recomputation of
     /// it): the config's α values, ties to post-convergence, missing repairs marked.
-    pub fn of_experiment(config: &crate::ExperimentConfig) -> ReportOptions {
+    pub fn of_experiment(config: &repair_experiment::ExperimentConfig) -> ReportOptions {
         ReportOptions {
             alphas: config.report.alphas.clone(),
             ties: TiePolicy::Post,
             incomplete: IncompletePolicy::Mark,
         }
+    }
+}
+
+/// The experiment's report stage: [`write_report`] of its `repairs.csv` with
+/// [`ReportOptions::of_experiment`], which `repair_experiment::run_experiment` calls
+/// when the whole experiment is done.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StudyReport;
+
+impl repair_experiment::ReportStage for StudyReport {
+    type Summary = ReportSummary;
+
+    fn write(
+        &self,
+        repairs_csv: &Path,
+        config: &repair_experiment::ExperimentConfig,
+        out: &Path,
+    ) -> Result<ReportSummary> {
+        write_report(
+            &[repairs_csv.to_path_buf()],
+            &ReportOptions::of_experiment(config),
+            out,
+        )
     }
 }
 
@@ -243,8 +266,8 @@ fn write_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unit_files::write_csv_rows;
     use repair_metrics::PAPER_ALPHAS;
+    use repair_pipeline::write_csv_rows;
 
     fn options() -> ReportOptions {
         ReportOptions {

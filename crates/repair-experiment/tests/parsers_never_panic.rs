@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 
 use mutations::{apply, config, mutations, names_file};
 use proptest::prelude::*;
-use repair_pipeline::{ExperimentFile, ExperimentManifest, ModelSpec, RunManifest, TrainConfig};
+use repair_experiment::{ExperimentFile, ExperimentManifest};
+use repair_pipeline::RunManifest;
+use repair_train::TrainConfig;
 use repair_train::{CheckpointInfo, EpochRecord, RunDir};
+use repair_zoo::ModelSpec;
 
 fn shipped(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"))
