@@ -1,4 +1,4 @@
-//! The other repair methods of issue 18 on the GTSRB-sized problems of `pso.rs` (43
+//! The other repair methods (DE, adaptive, history) on the GTSRB-sized problems of `pso.rs` (43
 //! classes, 60 negatives, 200 positives, width 512 and 4096), FL included:
 //!
 //! * `adaptive`: Arachne FL, then PSO phases of 100 particles within a 50-iteration

@@ -1,4 +1,4 @@
-"""Repair a PyTorch model's last layer with early_repair (issue 19's worked example).
+"""Repair a PyTorch model's last layer with early_repair (a worked example).
 
 Trains a small CNN on PneumoniaMNIST (real chest X-rays, 28 × 28 grey; class 1 =
 pneumonia) for a couple of epochs, takes the penultimate activations of a held-out

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Slurm step of CI (issue 20), on a real single-node Slurm (munge, slurmctld and
+# The Slurm step of CI, on a real single-node Slurm (munge, slurmctld and
 # slurmd on this machine, started by ../shared/tools/slurm-single-node/setup.sh):
 #   1. `xtask slurm` writes the submit script of a tiny GTSRB experiment (2 seeds,
 #      2 shards); it is submitted and every job must end COMPLETED;

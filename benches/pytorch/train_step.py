@@ -1,4 +1,4 @@
-"""PyTorch reference for the `train_step` criterion benchmark (issue 8): the same
+"""PyTorch reference for the `train_step` criterion benchmark: the same
 networks as the zoo's `cnn-s` and `vgg16` (32x32x3 input, 43 classes), one training
 step = forward + cross-entropy + backward + SGD (momentum 0.9), batch 128, on the CPU
 with a fixed thread count (or on a GPU: `--device cuda`, the reference for

@@ -1,4 +1,4 @@
-//! `early_repair._core`: the repair core on numpy arrays (issue 19). The Python
+//! `early_repair._core`: the repair core on numpy arrays. The Python
 //! package (`early_repair/__init__.py`) turns what users hand it into C-contiguous
 //! `float32` and `int64` arrays and calls these functions; here every shape, label and
 //! value is checked against the argument it came from, so a wrong call is a
@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyList};
 use repair_core::{CrossEntropy, DenseLayer, LabelledActivations, NoProgress, Site};
 use repair_fitness::{FitnessDetail, RepairProblem, SyntheticSpec};
 use repair_method::{
-    layer_bytes, problem_bytes, read_problem, solve, Layout, LocaliserChoice, MethodName,
+    layer_bytes, problem_bytes, read_problem, solve, Layout, LocaliserName, MethodName,
     MethodOptions, PsoPreset, RepairSettings, Sets, Strategy,
 };
 use repair_metrics::{CheckpointQual, IncompletePolicy, TiePolicy};

@@ -1,4 +1,4 @@
-//! Property tests of repair-data's parsers of outside files (issue 17, class 9): a
+//! Property tests of repair-data's parsers of outside files: a
 //! damaged PPM, GT/meta CSV, packed image or label file, or split JSON — truncated,
 //! bit-flipped, with bytes inserted or replaced — gives a value or an error naming the
 //! file, never a panic.

@@ -1,4 +1,4 @@
-//! Property tests of the pipeline's readers of outside files (issue 17, class 9): a
+//! Property tests of the pipeline's readers of outside files: a
 //! damaged experiment TOML, `experiment.json`, `run.json` or checkpoint sidecar gives
 //! a value or an error naming the file, never a panic.
 

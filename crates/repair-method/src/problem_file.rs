@@ -1,4 +1,4 @@
-//! The framework-neutral problem file (issue 19): a repair problem as one safetensors
+//! The framework-neutral problem file: a repair problem as one safetensors
 //! file that numpy, PyTorch, Keras or `--export-problem` can write, and
 //! `xtask repair --problem` and the Python package read.
 //!

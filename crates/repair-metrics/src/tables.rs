@@ -15,7 +15,7 @@ use crate::summary::{GainSummary, PairedComparison, PatternCounts};
 
 /// One repair: a row of `repairs.csv`. The study's released columns (names, run, class,
 /// epochs and the four accuracies) are required; every other one is optional and may be
-/// empty, so other tools' files read (issue 19). Unknown columns are ignored.
+/// empty, so other tools' files read. Unknown columns are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepairRow {
     /// Dataset name.

@@ -1,4 +1,4 @@
-//! Property test of the `repairs.csv` reader (issue 17, class 9): a damaged file gives
+//! Property test of the `repairs.csv` reader: a damaged file gives
 //! rows that pass the one row check, or an error naming the file — never a panic, and
 //! never rows the check would refuse.
 

@@ -1,4 +1,4 @@
-//! ONNX image classifiers for repair (issue 19): any ONNX model whose output comes from
+//! ONNX image classifiers for repair: any ONNX model whose output comes from
 //! a final `Gemm` (or `MatMul` + `Add`), optionally followed by a `Softmax`, run by
 //! `candle-onnx`'s evaluator. `OnnxClassifier` gives the penultimate activations (the
 //! input of that last op) and the last layer in Keras layout, and writes the same graph

@@ -1,4 +1,4 @@
-//! `xtask repair --onnx MODEL`: the repair of a user's ONNX classifier (issue 19) on a
+//! `xtask repair --onnx MODEL`: the repair of a user's ONNX classifier on a
 //! dataset of this project. The images of the dataset's split (the study's, or
 //! `--split`) go through the stated preprocessing and the ONNX graph
 //! ([`repair_onnx::OnnxClassifier`]); the activations at the input of its last `Gemm`

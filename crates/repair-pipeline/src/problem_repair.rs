@@ -1,4 +1,4 @@
-//! `xtask repair --problem FILE`: the repair of a problem file (issue 19) — a last
+//! `xtask repair --problem FILE`: the repair of a problem file — a last
 //! layer with its negatives and positives from any framework
 //! ([`repair_method::read_problem`] gives the schema) — by the configured method, with
 //! the files of a checkpoint's repair: the repaired layer (`repaired.safetensors`, in

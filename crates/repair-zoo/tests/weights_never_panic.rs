@@ -1,4 +1,4 @@
-//! Property test of the checkpoint reader (issue 17, class 9): a safetensors file with
+//! Property test of the checkpoint reader: a safetensors file with
 //! a damaged header (the JSON and its length prefix, where a damage is most likely to
 //! confuse a reader) or damaged weights loads, or gives an error naming the file —
 //! never a panic, and never a model with a NaN weight.
