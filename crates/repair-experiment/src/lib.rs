@@ -16,8 +16,8 @@
 //! ```
 //! use repair_experiment::{Shard, Stage};
 //!
-//! // The second of four shards owns units 1, 5, 9, …
-//! let shard: Shard = "1/4".parse().unwrap();
+//! // The second of four shards owns units 1, 5, 9, … (units count from 0).
+//! let shard: Shard = "2/4".parse().unwrap();
 //! assert!(shard.owns(5) && !shard.owns(4));
 //! assert_eq!("repair".parse::<Stage>().unwrap(), Stage::Repair);
 //! ```

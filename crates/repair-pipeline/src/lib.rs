@@ -3,11 +3,10 @@
 //! and calls:
 //!
 //! * [`train_run`]: one training run (`run.json` as a [`RunManifest`], checkpoints,
-//!   resume), from a corpus and split prepared by [`prepare_training`];
+//!   resume);
 //! * [`load_checkpoint`]: a checkpoint's last layer and repair/test activations;
 //! * [`repair_unit`]: one repair of one checkpoint for one class, with its files and one
-//!   `repair.json` schema ([`RepairReport`]); [`repair_checkpoint`] does it from a
-//!   checkpoint's path;
+//!   `repair.json` schema ([`RepairReport`]);
 //! * [`repair_problem_file`]: the same repair of a framework-neutral problem file;
 //! * `repair_onnx_model` (feature `onnx`): the same repair of an ONNX classifier;
 //! * [`train_online`]: training that repairs every epoch and stops when a readiness

@@ -42,7 +42,7 @@ pub struct RepairInput<'a> {
     /// from an experiment's cache).
     pub extract_ms: f64,
     /// The `history` strategy's earlier checkpoint: its epoch and last layer (none:
-    /// the configured localiser finds the sites, see [`crate::Strategy::History`]).
+    /// the configured localiser finds the sites, see [`repair_method::Strategy::History`]).
     pub earlier: Option<(usize, &'a DenseLayer)>,
 }
 
