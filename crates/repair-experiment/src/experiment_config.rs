@@ -556,6 +556,8 @@ impl ExperimentConfig {
     /// Checks values that parse but cannot run.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let (d, t, r) = (&self.data, &self.train, &self.repair);
+        // A method that cannot use the configured search (`adaptive` with `de`, `de` with
+        // `canonical`) is refused by the one method → settings mapping.
         for &method in &r.methods {
             r.settings_for(method, 0, 0)?;
         }
@@ -605,13 +607,6 @@ impl ExperimentConfig {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(format!("{name} = {value}: want a finite number ≥ 0"));
             }
-        }
-        if r.methods.contains(&MethodName::Adaptive) && r.search == PsoPreset::De {
-            return Err(
-                "repair.methods has `adaptive`, which searches in PSO phases: repair.search \
-                 must be `arachne` or `canonical`, not `de` (the `de` method is DE)"
-                    .into(),
-            );
         }
         let target_classes = match r.classes.len() {
             0 => r.worst_classes,
@@ -732,6 +727,10 @@ mod tests {
             (
                 &[r#"repair.methods=["adaptive"]"#, "repair.search=de"][..],
                 "PSO phases",
+            ),
+            (
+                &[r#"repair.methods=["de"]"#, "repair.search=canonical"][..],
+                "not with the `canonical` PSO",
             ),
             (
                 &["repair.adaptive_threshold=-0.1"][..],
