@@ -1,7 +1,7 @@
 //! `repair-de`: one whole Arachne v2 search (population 100 × 100 generations, no early
 //! stop: 10,100 evaluations) on the GTSRB-sized problems of `pso.rs` — 43 classes, 60
 //! negatives, 200 positives, 10 sites, width 512 (cnn-s-like) and 4096 (the study's
-//! VGG16 head). Issue 18's target: ≤ 50 ms on this machine for width 512.
+//! VGG16 head). The target: ≤ 50 ms on this machine for width 512.
 
 use std::hint::black_box;
 

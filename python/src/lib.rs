@@ -16,12 +16,13 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use repair_core::{CrossEntropy, DenseLayer, LabelledActivations, NoProgress, Site};
+use repair_core::{IncompletePolicy, TiePolicy};
+use repair_core::{Layout, LocaliserName, MethodName, RepairRequest, Search};
 use repair_fitness::{FitnessDetail, RepairProblem, SyntheticSpec};
 use repair_method::{
-    layer_bytes, problem_bytes, read_problem, solve, Layout, LocaliserName, MethodName,
-    MethodOptions, PsoPreset, RepairSettings, Sets, Strategy,
+    layer_bytes, problem_bytes, read_problem, solve, RepairSettings, Sets, Strategy,
 };
-use repair_metrics::{CheckpointQual, IncompletePolicy, TiePolicy};
+use repair_metrics::CheckpointQual;
 
 fn invalid(message: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(message.to_string())
@@ -225,7 +226,8 @@ fn layout_named(layout: &str) -> PyResult<Layout> {
     layout.parse::<Layout>().map_err(invalid)
 }
 
-/// The settings of `method` with the study's defaults elsewhere.
+/// The settings of `method` (through the one mapping, `RepairSettings::requested`),
+/// `base` giving the adaptive and history settings.
 #[allow(clippy::too_many_arguments)]
 fn settings_of(
     method: &str,
@@ -237,7 +239,7 @@ fn settings_of(
     search_seed: Option<u64>,
     particles: usize,
     iterations: usize,
-    options: MethodOptions,
+    base: RepairRequest,
 ) -> PyResult<RepairSettings> {
     let loss = cross_entropy
         .parse::<CrossEntropy>()
@@ -252,19 +254,21 @@ fn settings_of(
         }
     }
     let method = method.parse::<MethodName>().map_err(invalid)?;
-    RepairSettings {
-        localiser: localiser
-            .parse::<LocaliserName>()
-            .map_err(invalid)?
-            .choice(n_sites, loss),
-        pso: search.parse::<PsoPreset>().map_err(invalid)?,
+    let request = RepairRequest {
+        method,
+        localiser: localiser.parse::<LocaliserName>().map_err(invalid)?,
+        sites: n_sites,
+        history_sites: n_sites,
+        cross_entropy: loss,
+        search: search.parse::<Search>().map_err(invalid)?,
         particles,
         iterations,
+        seed,
         search_seed,
-        ..RepairSettings::study(0, seed)
-    }
-    .with_method(method, &options)
-    .map_err(|e| invalid(format!("method={:?}: {e}", method.as_str())))
+        ..base
+    };
+    RepairSettings::requested(&request)
+        .map_err(|e| invalid(format!("method={:?}: {e}", method.as_str())))
 }
 
 fn sites_array<'py>(py: Python<'py>, sites: &[Site]) -> PyResult<Bound<'py, PyArray2<i64>>> {
@@ -299,7 +303,7 @@ fn fitness_dict<'py>(py: Python<'py>, f: &FitnessDetail) -> PyResult<Bound<'py, 
 /// FL alone: the sites `localiser` picks for the negatives (positives are checked but
 /// the study's localisers do not use them).
 #[pyfunction]
-#[pyo3(signature = (act_neg, y_neg, weight, bias, *, layout="keras", localiser="arachne", n_sites=repair_method::BASELINE_SITES, cross_entropy="logits", seed=0))]
+#[pyo3(signature = (act_neg, y_neg, weight, bias, *, layout="keras", localiser="arachne", n_sites=repair_core::defaults::BASELINE_SITES, cross_entropy="logits", seed=0))]
 #[allow(clippy::too_many_arguments)]
 fn localise<'py>(
     py: Python<'py>,
@@ -335,7 +339,7 @@ fn localise<'py>(
         None,
         1,
         1,
-        MethodOptions::default(),
+        RepairRequest::study(0, seed),
     )?;
     let negatives = LabelledActivations {
         activations,
@@ -360,7 +364,7 @@ fn localise<'py>(
 /// a dict of the repaired weight and bias (in `layout`), sites, fitness before and
 /// after, history, RR and BR on the given sets, evaluations and times.
 #[pyfunction]
-#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=repair_pso::ARACHNE_PARTICLES, iterations=repair_pso::ARACHNE_ITERATIONS, localiser="arachne", n_sites=repair_method::BASELINE_SITES, cross_entropy="logits", search="arachne", window=repair_adaptive::STAGNATION_WINDOW, threshold=repair_adaptive::STAGNATION_THRESHOLD, max_phases=repair_adaptive::MAX_PHASES, penalty=repair_method::HISTORY_PENALTY, earlier_weight=None, earlier_bias=None))]
+#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=repair_core::defaults::ARACHNE_PARTICLES, iterations=repair_core::defaults::ARACHNE_ITERATIONS, localiser="arachne", n_sites=repair_core::defaults::BASELINE_SITES, cross_entropy="logits", search="arachne", window=repair_core::defaults::STAGNATION_WINDOW, threshold=repair_core::defaults::STAGNATION_THRESHOLD, max_phases=repair_core::defaults::MAX_PHASES, penalty=repair_core::defaults::HISTORY_PENALTY, earlier_weight=None, earlier_bias=None))]
 #[allow(clippy::too_many_arguments)]
 fn repair<'py>(
     py: Python<'py>,
@@ -407,12 +411,12 @@ fn repair<'py>(
             "window={window}, max_phases={max_phases} must be ≥ 1 and threshold={threshold}, penalty={penalty} ≥ 0"
         )));
     }
-    let options = MethodOptions {
+    let options = RepairRequest {
         window,
         threshold,
         max_phases,
-        history_sites: n_sites,
         penalty,
+        ..RepairRequest::study(0, seed)
     };
     let settings = settings_of(
         method,
@@ -488,7 +492,7 @@ fn settings_method_name(settings: &RepairSettings) -> &'static str {
     match settings.strategy {
         Strategy::Adaptive { .. } => "adaptive",
         Strategy::History { .. } => "history",
-        Strategy::Single if settings.pso == PsoPreset::De => "de",
+        Strategy::Single if settings.search == Search::De => "de",
         Strategy::Single => "arachne",
     }
 }
@@ -672,11 +676,11 @@ fn synthetic_problem(
 /// sites, the adaptive and history settings), from the Rust side so that the Python
 /// signatures never restate them.
 fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let options = MethodOptions::default();
+    let options = RepairRequest::study(0, 0);
     let d = PyDict::new(py);
-    d.set_item("particles", repair_pso::ARACHNE_PARTICLES)?;
-    d.set_item("iterations", repair_pso::ARACHNE_ITERATIONS)?;
-    d.set_item("n_sites", repair_method::BASELINE_SITES)?;
+    d.set_item("particles", repair_core::defaults::ARACHNE_PARTICLES)?;
+    d.set_item("iterations", repair_core::defaults::ARACHNE_ITERATIONS)?;
+    d.set_item("n_sites", repair_core::defaults::BASELINE_SITES)?;
     d.set_item("window", options.window)?;
     d.set_item("threshold", options.threshold)?;
     d.set_item("max_phases", options.max_phases)?;

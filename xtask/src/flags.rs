@@ -4,9 +4,14 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
-use repair_core::{choice_names, Choice, CrossEntropy};
-use repair_method::{LocaliserName, MethodName, PositiveSampler, PsoPreset};
-use repair_readiness::RuleSpec;
+use repair_core::defaults::{
+    ARACHNE_ITERATIONS, ARACHNE_PARTICLES, BASELINE_SITES, HISTORY_PENALTY, MAX_PHASES,
+    PAPER_ALPHAS, STAGNATION_THRESHOLD, STAGNATION_WINDOW, STUDY_SPLIT_SEED,
+};
+use repair_core::{
+    choice_names, Arch, Choice, CrossEntropy, IncompletePolicy, LocaliserName, MethodName,
+    PositiveSampler, RuleSpec, Search, TiePolicy,
+};
 
 /// Project automation for early-repair.
 #[derive(Debug, Parser)]
@@ -73,8 +78,8 @@ pub struct RepairArgs {
     #[arg(long, requires = "onnx")]
     pub dataset: Option<String>,
     /// --onnx: the model's input size, HEIGHT,WIDTH (default: the dataset's images).
-    #[arg(long, value_delimiter = ',', num_args = 2, requires = "onnx")]
-    pub input_size: Option<Vec<usize>>,
+    #[arg(long, value_name = "HEIGHT,WIDTH", value_parser = height_width, requires = "onnx")]
+    pub input_size: Option<(usize, usize)>,
     /// --onnx: multiplies each 0–255 pixel (the default, 1/255, gives [0, 1]).
     #[arg(long, default_value_t = 1.0 / 255.0, requires = "onnx")]
     pub scale: f32,
@@ -88,7 +93,7 @@ pub struct RepairArgs {
     #[arg(long, requires = "onnx")]
     pub nhwc: bool,
     /// --onnx: the seed of the study's split when no --split is given.
-    #[arg(long, default_value_t = 42, requires = "onnx")]
+    #[arg(long, default_value_t = STUDY_SPLIT_SEED, requires = "onnx")]
     pub split_seed: u64,
     /// Instead of a checkpoint: a problem file from any framework (the safetensors of
     /// `--export-problem`, or a folder holding `problem.safetensors`; schema in the
@@ -127,18 +132,18 @@ pub struct RepairArgs {
     #[arg(long, default_value = "arachne", value_parser = choice::<LocaliserName>())]
     pub localiser: LocaliserName,
     /// Sites for the gradient and random localisers.
-    #[arg(long, default_value_t = repair_method::BASELINE_SITES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = BASELINE_SITES, value_parser = at_least_one)]
     pub sites: usize,
     /// The search: arachne (the study's PSO), canonical (textbook PSO) or de (Arachne
     /// v2's differential evolution; --particles and --iterations are its population
     /// and generations, 100 and 100 in Arachne v2).
-    #[arg(long, default_value = "arachne", value_parser = choice::<PsoPreset>())]
-    pub pso: PsoPreset,
+    #[arg(long, visible_alias = "search", default_value = "arachne", value_parser = choice::<Search>())]
+    pub pso: Search,
     /// Particles (default: the study's 100).
-    #[arg(long, default_value_t = repair_pso::ARACHNE_PARTICLES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = ARACHNE_PARTICLES, value_parser = at_least_one)]
     pub particles: usize,
     /// Iterations (default: the study's 50).
-    #[arg(long, default_value_t = repair_pso::ARACHNE_ITERATIONS, value_parser = at_least_one)]
+    #[arg(long, default_value_t = ARACHNE_ITERATIONS, value_parser = at_least_one)]
     pub iterations: usize,
     /// The method: arachne (--localiser and --pso once, the study), de (the same as
     /// --pso de), adaptive (PSO phases re-localised when the search stagnates, Li Calsi
@@ -147,20 +152,20 @@ pub struct RepairArgs {
     #[arg(long, default_value = "arachne", value_parser = choice::<MethodName>())]
     pub method: MethodName,
     /// adaptive: w, the iterations of the stagnation check.
-    #[arg(long, default_value_t = repair_adaptive::STAGNATION_WINDOW, value_parser = at_least_one)]
+    #[arg(long, default_value_t = STAGNATION_WINDOW, value_parser = at_least_one)]
     pub window: usize,
     /// adaptive: τ, the relative improvement below which a phase stagnated.
-    #[arg(long, default_value_t = repair_adaptive::STAGNATION_THRESHOLD, value_parser = non_negative)]
+    #[arg(long, default_value_t = STAGNATION_THRESHOLD, value_parser = non_negative)]
     pub threshold: f64,
     /// adaptive: the most localisations.
-    #[arg(long, default_value_t = repair_adaptive::MAX_PHASES, value_parser = at_least_one)]
+    #[arg(long, default_value_t = MAX_PHASES, value_parser = at_least_one)]
     pub max_phases: usize,
     /// history: an earlier checkpoint of the same run, e.g. one that classified more
     /// of this one's misclassified inputs right.
     #[arg(long)]
     pub earlier: Option<PathBuf>,
     /// history: λ, the price of a broken positive.
-    #[arg(long, default_value_t = repair_method::HISTORY_PENALTY, value_parser = non_negative)]
+    #[arg(long, default_value_t = HISTORY_PENALTY, value_parser = non_negative)]
     pub penalty: f64,
     /// Positive sampler: stratified (the study) or uniform (the toolkit).
     #[arg(long, default_value = "stratified", value_parser = choice::<PositiveSampler>())]
@@ -268,14 +273,14 @@ pub struct ReportArgs {
     #[arg(required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// The α values of Qual_α.
-    #[arg(long, value_delimiter = ',', default_values_t = repair_metrics::PAPER_ALPHAS, value_parser = fraction)]
+    #[arg(long, value_delimiter = ',', default_values_t = PAPER_ALPHAS, value_parser = fraction)]
     pub alpha: Vec<f64>,
     /// Ties with the converged checkpoint: post (default) or earliest (the notebook).
-    #[arg(long, default_value = "post")]
-    pub tie: repair_metrics::TiePolicy,
+    #[arg(long, default_value = "post", value_parser = choice::<TiePolicy>())]
+    pub tie: TiePolicy,
     /// Missing repairs: mark (default) or available (classify on what is there).
-    #[arg(long, default_value = "mark")]
-    pub incomplete: repair_metrics::IncompletePolicy,
+    #[arg(long, default_value = "mark", value_parser = choice::<IncompletePolicy>())]
+    pub incomplete: IncompletePolicy,
     /// Output folder. Default: the folder of the CSV (required for several).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -308,12 +313,16 @@ pub struct TrainArgs {
     pub dataset: String,
     #[command(flatten)]
     pub data: DataDir,
-    /// Model: cnn-s, cnn-m, vgg16, densenet121.
-    #[arg(long, default_value = "cnn-s")]
-    pub model: String,
-    /// Seed of the initial weights and the batch order (the split keeps seed 42).
+    /// Model.
+    #[arg(long, default_value = "cnn-s", value_parser = choice::<Arch>())]
+    pub model: Arch,
+    /// Seed of the initial weights and the batch order.
     #[arg(long, default_value_t = 1024)]
     pub seed: u64,
+    /// Seed of the study's split, made the first time OUT has none (an experiment's
+    /// `data.split_seed`, whose default this is).
+    #[arg(long, default_value_t = STUDY_SPLIT_SEED)]
+    pub split_seed: u64,
     /// Output folder (checkpoints, training.csv, resume state).
     #[arg(long)]
     pub out: PathBuf,
@@ -411,7 +420,7 @@ pub enum DataCommand {
         #[command(flatten)]
         data: DataDir,
         /// Seed of the split.
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = STUDY_SPLIT_SEED)]
         seed: u64,
         /// study (the paper's rule), by-track (GTSRB: whole tracks per split) or official.
         #[arg(long, default_value = "study")]
@@ -470,6 +479,20 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
+}
+
+/// `HEIGHT,WIDTH` (or `HEIGHTxWIDTH`), both at least 1.
+fn height_width(text: &str) -> Result<(usize, usize), String> {
+    let parts: Vec<&str> = text.split([',', 'x', '×']).map(str::trim).collect();
+    match parts[..] {
+        [h, w] => match (h.parse::<usize>(), w.parse::<usize>()) {
+            (Ok(h), Ok(w)) if h > 0 && w > 0 => Ok((h, w)),
+            _ => Err(format!(
+                "`{text}`: want HEIGHT,WIDTH, two whole numbers ≥ 1"
+            )),
+        },
+        _ => Err(format!("`{text}`: want HEIGHT,WIDTH, e.g. 28,28")),
     }
 }
 

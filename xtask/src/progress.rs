@@ -5,8 +5,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use repair_core::Progress;
-use repair_pipeline::{device_named, Compute};
-use repair_zoo::{BuildOptions, ConvBackend};
+use repair_pipeline::Compute;
 
 /// One indicatif bar per stage, on standard error; lines above it.
 #[derive(Default)]
@@ -50,14 +49,7 @@ impl Progress for Bars {
 /// The compute of a command: the named device, the CPU convolution from
 /// `EARLY_REPAIR_CONV` (`candle`, else the fast kernels), bars on standard error.
 pub fn compute<'a>(device: &str, bars: &'a Bars) -> anyhow::Result<Compute<'a>> {
-    let conv = match std::env::var("EARLY_REPAIR_CONV").as_deref() {
-        Ok("candle") => ConvBackend::Candle,
-        Ok("fast") | Err(_) => ConvBackend::Fast,
-        Ok(other) => anyhow::bail!("EARLY_REPAIR_CONV={other}: expected fast or candle"),
-    };
-    Ok(Compute {
-        device: device_named(device)?,
-        build: BuildOptions { conv },
-        progress: bars,
-    })
+    let conv = std::env::var("EARLY_REPAIR_CONV").ok();
+    Compute::named(device, conv.as_deref(), bars)
+        .map_err(|e| anyhow::anyhow!("--device {device} (EARLY_REPAIR_CONV={conv:?}): {e}"))
 }

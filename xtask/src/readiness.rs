@@ -9,14 +9,8 @@ use crate::flags::ReadinessArgs;
 /// Runs `cargo xtask readiness`.
 pub fn run(args: ReadinessArgs) -> anyhow::Result<()> {
     let manifest = ExperimentManifest::read(&args.dir)?;
-    let rules = args.rules.iter().map(|spec| spec.rule()).collect();
-    let options = ReadinessOptions {
-        rules,
-        alphas: manifest.config.report.alphas.clone(),
-        patience: manifest.config.train.patience,
-        resamples: args.resamples,
-        seed: args.seed,
-    };
+    let options =
+        ReadinessOptions::of_experiment(&manifest.config, args.rules, args.resamples, args.seed);
     let series = readiness_series(&args.dir)?;
     let out = args.out.unwrap_or_else(|| readiness_folder(&args.dir));
     crate::flags::create_out(&out)?;

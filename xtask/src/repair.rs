@@ -1,9 +1,11 @@
-//! `cargo xtask repair`: one checkpoint, one class.
+//! `cargo xtask repair`: one checkpoint, one problem file or one ONNX model; the flags
+//! become a [`RepairRequest`] and the pipeline does the rest.
 
-use repair_data::{Manifest, Split};
-use repair_method::{MethodName, MethodOptions, RepairSettings};
+use std::path::Path;
+
+use repair_core::{MethodName, RepairRequest};
 use repair_pipeline::{
-    load_checkpoint, repair_problem_file, repair_unit, run_dir, RunManifest, UnitOutputs,
+    checkpoint_split, repair_checkpoint, repair_problem_file, CheckpointRepair, RepairReport,
 };
 
 use crate::flags::RepairArgs;
@@ -15,84 +17,39 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         !args.relocalise || args.problem.is_some(),
         "--relocalise ignores a problem file's sites: it goes with --problem"
     );
-    let settings = settings(&args)?;
+    let request = request(&args)?;
     if let Some(problem) = &args.problem {
-        return run_problem(problem, &settings, &args);
+        return run_problem(problem, &request, &args);
     }
     if let Some(model) = &args.onnx {
-        return run_onnx(model, &settings, &args);
+        return run_onnx(model, &request, &args);
     }
     let checkpoint = args
         .checkpoint
-        .clone()
-        .expect("clap: --checkpoint or --problem");
-    anyhow::ensure!(
-        checkpoint.is_file(),
-        "--checkpoint {}: no such checkpoint file",
-        checkpoint.display()
-    );
-    let split_path = match &args.split {
-        Some(p) => p.clone(),
-        None => run_dir(&checkpoint).join("split.json"),
-    };
-    let dataset = Split::dataset_of(&split_path)?;
-    let run = RunManifest::for_checkpoint(&checkpoint)?;
-    // A split of another dataset would otherwise fail on that dataset's missing files.
-    let classes = Manifest::builtin(&dataset)?.num_classes;
-    anyhow::ensure!(
-        classes == run.model.num_classes,
-        "{} belongs to dataset {dataset} ({classes} classes), but the checkpoint's model has          {} classes: pass the split of the checkpoint's own run",
-        split_path.display(),
-        run.model.num_classes
-    );
-    if let Some(class) = args.class.iter().find(|&&c| c as usize >= classes) {
-        anyhow::bail!("--class {class}: {dataset} has classes 0–{}", classes - 1);
-    }
+        .as_deref()
+        .expect("clap: --checkpoint, --problem or --onnx");
+    let (split, dataset) = checkpoint_split(checkpoint, args.split.as_deref())
+        .map_err(|e| anyhow::anyhow!("--checkpoint: {e}"))?;
     let data = args.data.resolve(&dataset)?;
     crate::flags::create_out(&args.out)?;
-    // A model trained on resized images (an experiment's `input_side`) gets them resized
-    // the same way; the split's checksum then matches the resized corpus.
-    let (_, height, width) = run.model.input;
-    let corpus = Manifest::builtin(&dataset)?
-        .load(&data)?
-        .resized(height, width)?;
-    let split = Split::load(&split_path, &corpus)?;
     let bars = crate::progress::Bars::default();
     let compute = crate::progress::compute(&args.device, &bars)?;
-    eprintln!(
-        "repairing class {} of {} ({}) on {}",
-        joined(&args.class),
-        checkpoint.display(),
-        run.model.arch,
-        corpus.describe()
-    );
-    let loaded = load_checkpoint(&checkpoint, &run, &corpus, &split, &compute)?;
-    let outputs = UnitOutputs {
-        repaired_model: Some(&loaded.model),
+    let job = CheckpointRepair {
+        checkpoint,
+        split: &split,
+        data: &data,
+        earlier: args.earlier.as_deref(),
         export_problem: args.export_problem,
-        progress: &bars,
     };
-    let earlier = match &args.earlier {
-        Some(path) => Some(earlier_layer(path, &run.model)?),
-        None => None,
-    };
-    let input = repair_pipeline::RepairInput {
-        earlier: earlier.as_ref().map(|(epoch, layer)| (*epoch, layer)),
-        ..loaded.input(&dataset)
-    };
-    let report = repair_unit(&input, &settings, &args.out, &outputs)?;
-    print_summary(&report, &settings, &args.out)
+    let report = repair_checkpoint(&job, &request, &args.out, &compute)?;
+    print_summary(&report, &request, &args.out)
 }
 
 /// `cargo xtask repair --problem FILE`: a problem file's repair into `--out`.
-fn run_problem(
-    problem: &std::path::Path,
-    settings: &RepairSettings,
-    args: &RepairArgs,
-) -> anyhow::Result<()> {
+fn run_problem(problem: &Path, request: &RepairRequest, args: &RepairArgs) -> anyhow::Result<()> {
     crate::flags::create_out(&args.out)?;
     let bars = crate::progress::Bars::default();
-    let report = repair_problem_file(problem, settings, args.relocalise, &args.out, &bars)?;
+    let report = repair_problem_file(problem, request, args.relocalise, &args.out, &bars)?;
     println!(
         "repaired {} ({} × {}, {:?} layout; {} negatives, {} positives): {} sites from the {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3} on the file's sets; FL {:.1} ms, search {:.1} ms; wrote {}",
         report.problem.display(),
@@ -115,40 +72,12 @@ fn run_problem(
 }
 
 /// `cargo xtask repair --onnx MODEL`: an ONNX classifier's repair into `--out`.
-fn run_onnx(
-    model: &std::path::Path,
-    settings: &RepairSettings,
-    args: &RepairArgs,
-) -> anyhow::Result<()> {
+#[cfg(feature = "onnx")]
+fn run_onnx(model: &Path, request: &RepairRequest, args: &RepairArgs) -> anyhow::Result<()> {
     let dataset = args
         .dataset
-        .clone()
+        .as_deref()
         .expect("clap: --onnx requires --dataset");
-    let shape = Manifest::builtin(&dataset)?.shape();
-    let (height, width) = match args.input_size.as_deref() {
-        Some([h, w]) => (*h, *w),
-        _ => (shape.height, shape.width),
-    };
-    let preprocess = repair_onnx::Preprocess {
-        height,
-        width,
-        scale: args.scale,
-        mean: args.mean.clone(),
-        std: args.std.clone(),
-        nhwc: args.nhwc,
-    };
-    onnx_repair(model, &dataset, &preprocess, settings, args)
-}
-
-#[cfg(feature = "onnx")]
-fn onnx_repair(
-    model: &std::path::Path,
-    dataset: &str,
-    preprocess: &repair_onnx::Preprocess,
-    settings: &RepairSettings,
-    args: &RepairArgs,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(model.is_file(), "--onnx {}: no such file", model.display());
     let data = args.data.resolve(dataset)?;
     crate::flags::create_out(&args.out)?;
     let bars = crate::progress::Bars::default();
@@ -158,20 +87,19 @@ fn onnx_repair(
         data: &data,
         split: args.split.as_deref(),
         split_seed: args.split_seed,
-        preprocess,
+        input_size: args.input_size,
+        scale: args.scale,
+        mean: &args.mean,
+        std: &args.std,
+        nhwc: args.nhwc,
     };
-    let report = repair_pipeline::repair_onnx_model(&input, settings, &args.out, &bars)?;
-    print_summary(&report, settings, &args.out)
+    let report = repair_pipeline::repair_onnx_model(&input, request, &args.out, &bars)
+        .map_err(|e| anyhow::anyhow!("--onnx: {e}"))?;
+    print_summary(&report, request, &args.out)
 }
 
 #[cfg(not(feature = "onnx"))]
-fn onnx_repair(
-    model: &std::path::Path,
-    _: &str,
-    _: &repair_onnx::Preprocess,
-    _: &RepairSettings,
-    _: &RepairArgs,
-) -> anyhow::Result<()> {
+fn run_onnx(model: &Path, _: &RepairRequest, _: &RepairArgs) -> anyhow::Result<()> {
     anyhow::bail!(
         "--onnx {}: this xtask was built without ONNX support; build it with \
          `cargo build --release -p xtask --features onnx` (needs protoc: apt-get install protobuf-compiler)",
@@ -180,31 +108,26 @@ fn onnx_repair(
 }
 
 /// What a checkpoint's or ONNX model's repair did, in one line (or "nothing to repair").
-fn print_summary(
-    report: &repair_pipeline::RepairReport,
-    settings: &RepairSettings,
-    out: &std::path::Path,
-) -> anyhow::Result<()> {
+fn print_summary(report: &RepairReport, request: &RepairRequest, out: &Path) -> anyhow::Result<()> {
     if report.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",
-            joined(&settings.classes()),
+            joined(&request.classes()),
             out.join("repair.json").display()
         );
         return Ok(());
     }
-    let fit = |f: Option<_>| f.map_or(f64::NAN, |f: repair_fitness::FitnessDetail| f.fitness);
     let (Some(before), Some(after)) = (report.test_before, report.test_after) else {
         anyhow::bail!("the repair was not scored on the test set");
     };
     let t = &report.timings;
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
-        settings.class,
+        request.class,
         report.sites.len(),
         report.sites.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
-        fit(report.fitness_before),
-        fit(report.fitness_after),
+        report.fitness_before.map_or(f64::NAN, |f| f.fitness),
+        report.fitness_after.map_or(f64::NAN, |f| f.fitness),
         report.rr,
         report.br,
         before.class,
@@ -233,19 +156,11 @@ fn joined(classes: &[u32]) -> String {
         .join(",")
 }
 
-fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
-    let localiser = args.localiser.choice(args.sites, args.cross_entropy);
-    let method = args.method;
-    let options = MethodOptions {
-        window: args.window,
-        threshold: args.threshold,
-        max_phases: args.max_phases,
-        history_sites: args.sites,
-        penalty: args.penalty,
-    };
-    // A problem file carries its own earlier layer (`earlier.kernel`).
+/// The repair the flags ask for. A problem file carries its own earlier layer
+/// (`earlier.kernel`) and its own sets (no class to pick them by).
+fn request(args: &RepairArgs) -> anyhow::Result<RepairRequest> {
     anyhow::ensure!(
-        args.problem.is_some() || (method == MethodName::History) == args.earlier.is_some(),
+        args.problem.is_some() || (args.method == MethodName::History) == args.earlier.is_some(),
         "{}",
         if args.earlier.is_some() {
             "--earlier is the history method's: add --method history"
@@ -253,58 +168,37 @@ fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
             "--method history needs --earlier CKPT, an earlier checkpoint of the same run"
         }
     );
-    RepairSettings {
-        localiser,
-        pso: args.pso,
-        sampler: args.sampler,
+    Ok(RepairRequest {
+        method: args.method,
+        localiser: args.localiser,
+        sites: args.sites,
+        cross_entropy: args.cross_entropy,
+        search: args.pso,
         particles: args.particles,
         iterations: args.iterations,
+        sampler: args.sampler,
         search_seed: args.search_seed,
         joint_classes: args.class.get(1..).unwrap_or_default().to_vec(),
-        // A problem file gives its sets: no class to pick them by.
-        ..RepairSettings::study(args.class.first().copied().unwrap_or(0), args.seed)
-    }
-    .with_method(method, &options)
-    .map_err(|e| anyhow::anyhow!("--method {method}: {e}"))
-}
-
-/// The history method's earlier checkpoint: its epoch (from `epoch-NNN` in its name) and
-/// last layer, refused unless its model is the repaired checkpoint's.
-fn earlier_layer(
-    earlier: &std::path::Path,
-    model: &repair_zoo::ModelSpec,
-) -> anyhow::Result<(usize, repair_core::DenseLayer)> {
-    let epoch = earlier
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(|s| s.strip_prefix("epoch-"))
-        .and_then(|n| n.parse::<usize>().ok())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--earlier {}: want a checkpoint RUN/checkpoints/epoch-NNN.safetensors",
-                earlier.display()
-            )
-        })?;
-    let (spec, layer) = repair_pipeline::checkpoint_layer(earlier)?;
-    anyhow::ensure!(
-        spec.arch == model.arch && spec.input == model.input && spec.num_classes == model.num_classes,
-        "--earlier {}: a {} {:?} model with {} classes, not the repaired checkpoint's {} {:?} with {}",
-        earlier.display(),
-        spec.arch,
-        spec.input,
-        spec.num_classes,
-        model.arch,
-        model.input,
-        model.num_classes
-    );
-    Ok((epoch, layer))
+        window: args.window,
+        threshold: args.threshold,
+        max_phases: args.max_phases,
+        history_sites: args.sites,
+        penalty: args.penalty,
+        ..RepairRequest::study(args.class.first().copied().unwrap_or(0), args.seed)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
-    use repair_method::{PsoPreset, Strategy};
+    use repair_core::Search;
+    use repair_method::{RepairSettings, Strategy};
+
+    /// The settings the flags end in (the pipeline's mapping of the request).
+    fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
+        RepairSettings::requested(&request(args)?).map_err(anyhow::Error::msg)
+    }
 
     fn args(extra: &str) -> RepairArgs {
         let line = format!("repair --checkpoint c --class 1 --out o {extra}");
@@ -325,16 +219,16 @@ mod tests {
             Strategy::Adaptive {
                 window: 4,
                 threshold: 0.01,
-                max_phases: repair_adaptive::MAX_PHASES
+                max_phases: repair_core::defaults::MAX_PHASES
             }
         );
         let de = settings(&args("--method de")).unwrap();
-        assert_eq!((de.pso, de.strategy), (PsoPreset::De, Strategy::Single));
+        assert_eq!((de.search, de.strategy), (Search::De, Strategy::Single));
         let history = settings(&args("--method history --earlier e --penalty 2")).unwrap();
         assert_eq!(
             history.strategy,
             Strategy::History {
-                sites: repair_method::BASELINE_SITES,
+                sites: repair_core::defaults::BASELINE_SITES,
                 penalty: 2.0
             }
         );
@@ -357,6 +251,13 @@ mod tests {
         };
         assert!(parse("repair --problem p --out o").is_ok());
         assert!(parse("repair --onnx m --dataset pneumonia --class 1 --out o").is_ok());
+        // The docs' own spelling of an input size.
+        match parse("repair --onnx m --dataset pneumonia --class 1 --out o --input-size 28,28") {
+            Ok(crate::flags::Xtask {
+                command: crate::flags::Command::Repair(args),
+            }) => assert_eq!(args.input_size, Some((28, 28))),
+            other => panic!("--input-size 28,28: {other:?}"),
+        }
         for (line, says) in [
             ("repair --onnx m --class 1 --out o", "--dataset"),
             (
@@ -369,6 +270,14 @@ mod tests {
             ),
             ("repair --checkpoint c --class 1 --out o --nhwc", "--onnx"),
             ("repair --class 1 --out o", "--checkpoint"),
+            (
+                "repair --onnx m --dataset pneumonia --class 1 --out o --input-size 28",
+                "want HEIGHT,WIDTH",
+            ),
+            (
+                "repair --onnx m --dataset pneumonia --class 1 --out o --input-size 0,28",
+                "two whole numbers ≥ 1",
+            ),
         ] {
             let e = parse(line).unwrap_err();
             assert!(e.contains(says), "{line}: {e}");

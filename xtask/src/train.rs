@@ -1,59 +1,35 @@
-//! `cargo xtask train`: one training run on the study split.
+//! `cargo xtask train`: one training run on the study split, or the online mode.
 
-use repair_data::{stratified_subset, Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_experiment::RepairSection;
-use repair_pipeline::{train_online, train_run, OnlineRepair, OnlineReport, TrainRunOptions};
-use repair_train::TrainConfig;
-use repair_zoo::ModelSpec;
+use repair_core::RepairRequest;
+use repair_data::Dataset;
+use repair_pipeline::{
+    prepare_training, train_online, train_run, OnlineRepair, OnlineReport, TrainRunOptions,
+    TrainingSetup,
+};
 
 use crate::flags::TrainArgs;
 
 /// Runs `cargo xtask train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let manifest = Manifest::builtin(&args.dataset)?;
-    let corpus = manifest.load(&args.data.resolve(&args.dataset)?)?;
-    let corpus = match args.input_side {
-        Some(side) => corpus.resized(side, side)?,
-        None => corpus,
-    };
+    let data = args.data.resolve(&args.dataset)?;
     crate::flags::create_out(&args.out)?;
-    let split_path = args.out.join("split.json");
-    let split = if split_path.exists() {
-        Split::load(&split_path, &corpus)?
-    } else {
-        let split = Split::make(&corpus, &SplitConfig::study(&args.dataset, 42))?;
-        split.save(&split_path)?;
-        split
-    };
-    let mut split = split;
-    if let Some(n) = args.subset {
-        // Seeded and stratified: the training part is in class order, so its first N
-        // images would leave whole classes out.
-        split.train = stratified_subset(
-            corpus.images(),
-            &split.train,
-            n,
-            args.seed,
-            &format!("--subset {n}"),
-        )?;
-    }
-    let train_set = corpus.images().subset(split.train.clone());
-    let val_set = split.view(&corpus, SplitPart::Val);
-    let shape = corpus.images().image_shape();
-    let spec = ModelSpec {
-        arch: args.model.clone(),
-        input: (shape.channels, shape.height, shape.width),
-        num_classes: corpus.images().num_classes(),
+    let setup = TrainingSetup {
+        dataset: &args.dataset,
+        data: &data,
+        input_side: args.input_side,
+        out: &args.out,
+        split_seed: args.split_seed,
+        subset: args.subset,
         seed: args.seed,
+        arch: args.model,
+        epochs: args.epochs,
     };
-    let mut config = TrainConfig::paper(args.seed);
-    if let Some(e) = args.epochs {
-        config.max_epochs = e;
-    }
+    let mut prepared = prepare_training(&setup)?;
+    let (train_set, val_set) = (prepared.train_set(), prepared.val_set());
     eprintln!(
         "training {} on {} ({} train / {} val images), seed {}, → {}",
-        spec.arch,
-        corpus.describe(),
+        prepared.spec.arch,
+        prepared.corpus.describe(),
         train_set.len(),
         val_set.len(),
         args.seed,
@@ -66,21 +42,28 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.pretrained.is_none(),
             "--pretrained is not offered with the online mode"
         );
-        let rule = rule.rule();
-        config.checkpoint_every = 1;
+        let classes = prepared.spec.num_classes;
+        anyhow::ensure!(
+            (class as usize) < classes,
+            "--repair-class {class}: the dataset has classes 0–{}",
+            classes - 1
+        );
+        prepared.config.checkpoint_every = 1;
         let online = OnlineRepair {
             dataset: &args.dataset,
-            rule: rule.as_ref(),
+            rule: rule.clone(),
             alpha: args.alpha,
-            settings: RepairSection::default().settings(class, args.seed),
+            request: RepairRequest::study(class, args.seed),
         };
-        anyhow::ensure!(
-            (class as usize) < corpus.images().num_classes(),
-            "--repair-class {class}: the dataset has {} classes",
-            corpus.images().num_classes()
-        );
         let report = train_online(
-            &args.out, &spec, &config, &corpus, &split, &compute, &online, None,
+            &args.out,
+            &prepared.spec,
+            &prepared.config,
+            &prepared.corpus,
+            &prepared.split,
+            &compute,
+            &online,
+            None,
         )?
         .expect("runs to the end");
         print_online(&report, &args.out);
@@ -91,7 +74,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         ..TrainRunOptions::default()
     };
     let report = train_run(
-        &args.out, &spec, &config, &train_set, &val_set, &compute, options,
+        &args.out,
+        &prepared.spec,
+        &prepared.config,
+        &train_set,
+        &val_set,
+        &compute,
+        options,
     )?;
     let best = &report.history[report.converged_epoch - 1];
     println!(

@@ -1,18 +1,10 @@
 //! The settings of an adaptive repair, with the defaults of Li Calsi et al. (GECCO '23;
 //! jst-qaml/adaptiveRepair `repair/adaptive/adaptive.py`).
 
+use repair_core::defaults::{MAX_PHASES, STAGNATION_THRESHOLD, STAGNATION_WINDOW};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AdaptiveError;
-
-/// Window of the stagnation check (the paper's default: 10 iterations).
-pub const STAGNATION_WINDOW: usize = 10;
-
-/// Relative improvement below which the search has stagnated (the paper: 0.005).
-pub const STAGNATION_THRESHOLD: f64 = 0.005;
-
-/// Most phases, i.e. localisations (their `num_macroiterations`: 10).
-pub const MAX_PHASES: usize = 10;
 
 /// How an adaptive repair switches and how much it searches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -34,7 +26,7 @@ impl Default for AdaptiveConfig {
             window: STAGNATION_WINDOW,
             threshold: STAGNATION_THRESHOLD,
             max_phases: MAX_PHASES,
-            iterations: repair_pso::ARACHNE_ITERATIONS,
+            iterations: repair_core::defaults::ARACHNE_ITERATIONS,
         }
     }
 }

@@ -19,7 +19,7 @@ mod error;
 mod search;
 mod sets;
 
-pub use config::{AdaptiveConfig, MAX_PHASES, STAGNATION_THRESHOLD, STAGNATION_WINDOW};
+pub use config::AdaptiveConfig;
 pub use error::AdaptiveError;
 pub use search::{
     adaptive_repair, phase_seed, AdaptiveProblem, AdaptiveResult, AdaptiveStop, PhaseEnd,

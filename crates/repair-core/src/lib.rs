@@ -13,13 +13,21 @@
 //! * [`CrossEntropy`]: the loss of the Arachne fitness and gradient, unclipped from the
 //!   logits as the study's Keras computes it, or with Keras' probability clip.
 //! * [`Choice`]: a setting chosen by name (method, localiser, search, …), parsed and
-//!   shown one way everywhere, its unknown names refused with the list of choices.
+//!   shown one way everywhere, its unknown names refused with the list of choices; the
+//!   names themselves ([`Arch`], [`MethodName`], [`LocaliserName`], [`Search`],
+//!   [`PositiveSampler`], [`Layout`], [`TiePolicy`], [`IncompletePolicy`]).
+//! * [`RepairRequest`]: a repair as a user asks for it, in names and numbers, starting
+//!   from the study's [`defaults`]; `repair-method` turns it into what the search runs.
+//! * [`RuleSpec`]: a when-to-repair rule as written (`best-repaired:3:0.002`), checked
+//!   when read; `repair-readiness` implements the rules.
 //! * [`ProblemError`]: what the layer and row checks report, naming the value at fault.
 //! * The two mechanisms every crate shares: [`write_atomic`] (temp file, fsync, rename,
 //!   fsync of the folder) and [`content_hash`] (the `xxh3-64:` tag of config hashes
 //!   and checksums).
 //! * [`file_name_part`] / [`stays_inside`]: how a name read from a file may become
 //!   part of a path (sanitised, or refused), so that no data file picks where we write.
+//! * [`TensorFile`]: the one writer of the project's safetensors files (problem files,
+//!   repaired layers, the activation cache).
 //! * [`Progress`]: the observer through which long work reports how far it has come
 //!   (the command line draws bars; [`NoProgress`] reports nothing).
 //!
@@ -37,25 +45,40 @@
 #![deny(missing_docs)]
 
 mod activations;
+mod arch;
 mod atomic;
 mod choice;
 mod cross_entropy;
+pub mod defaults;
 mod error;
 mod hash;
 mod layer;
+mod layout;
 mod logits;
+mod method_names;
 mod names;
 mod progress;
+mod report_policies;
+mod request;
+mod rule_spec;
 mod site;
+mod tensor_file;
 
 pub use activations::LabelledActivations;
+pub use arch::Arch;
 pub use atomic::{is_atomic_temporary, remove_atomic_temporaries, write_atomic, write_atomic_with};
 pub use choice::{choice_names, Choice, UnknownChoice};
 pub use cross_entropy::CrossEntropy;
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};
 pub use layer::{DenseLayer, DenseLayerView};
+pub use layout::Layout;
 pub use logits::{first_argmax, logits};
+pub use method_names::{LocaliserName, MethodName, PositiveSampler, Search};
 pub use names::{file_name_part, is_plain_name, stays_inside};
 pub use progress::{NoProgress, Progress};
+pub use report_policies::{IncompletePolicy, TiePolicy};
+pub use request::RepairRequest;
+pub use rule_spec::{BadRule, RuleParams, RuleSpec};
 pub use site::Site;
+pub use tensor_file::TensorFile;

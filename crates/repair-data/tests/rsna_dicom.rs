@@ -307,7 +307,7 @@ mod mutations;
 proptest::proptest! {
     #![proptest_config(mutations::config())]
 
-    /// Issue 17, class 9: a damaged DICOM file (truncated, bit-flipped, bytes inserted
+    /// A damaged DICOM file (truncated, bit-flipped, bytes inserted
     /// or replaced) decodes or gives an error naming the file, never a panic.
     #[test]
     fn a_damaged_dicom_file_never_panics(m in mutations::mutations(), kind in 0..4usize) {

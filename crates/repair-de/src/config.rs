@@ -1,15 +1,10 @@
 //! The search as data: population, generations, the differential weight F, the
 //! crossover rate, the start and the box, the stall rule, the seed.
 
+use repair_core::defaults::{ARACHNE_DE_GENERATIONS, ARACHNE_DE_POPULATION};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DeError;
-
-/// Arachne v2's population (coinse/arachne, `search/de_vk.py`).
-pub const ARACHNE_DE_POPULATION: usize = 100;
-
-/// Arachne v2's generations (the RQ scripts' `num_iterations`).
-pub const ARACHNE_DE_GENERATIONS: usize = 100;
 
 /// How the first population is drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

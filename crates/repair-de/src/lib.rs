@@ -45,7 +45,7 @@ mod config;
 mod error;
 mod evolve;
 
-pub use config::{DeConfig, DeInit, ARACHNE_DE_GENERATIONS, ARACHNE_DE_POPULATION};
+pub use config::{DeConfig, DeInit};
 pub use error::DeError;
 pub use evolve::evolve;
 pub use repair_pso::{Objective, SearchResult, Termination};

@@ -22,7 +22,8 @@ use crate::layout::{
     search_seeds, unit_folder, write_experiment_class_accuracy, TrainedRun, JOINT_CSV,
 };
 use crate::shard::{Shard, Stage};
-use repair_method::{predict, MethodName, RepairSettings, Strategy};
+use repair_core::MethodName;
+use repair_method::{predict, RepairSettings, Strategy};
 use repair_pipeline::load_checkpoint;
 use repair_pipeline::Compute;
 use repair_pipeline::RunManifest;
@@ -326,13 +327,15 @@ fn finish_run(
             TrainRunOptions::default(),
         )?,
         Some(online) => {
-            let rule = online.rule.rule();
             let class = run.config.repair.classes[0];
             let repair = OnlineRepair {
                 dataset: run.dataset,
-                rule: rule.as_ref(),
+                rule: online.rule.clone(),
                 alpha: online.alpha,
-                settings: run.config.repair.settings(class, seed),
+                request: run
+                    .config
+                    .repair
+                    .request_for(MethodName::Arachne, class, seed),
             };
             train_online(
                 dir,
@@ -427,7 +430,7 @@ fn activations(
         .test
         .as_ref()
         .expect("load_checkpoint extracts the test set");
-    let sets = repair_method::TensorFile::default()
+    let sets = repair_core::TensorFile::default()
         .rows(CACHED_SETS[0], &loaded.repair, width)
         .rows(CACHED_SETS[1], &loaded.selection, width)
         .rows(CACHED_SETS[2], test, width);

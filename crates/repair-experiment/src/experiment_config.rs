@@ -8,20 +8,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use repair_core::defaults::{
+    ARACHNE_DE_GENERATIONS, ARACHNE_ITERATIONS, ARACHNE_PARTICLES, BASELINE_SITES, HISTORY_PENALTY,
+    PAPER_ALPHAS, STUDY_POSITIVES,
+};
+use repair_core::Arch;
 use repair_core::CrossEntropy;
+use repair_core::RuleSpec;
 use repair_data::{check_classes_kept, Dataset, Split, SplitRule};
-use repair_metrics::PAPER_ALPHAS;
-use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
-use repair_readiness::RuleSpec;
 use repair_train::TrainConfig;
-use repair_zoo::Arch;
 use serde::{Deserialize, Serialize};
 
-use repair_method::PositiveSampler;
-use repair_method::{
-    first_repeated, LocaliserName, MethodName, MethodOptions, PsoPreset, RepairSettings,
-    BASELINE_SITES, STUDY_POSITIVES,
-};
+use repair_core::{LocaliserName, MethodName, PositiveSampler, RepairRequest, Search};
+use repair_method::{first_repeated, RepairSettings};
 use repair_pipeline::{file_error, PipelineError, Result};
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
@@ -165,7 +164,7 @@ impl Default for DataSection {
     fn default() -> Self {
         DataSection {
             input_side: None,
-            split_seed: 42,
+            split_seed: repair_core::defaults::STUDY_SPLIT_SEED,
             split_rule: SplitRule::Study,
             train_every: 1,
             val_every: 1,
@@ -258,7 +257,7 @@ pub struct RepairSection {
     /// The search (default `arachne`, the study's PSO; `canonical`; `de`, Arachne v2's
     /// differential evolution with `particles` as its population and `iterations` as
     /// its generations).
-    pub search: PsoPreset,
+    pub search: Search,
     /// Particles (default: the study's 100).
     pub particles: usize,
     /// Iterations (default: the study's 50).
@@ -310,25 +309,20 @@ fn is_one(n: &usize) -> bool {
     *n == 1
 }
 
-/// Arachne v2's generations.
-const DE_GENERATIONS: usize = 100;
-/// The `history` method's default λ.
-const HISTORY_PENALTY: f64 = 1.0;
-
 fn is_study_methods(m: &[MethodName]) -> bool {
     m == [MethodName::Arachne]
 }
 fn is_de_generations(g: &usize) -> bool {
-    *g == DE_GENERATIONS
+    *g == ARACHNE_DE_GENERATIONS
 }
 fn is_adaptive_window(w: &usize) -> bool {
-    *w == repair_adaptive::STAGNATION_WINDOW
+    *w == repair_core::defaults::STAGNATION_WINDOW
 }
 fn is_adaptive_threshold(t: &f64) -> bool {
-    *t == repair_adaptive::STAGNATION_THRESHOLD
+    *t == repair_core::defaults::STAGNATION_THRESHOLD
 }
 fn is_adaptive_phases(p: &usize) -> bool {
-    *p == repair_adaptive::MAX_PHASES
+    *p == repair_core::defaults::MAX_PHASES
 }
 fn is_history_sites(k: &usize) -> bool {
     *k == BASELINE_SITES
@@ -349,7 +343,7 @@ impl RepairSection {
     /// repair seed is the run's, as in the study), positives drawn stratified: every
     /// method shares the configured localiser, positives and particles; `de` searches
     /// for `de_generations`. The method's own settings follow from the one mapping,
-    /// [`RepairSettings::with_method`], which the command line and the Python package
+    /// [`RepairSettings::requested`], which the command line and the Python package
     /// use too and which refuses a search the method cannot use.
     pub fn settings_for(
         &self,
@@ -357,9 +351,23 @@ impl RepairSection {
         class: u32,
         seed: u64,
     ) -> std::result::Result<RepairSettings, String> {
-        let study = RepairSettings {
-            localiser: self.localiser.choice(self.sites, self.cross_entropy),
-            pso: self.search,
+        RepairSettings::requested(&self.request_for(method, class, seed)).map_err(|e| {
+            format!(
+                "repair.methods `{method}` with repair.search `{}`: {e}",
+                self.search
+            )
+        })
+    }
+
+    /// The request behind [`RepairSection::settings_for`]: this section's choices for
+    /// `method`, `class` and repair seed `seed`.
+    pub fn request_for(&self, method: MethodName, class: u32, seed: u64) -> RepairRequest {
+        RepairRequest {
+            method,
+            localiser: self.localiser,
+            sites: self.sites,
+            cross_entropy: self.cross_entropy,
+            search: self.search,
             particles: self.particles,
             iterations: match method {
                 MethodName::De => self.de_generations,
@@ -367,21 +375,13 @@ impl RepairSection {
             },
             positives: self.positives,
             sampler: PositiveSampler::Stratified,
-            ..RepairSettings::study(class, seed)
-        };
-        let options = MethodOptions {
             window: self.adaptive_window,
             threshold: self.adaptive_threshold,
             max_phases: self.adaptive_phases,
             history_sites: self.history_sites,
             penalty: self.history_penalty,
-        };
-        study.with_method(method, &options).map_err(|e| {
-            format!(
-                "repair.methods `{method}` with repair.search `{}`: {e}",
-                self.search
-            )
-        })
+            ..RepairRequest::study(class, seed)
+        }
     }
 }
 
@@ -392,17 +392,17 @@ impl Default for RepairSection {
             worst_classes: 3,
             localiser: LocaliserName::Arachne,
             sites: BASELINE_SITES,
-            search: PsoPreset::Arachne,
+            search: Search::Arachne,
             particles: ARACHNE_PARTICLES,
             iterations: ARACHNE_ITERATIONS,
             positives: STUDY_POSITIVES,
             cross_entropy: CrossEntropy::Logits,
             after_convergence: false,
             methods: vec![MethodName::Arachne],
-            de_generations: DE_GENERATIONS,
-            adaptive_window: repair_adaptive::STAGNATION_WINDOW,
-            adaptive_threshold: repair_adaptive::STAGNATION_THRESHOLD,
-            adaptive_phases: repair_adaptive::MAX_PHASES,
+            de_generations: ARACHNE_DE_GENERATIONS,
+            adaptive_window: repair_core::defaults::STAGNATION_WINDOW,
+            adaptive_threshold: repair_core::defaults::STAGNATION_THRESHOLD,
+            adaptive_phases: repair_core::defaults::MAX_PHASES,
             history_sites: BASELINE_SITES,
             history_penalty: HISTORY_PENALTY,
             joint: false,

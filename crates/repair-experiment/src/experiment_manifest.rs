@@ -132,7 +132,7 @@ fn git_commit() -> String {
 mod tests {
     use super::*;
     use crate::experiment_config::ExperimentFile;
-    use repair_method::MethodName;
+    use repair_core::MethodName;
 
     fn quick() -> ExperimentConfig {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/gtsrb.toml");

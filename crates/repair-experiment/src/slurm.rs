@@ -424,7 +424,7 @@ mod tests {
         );
     }
 
-    /// Issue 20, item 5: shell syntax in every input arrives as the same words and runs
+    /// Shell syntax in every input arrives as the same words and runs
     /// nothing (`submit` fails if a `pwned*` file appears).
     #[test]
     fn shell_syntax_in_every_input_is_passed_on_and_never_executed() {

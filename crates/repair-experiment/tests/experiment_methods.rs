@@ -9,10 +9,11 @@ use std::path::PathBuf;
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
+use repair_core::MethodName;
 use repair_experiment::{
     run_experiment, ExperimentConfig, ExperimentFile, ExperimentRun, Shard, Stage,
 };
-use repair_method::{MethodName, Strategy};
+use repair_method::Strategy;
 use repair_metrics::{from_csv, Table1Row};
 use repair_pipeline::{Compute, RepairReport};
 use repair_report::{verify_experiment, StudyReport};

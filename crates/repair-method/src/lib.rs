@@ -21,12 +21,8 @@ mod solve;
 pub use error::{MethodError, Result};
 pub use outcome::{RepairOutcome, Timings, WeightChange};
 pub use problem_file::{
-    layer_bytes, problem_bytes, problem_tensors_path, read_problem, Layout, ProblemFile, TensorFile,
+    layer_bytes, problem_bytes, problem_tensors_path, read_problem, ProblemFile,
 };
 pub use repair::{first_repeated, repair_layer, repair_layer_with};
-pub use sampling::PositiveSampler;
-pub use settings::{
-    LocaliserChoice, LocaliserName, MethodName, MethodOptions, PsoPreset, RepairSettings, Strategy,
-    BASELINE_SITES, HISTORY_PENALTY, STUDY_POSITIVES,
-};
+pub use settings::{LocaliserChoice, RepairSettings, Strategy};
 pub use solve::{predict, solve, Sets, Solved};

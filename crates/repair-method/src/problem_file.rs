@@ -20,108 +20,15 @@
 //! every label a class of the layer and every site inside it; each error names the file
 //! and the tensor.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use repair_core::{DenseLayer, LabelledActivations, Site};
+use repair_core::{DenseLayer, LabelledActivations, Layout, Site, TensorFile};
 use repair_fitness::RepairProblem;
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{MethodError, Result};
 use crate::solve::Sets;
-
-/// How a layer's weight matrix is laid out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layout {
-    /// Keras' `kernel`, (width, classes): W_ij at `i · classes + j` (this project's).
-    #[default]
-    Keras,
-    /// PyTorch's `nn.Linear.weight`, (classes, width).
-    Torch,
-}
-
-impl repair_core::Choice for Layout {
-    const WHAT: &'static str = "layout";
-    const ALL: &'static [Self] = &[Layout::Keras, Layout::Torch];
-
-    fn name(self) -> &'static str {
-        match self {
-            Layout::Keras => "keras",
-            Layout::Torch => "torch",
-        }
-    }
-}
-
-repair_core::choice_text!(Layout);
-
-impl Layout {
-    /// The tensor name of the matrix in this layout.
-    pub fn tensor_name(self) -> &'static str {
-        match self {
-            Layout::Keras => "kernel",
-            Layout::Torch => "weight",
-        }
-    }
-
-    /// The matrix's shape for a layer of `width` inputs and `classes` outputs.
-    pub fn shape(self, width: usize, classes: usize) -> [usize; 2] {
-        match self {
-            Layout::Keras => [width, classes],
-            Layout::Torch => [classes, width],
-        }
-    }
-
-    /// The layer of `matrix` (in this layout, `shape` as given) and `bias`; an error
-    /// names what does not fit.
-    pub fn layer(
-        self,
-        matrix: &[f32],
-        shape: [usize; 2],
-        bias: Vec<f32>,
-    ) -> std::result::Result<DenseLayer, String> {
-        let (width, classes) = match self {
-            Layout::Keras => (shape[0], shape[1]),
-            Layout::Torch => (shape[1], shape[0]),
-        };
-        if matrix.len() != width * classes {
-            return Err(format!("{} values for a {shape:?} matrix", matrix.len()));
-        }
-        if bias.len() != classes {
-            return Err(format!(
-                "bias of {} values for a layer of {classes} classes ({} {shape:?}, {self:?} layout)",
-                bias.len(),
-                self.tensor_name()
-            ));
-        }
-        let kernel = match self {
-            Layout::Keras => matrix.to_vec(),
-            Layout::Torch => transpose(matrix, classes, width),
-        };
-        DenseLayer::new(width, classes, kernel, bias).map_err(|e| e.to_string())
-    }
-
-    /// The layer's matrix in this layout (row-major).
-    pub fn matrix(self, layer: &DenseLayer) -> Vec<f32> {
-        match self {
-            Layout::Keras => layer.kernel.clone(),
-            Layout::Torch => transpose(&layer.kernel, layer.width, layer.classes),
-        }
-    }
-}
-
-/// `rows × columns` row-major → `columns × rows`.
-fn transpose(m: &[f32], rows: usize, columns: usize) -> Vec<f32> {
-    let mut out = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..columns {
-            out[c * rows + r] = m[r * columns + c];
-        }
-    }
-    out
-}
 
 /// A problem file, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,7 +142,7 @@ pub fn problem_bytes(problem: &RepairProblem) -> Result<Vec<u8>> {
     if !sites.is_empty() {
         t = t.u64s("sites", vec![problem.sites.len(), 2], &sites);
     }
-    t.bytes()
+    t.bytes().map_err(invalid_tensors)
 }
 
 /// The bytes of a layer file: `kernel` or `weight` (by `layout`) and `bias`, f32 — the
@@ -246,62 +153,12 @@ pub fn layer_bytes(layer: &DenseLayer, layout: Layout) -> Result<Vec<u8>> {
         .f32s(layout.tensor_name(), shape.to_vec(), &layout.matrix(layer))
         .f32s("bias", vec![layer.classes], &layer.bias)
         .bytes()
+        .map_err(invalid_tensors)
 }
 
-/// Tensors to write as one safetensors file (little-endian bytes, as safetensors stores
-/// them): the one writer of the project's safetensors files of labelled activations —
-/// problem files here, the experiment's activation cache in repair-pipeline. A set `NAME`
-/// is `NAME.activations`, f32 (rows, width), and `NAME.labels`, u32 (rows).
-#[derive(Default)]
-pub struct TensorFile {
-    buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-}
-
-impl TensorFile {
-    /// Adds a tensor of raw little-endian bytes.
-    pub fn push(mut self, name: &str, dtype: Dtype, shape: Vec<usize>, bytes: Vec<u8>) -> Self {
-        self.buffers.push((name.to_string(), dtype, shape, bytes));
-        self
-    }
-
-    /// Adds a set of rows of `width` values each (`NAME.activations`, `NAME.labels`).
-    pub fn rows(self, name: &str, rows: &LabelledActivations, width: usize) -> Self {
-        self.f32s(
-            &format!("{name}.activations"),
-            vec![rows.len(), width],
-            &rows.activations,
-        )
-        .u32s(&format!("{name}.labels"), vec![rows.len()], &rows.labels)
-    }
-
-    /// Adds an f32 tensor.
-    pub fn f32s(self, name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
-        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::F32, shape, bytes)
-    }
-
-    /// Adds a u32 tensor.
-    pub fn u32s(self, name: &str, shape: Vec<usize>, values: &[u32]) -> Self {
-        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::U32, shape, bytes)
-    }
-
-    /// Adds a u64 tensor.
-    pub fn u64s(self, name: &str, shape: Vec<usize>, values: &[u64]) -> Self {
-        let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.push(name, Dtype::U64, shape, bytes)
-    }
-
-    /// The file's bytes; a shape that does not fit its bytes is an error.
-    pub fn bytes(&self) -> Result<Vec<u8>> {
-        let invalid = |e: safetensors::SafeTensorError| MethodError::Invalid(e.to_string());
-        let mut views = HashMap::new();
-        for (name, dtype, shape, bytes) in &self.buffers {
-            let view = TensorView::new(*dtype, shape.clone(), bytes).map_err(invalid)?;
-            views.insert(name.clone(), view);
-        }
-        safetensors::serialize(&views, None).map_err(invalid)
-    }
+/// A tensor whose shape does not fit its values (a layer or set inconsistent with itself).
+fn invalid_tensors(e: safetensors::SafeTensorError) -> MethodError {
+    MethodError::Invalid(e.to_string())
 }
 
 /// A tensor's shape and values.

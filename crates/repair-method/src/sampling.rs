@@ -4,37 +4,7 @@
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-
-/// How positives are drawn from the correctly classified repair inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PositiveSampler {
-    /// The study's `EAIDataset.sample_from_file` (ER eAIDataset.py 134-217): per label
-    /// l with n_l of N items, quota ⌊S/L · 2/3⌋ + ⌊S · n_l/N · 1/3⌋ capped at 2·n_l
-    /// (then "saturated"); the whole shortfall goes to one random non-saturated label
-    /// (its sign bug makes the loop do that at once); each label contributes its quota
-    /// as whole copies plus a sample without replacement, and `np.unique` removes the
-    /// copies — so a label yields min(quota, n_l) distinct items and the total can be
-    /// below S. Returned sorted, like `np.unique`.
-    Stratified,
-    /// The eAI-Repair-Toolkit: S indices uniformly with replacement (duplicates kept).
-    Uniform,
-}
-
-impl repair_core::Choice for PositiveSampler {
-    const WHAT: &'static str = "sampler";
-    const ALL: &'static [Self] = &[PositiveSampler::Stratified, PositiveSampler::Uniform];
-
-    fn name(self) -> &'static str {
-        match self {
-            PositiveSampler::Stratified => "stratified",
-            PositiveSampler::Uniform => "uniform",
-        }
-    }
-}
-
-repair_core::choice_text!(PositiveSampler);
+use repair_core::PositiveSampler;
 
 /// Draws up to `size` positions into `labels` (the labels of the correctly classified
 /// inputs), seeded.

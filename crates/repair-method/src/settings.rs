@@ -1,69 +1,12 @@
 //! What a repair is configured by: the localiser, the search, the method and its
 //! strategy, the positives' sampling and the seeds (recorded in `repair.json`).
 
-use repair_core::CrossEntropy;
+use repair_core::defaults::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES, STUDY_POSITIVES};
+use repair_core::{
+    CrossEntropy, LocaliserName, MethodName, PositiveSampler, RepairRequest, Search,
+};
 use repair_fl::{Arachne, FaultLocaliser, GradientTopK, RandomSites};
-use repair_pso::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 use serde::{Deserialize, Serialize};
-
-use crate::sampling::PositiveSampler;
-
-/// Positive inputs the study's repair samples from the correctly classified ones.
-pub const STUDY_POSITIVES: usize = 200;
-
-/// Sites of the `gradient` and `random` localisers unless told otherwise.
-pub const BASELINE_SITES: usize = 10;
-
-/// λ of the `history` method unless told otherwise: a broken positive costs as much as
-/// a fixed negative gains.
-pub const HISTORY_PENALTY: f64 = 1.0;
-
-/// A fault localiser by name, as experiment files and the command line give it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocaliserName {
-    /// Arachne v1 with the study's settings.
-    #[default]
-    Arachne,
-    /// Top-k gradient loss.
-    Gradient,
-    /// k random sites.
-    Random,
-}
-
-impl repair_core::Choice for LocaliserName {
-    const WHAT: &'static str = "localiser";
-    const ALL: &'static [Self] = &[
-        LocaliserName::Arachne,
-        LocaliserName::Gradient,
-        LocaliserName::Random,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            LocaliserName::Arachne => "arachne",
-            LocaliserName::Gradient => "gradient",
-            LocaliserName::Random => "random",
-        }
-    }
-}
-
-repair_core::choice_text!(LocaliserName);
-
-impl LocaliserName {
-    /// The localiser, `sites` being k of the two baselines and `loss` the cross-entropy
-    /// of the gradient loss (the same as the fitness's, so FL and search agree).
-    pub fn choice(self, sites: usize, loss: CrossEntropy) -> LocaliserChoice {
-        match self {
-            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne {
-                loss,
-                ..Arachne::default()
-            }),
-            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites, loss }),
-            LocaliserName::Random => LocaliserChoice::Random { k: sites, loss },
-        }
-    }
-}
 
 /// Which fault localiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -84,6 +27,20 @@ pub enum LocaliserChoice {
 }
 
 impl LocaliserChoice {
+    /// The localiser `name`, `sites` being k of the two baselines and `loss` the
+    /// cross-entropy of the gradient loss (the same as the fitness's, so FL and search
+    /// agree).
+    pub fn named(name: LocaliserName, sites: usize, loss: CrossEntropy) -> LocaliserChoice {
+        match name {
+            LocaliserName::Arachne => LocaliserChoice::Arachne(Arachne {
+                loss,
+                ..Arachne::default()
+            }),
+            LocaliserName::Gradient => LocaliserChoice::Gradient(GradientTopK { k: sites, loss }),
+            LocaliserName::Random => LocaliserChoice::Random { k: sites, loss },
+        }
+    }
+
     /// The localiser, `seed` seeding the random one.
     pub fn localiser(&self, seed: u64) -> Box<dyn FaultLocaliser> {
         match *self {
@@ -103,87 +60,6 @@ impl LocaliserChoice {
         }
     }
 }
-
-/// Which search: the study's PSO, textbook PSO, or Arachne v2's differential
-/// evolution (`particles` and `iterations` are then the population and generations;
-/// Arachne v2 ran 100 of each).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PsoPreset {
-    /// [`repair_pso::PsoConfig::arachne`].
-    #[default]
-    Arachne,
-    /// [`repair_pso::PsoConfig::canonical`] (init σ = layer std).
-    Canonical,
-    /// [`repair_de::DeConfig::arachne`]: Arachne v2's DE (coinse/arachne `de_vk.py`).
-    De,
-}
-
-impl repair_core::Choice for PsoPreset {
-    const WHAT: &'static str = "search";
-    const ALL: &'static [Self] = &[PsoPreset::Arachne, PsoPreset::Canonical, PsoPreset::De];
-
-    fn name(self) -> &'static str {
-        match self {
-            PsoPreset::Arachne => "arachne",
-            PsoPreset::Canonical => "canonical",
-            PsoPreset::De => "de",
-        }
-    }
-}
-
-repair_core::choice_text!(PsoPreset);
-
-/// A repair method by name: what an experiment's `repair.methods` lists and
-/// `repairs.csv`'s `method` column says.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodName {
-    /// The study's: the configured localiser (Arachne v1) and search (its PSO), once.
-    #[default]
-    Arachne,
-    /// Arachne v2's search: the configured localiser, then differential evolution.
-    De,
-    /// The configured localiser and PSO, re-localised when the search stagnates
-    /// ([`Strategy::Adaptive`]).
-    Adaptive,
-    /// Sites from the training history and a search that prices regressions
-    /// ([`Strategy::History`]).
-    History,
-}
-
-impl MethodName {
-    /// Every method, in table order.
-    pub const ALL: [MethodName; 4] = [
-        MethodName::Arachne,
-        MethodName::De,
-        MethodName::Adaptive,
-        MethodName::History,
-    ];
-
-    /// The name in files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        repair_core::Choice::name(self)
-    }
-}
-
-impl repair_core::Choice for MethodName {
-    const WHAT: &'static str = "method";
-    const ALL: &'static [Self] = &MethodName::ALL;
-
-    fn name(self) -> &'static str {
-        match self {
-            MethodName::Arachne => "arachne",
-            MethodName::De => "de",
-            MethodName::Adaptive => "adaptive",
-            MethodName::History => "history",
-        }
-    }
-}
-
-repair_core::choice_text!(MethodName);
 
 /// How localisation and search combine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -229,8 +105,9 @@ pub struct RepairSettings {
     pub class: u32,
     /// Fault localisation.
     pub localiser: LocaliserChoice,
-    /// The search.
-    pub pso: PsoPreset,
+    /// The search (`pso` in `repair.json`, as it was named before DE joined it).
+    #[serde(rename = "pso")]
+    pub search: Search,
     /// Particles (the study: 100).
     pub particles: usize,
     /// Iterations (the study: 50).
@@ -278,7 +155,7 @@ impl RepairSettings {
         RepairSettings {
             class,
             localiser: LocaliserChoice::Arachne(Arachne::default()),
-            pso: PsoPreset::Arachne,
+            search: Search::Arachne,
             particles: ARACHNE_PARTICLES,
             iterations: ARACHNE_ITERATIONS,
             positives: STUDY_POSITIVES,
@@ -291,71 +168,56 @@ impl RepairSettings {
     }
 }
 
-/// The settings of the methods beyond the study's (their papers' defaults).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MethodOptions {
-    /// adaptive: w, the iterations of the stagnation check.
-    pub window: usize,
-    /// adaptive: τ, the relative improvement below which a phase stagnated.
-    pub threshold: f64,
-    /// adaptive: the most localisations.
-    pub max_phases: usize,
-    /// history: the number of sites.
-    pub history_sites: usize,
-    /// history: λ, the price of a broken positive.
-    pub penalty: f64,
-}
-
-impl Default for MethodOptions {
-    fn default() -> Self {
-        MethodOptions {
-            window: repair_adaptive::STAGNATION_WINDOW,
-            threshold: repair_adaptive::STAGNATION_THRESHOLD,
-            max_phases: repair_adaptive::MAX_PHASES,
-            history_sites: BASELINE_SITES,
-            penalty: HISTORY_PENALTY,
-        }
-    }
-}
-
 impl RepairSettings {
-    /// These settings (the study's method with a localiser and a search) as `method`
-    /// (`xtask repair --method`, the Python package's `method=`): `de` searches with
-    /// DE, `adaptive` in PSO phases, `history` with its own sites and penalty. A search
-    /// the method cannot use is an error, not replaced in silence.
-    pub fn with_method(
-        self,
-        method: MethodName,
-        options: &MethodOptions,
-    ) -> std::result::Result<Self, String> {
-        match method {
-            MethodName::Arachne => Ok(self),
-            MethodName::De if self.pso == PsoPreset::Canonical => Err(
+    /// The settings of `request`: the study's single localisation and search with the
+    /// request's localiser, search, swarm and positives, turned into its method — `de`
+    /// searches with DE, `adaptive` in PSO phases, `history` with its own sites and
+    /// penalty. The one mapping from a method to settings, which the command line, the
+    /// experiment config and the Python package all go through. A search the method
+    /// cannot use is an error, not replaced in silence.
+    pub fn requested(request: &RepairRequest) -> std::result::Result<Self, String> {
+        let r = request;
+        let base = RepairSettings {
+            class: r.class,
+            localiser: LocaliserChoice::named(r.localiser, r.sites, r.cross_entropy),
+            search: r.search,
+            particles: r.particles,
+            iterations: r.iterations,
+            positives: r.positives,
+            sampler: r.sampler,
+            seed: r.seed,
+            search_seed: r.search_seed,
+            strategy: Strategy::Single,
+            joint_classes: r.joint_classes.clone(),
+        };
+        match r.method {
+            MethodName::Arachne => Ok(base),
+            MethodName::De if r.search == Search::Canonical => Err(
                 "method `de` searches with DE, not with the `canonical` PSO: leave the search out"
                     .into(),
             ),
             MethodName::De => Ok(RepairSettings {
-                pso: PsoPreset::De,
-                ..self
+                search: Search::De,
+                ..base
             }),
-            MethodName::Adaptive if self.pso == PsoPreset::De => Err(
+            MethodName::Adaptive if r.search == Search::De => Err(
                 "method `adaptive` searches in PSO phases: the search `arachne` or `canonical`, not `de`"
                     .into(),
             ),
             MethodName::Adaptive => Ok(RepairSettings {
                 strategy: Strategy::Adaptive {
-                    window: options.window,
-                    threshold: options.threshold,
-                    max_phases: options.max_phases,
+                    window: r.window,
+                    threshold: r.threshold,
+                    max_phases: r.max_phases,
                 },
-                ..self
+                ..base
             }),
             MethodName::History => Ok(RepairSettings {
                 strategy: Strategy::History {
-                    sites: options.history_sites,
-                    penalty: options.penalty,
+                    sites: r.history_sites,
+                    penalty: r.penalty,
                 },
-                ..self
+                ..base
             }),
         }
     }
@@ -369,7 +231,7 @@ mod tests {
     fn every_localiser_carries_the_cross_entropy_the_fitness_then_uses() {
         for name in ["arachne", "gradient", "random"] {
             for loss in [CrossEntropy::Logits, CrossEntropy::Clipped] {
-                let choice = name.parse::<LocaliserName>().unwrap().choice(4, loss);
+                let choice = LocaliserChoice::named(name.parse().unwrap(), 4, loss);
                 assert_eq!(choice.cross_entropy(), loss, "{name}");
             }
         }

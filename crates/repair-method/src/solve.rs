@@ -17,7 +17,9 @@ use repair_pso::{
 
 use crate::error::{MethodError, Result};
 use crate::outcome::{changes, RepairOutcome, Timings, WeightChange};
-use crate::settings::{PsoPreset, RepairSettings, Strategy};
+use repair_core::Search;
+
+use crate::settings::{RepairSettings, Strategy};
 
 /// The inputs a repair works on: the misclassified ones it should fix (I_neg) and the
 /// correct ones it should keep (I_pos).
@@ -213,7 +215,7 @@ fn search<O: Objective>(
     progress: &dyn Progress,
 ) -> Result<SearchResult> {
     let start = problem.current();
-    if settings.pso == PsoPreset::De {
+    if settings.search == Search::De {
         // Arachne v2 draws its first population from the layer's kernel weights.
         let kernel: Vec<f64> = problem.layer.kernel.iter().map(|&w| f64::from(w)).collect();
         let config = repair_de::DeConfig {
@@ -252,8 +254,8 @@ fn swarm_config(
 ) -> PsoConfig {
     PsoConfig {
         particles: settings.particles,
-        ..match settings.pso {
-            PsoPreset::Canonical => PsoConfig::canonical(start, scale.std, seed),
+        ..match settings.search {
+            Search::Canonical => PsoConfig::canonical(start, scale.std, seed),
             _ => PsoConfig::arachne(start, scale, seed),
         }
     }
@@ -268,7 +270,7 @@ fn adaptive(
     config: &AdaptiveConfig,
     progress: &dyn Progress,
 ) -> Result<Solved> {
-    if settings.pso == PsoPreset::De {
+    if settings.search == Search::De {
         return Err(MethodError::Invalid(
             "the adaptive strategy searches with PSO phases, not DE".into(),
         ));

@@ -2,9 +2,9 @@
 //! repair set gives, it finds the same layer; given sites skip FL; bad problems are
 //! errors that say what is wrong.
 
-use repair_core::{LabelledActivations, NoProgress, Site};
+use repair_core::{LabelledActivations, MethodName, NoProgress, Search, Site};
 use repair_fitness::{RepairProblem, SyntheticSpec};
-use repair_method::{repair_layer, solve, MethodName, PsoPreset, RepairSettings, Sets, Strategy};
+use repair_method::{repair_layer, solve, RepairSettings, Sets, Strategy};
 
 /// A GTSRB-like problem, smaller: 64 wide, 8 classes.
 fn problem() -> RepairProblem {
@@ -27,7 +27,7 @@ fn settings(method: MethodName) -> RepairSettings {
     };
     match method {
         MethodName::Arachne => {}
-        MethodName::De => s.pso = PsoPreset::De,
+        MethodName::De => s.search = Search::De,
         MethodName::Adaptive => {
             s.strategy = Strategy::Adaptive {
                 window: 3,

@@ -7,7 +7,8 @@
 //! the repaired class.
 //!
 //! ```
-//! use repair_metrics::{classify_pattern, CheckpointQual, IncompletePolicy, Pattern, TiePolicy};
+//! use repair_core::{IncompletePolicy, TiePolicy};
+//! use repair_metrics::{classify_pattern, CheckpointQual, Pattern};
 //!
 //! // Repaired Qual at epochs 1, 5, 10; the run converged at 10.
 //! let q = |epoch, qual| CheckpointQual { epoch, qual: Some(qual) };
@@ -43,10 +44,8 @@ pub use imbalance::{collapse_warnings, warnings_markdown, CollapseWarning, COLLA
 pub use multiclass::{
     compare_run, multiclass_markdown, MulticlassKey, MulticlassOutcome, MulticlassRow, ScoredRepair,
 };
-pub use pattern::{
-    classify_pattern, CheckpointQual, IncompletePolicy, Pattern, PatternResult, TiePolicy,
-};
-pub use quality::{qual, qual_multi, PAPER_ALPHAS};
+pub use pattern::{classify_pattern, CheckpointQual, Pattern, PatternResult};
+pub use quality::{qual, qual_multi};
 pub use records::{from_csv, to_csv};
 pub use repairs_file::{parse_repairs, read_repairs, read_repairs_from};
 pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};

@@ -1,6 +1,7 @@
 //! The pattern of one (run, class, α): at which checkpoint does repairing give the best
 //! Qual_α? The paper's two patterns, plus what its notebook folded in silently.
 
+use repair_core::{IncompletePolicy, TiePolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::convergence::{phase, Phase};
@@ -28,54 +29,6 @@ impl Pattern {
             Pattern::PostConvergence => "post-convergence",
             Pattern::AfterConvergence => "after-convergence",
             Pattern::Incomplete => "incomplete",
-        }
-    }
-}
-
-/// Which checkpoint wins a tie for the best Qual.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TiePolicy {
-    /// A tie with the converged checkpoint counts as post-convergence (the default:
-    /// an early repair must be strictly better to count); other ties go to the earliest.
-    Post,
-    /// The earliest checkpoint wins, as the study's notebook (pandas `idxmax`).
-    Earliest,
-}
-
-/// What a missing repair does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IncompletePolicy {
-    /// The (run, class) is reported as incomplete.
-    Mark,
-    /// Classified on the checkpoints that are there (the study's GTSRB counts did
-    /// this; incomplete only if none is).
-    Available,
-}
-
-impl std::str::FromStr for TiePolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "post" => Ok(TiePolicy::Post),
-            "earliest" => Ok(TiePolicy::Earliest),
-            other => Err(format!("unknown tie policy `{other}` (post or earliest)")),
-        }
-    }
-}
-
-impl std::str::FromStr for IncompletePolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mark" => Ok(IncompletePolicy::Mark),
-            "available" => Ok(IncompletePolicy::Available),
-            other => Err(format!(
-                "unknown incomplete policy `{other}` (mark or available)"
-            )),
         }
     }
 }

@@ -8,9 +8,6 @@
 
 use crate::error::MetricsError;
 
-/// The paper's α values.
-pub const PAPER_ALPHAS: [f64; 3] = [0.2, 0.5, 0.8];
-
 /// Qual_α from the two accuracies.
 pub fn qual(alpha: f64, acc_cls: f64, acc_total: f64) -> Result<f64, MetricsError> {
     if !(0.0..=1.0).contains(&alpha) {

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::MetricsError;
-use crate::pattern::{
-    classify_pattern, CheckpointQual, IncompletePolicy, PatternResult, TiePolicy,
-};
+use repair_core::{IncompletePolicy, TiePolicy};
+
+use crate::pattern::{classify_pattern, CheckpointQual, PatternResult};
 use crate::quality::qual;
 use crate::summary::{GainSummary, PairedComparison, PatternCounts};
 

@@ -1,9 +1,9 @@
 //! The SVG figures carry their data: titles, axes, legends and one mark per point.
 #![cfg(feature = "plots")]
 
+use repair_core::{IncompletePolicy, TiePolicy};
 use repair_metrics::{
-    accuracy_figure, pareto_figure, quality, quality_figure, table1, table1_figure,
-    IncompletePolicy, RepairRow, TiePolicy,
+    accuracy_figure, pareto_figure, quality, quality_figure, table1, table1_figure, RepairRow,
 };
 
 fn row(epoch: usize, repaired_cls: f64) -> RepairRow {

@@ -1,8 +1,9 @@
 //! Metrics on hand-computed cases.
 
+use repair_core::{IncompletePolicy, TiePolicy};
 use repair_metrics::{
     classify_pattern, converged_epoch, qual, sign_test, CheckpointQual, ConfusionMatrix,
-    GainSummary, IncompletePolicy, MetricsError, Pattern, PatternCounts, TiePolicy,
+    GainSummary, MetricsError, Pattern, PatternCounts,
 };
 
 #[test]

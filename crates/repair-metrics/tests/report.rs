@@ -1,8 +1,9 @@
 //! From a hand-written `repairs.csv` to Qual, patterns and Table 1.
 
+use repair_core::{IncompletePolicy, TiePolicy};
 use repair_metrics::{
     collapse_warnings, patterns, quality, read_repairs, table1, table1_markdown, warnings_markdown,
-    IncompletePolicy, Pattern, TiePolicy,
+    Pattern,
 };
 
 const HEADER: &str = "dataset,model,run,seed,target_class,epoch,converged_epoch,base_acc_total,base_acc_cls,repaired_acc_total,repaired_acc_cls,rr,br,n_sites,fitness,evaluations,repair_ms,notes";

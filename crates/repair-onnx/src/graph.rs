@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use candle_onnx::onnx::{GraphProto, ModelProto, NodeProto, TensorProto};
 use repair_core::DenseLayer;
-use repair_method::Layout;
+use repair_core::Layout;
 
 /// The op of the last layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

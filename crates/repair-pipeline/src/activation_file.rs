@@ -4,13 +4,13 @@
 //! plus the layer and sites): a set `NAME` is `NAME.activations`, f32 (rows, width),
 //! and `NAME.labels`, u32 (rows). Plain `safetensors`, no tensor library, so other
 //! tools (numpy, PyTorch) read the files as they are. Both are written by
-//! [`repair_method::TensorFile`]; this module reads the cache.
+//! [`repair_core::TensorFile`]; this module reads the cache.
 
 use std::path::Path;
 
 use repair_core::LabelledActivations;
+use repair_core::TensorFile;
 use repair_data::write_atomic;
-use repair_method::TensorFile;
 use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 
@@ -108,7 +108,7 @@ mod tests {
     proptest! {
         #![proptest_config(super::mutations::config())]
 
-        /// Issue 17, class 9: a damaged activation cache reads back as sets of finite
+        /// A damaged activation cache reads back as sets of finite
         /// values, as `None` (extract again), or an error naming the file; never a panic.
         #[test]
         fn a_damaged_cache_never_panics(m in super::mutations::mutations()) {

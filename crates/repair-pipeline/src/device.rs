@@ -3,7 +3,7 @@
 
 use candle_core::Device;
 use repair_core::{NoProgress, Progress};
-use repair_zoo::BuildOptions;
+use repair_zoo::{BuildOptions, ConvBackend};
 
 use crate::error::{PipelineError, Result};
 
@@ -33,7 +33,27 @@ pub struct Compute<'a> {
     pub progress: &'a dyn Progress,
 }
 
-impl Compute<'_> {
+impl<'a> Compute<'a> {
+    /// The device named `device` (`cpu`, `cuda`), the CPU convolution named `conv`
+    /// (`fast`, the default, or `candle`: what `EARLY_REPAIR_CONV` chooses, to compare
+    /// the two), reporting to `progress`.
+    pub fn named(device: &str, conv: Option<&str>, progress: &'a dyn Progress) -> Result<Self> {
+        let conv = match conv {
+            None | Some("fast") => ConvBackend::Fast,
+            Some("candle") => ConvBackend::Candle,
+            Some(other) => {
+                return Err(PipelineError::Invalid(format!(
+                    "convolution `{other}`: expected fast or candle"
+                )))
+            }
+        };
+        Ok(Compute {
+            device: device_named(device)?,
+            build: BuildOptions { conv },
+            progress,
+        })
+    }
+
     /// The CPU, default build options, no progress: what tests and embedding programs
     /// use.
     pub fn cpu() -> Compute<'static> {

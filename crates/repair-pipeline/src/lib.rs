@@ -24,6 +24,7 @@ mod activation_file;
 mod activations;
 mod bench;
 mod checkpoint;
+mod checkpoint_repair;
 mod device;
 mod error;
 mod online;
@@ -33,6 +34,7 @@ mod problem_repair;
 mod repair_unit;
 mod run_manifest;
 mod train_run;
+mod training_setup;
 mod unit_files;
 
 pub use activation_file::{read_rows_if_all, write_tensors};
@@ -41,6 +43,7 @@ pub use bench::{bench_train_step, StepBench};
 pub use checkpoint::{
     checkpoint_layer, last_layer_weights, load_checkpoint, load_checkpoint_with, LoadedCheckpoint,
 };
+pub use checkpoint_repair::{checkpoint_split, repair_checkpoint, CheckpointRepair};
 pub use device::{device_named, Compute};
 pub use error::{file_error, PipelineError, Result};
 pub use online::{train_online, OnlineEpoch, OnlineRepair, OnlineReport};
@@ -52,6 +55,7 @@ pub use repair_unit::{
 };
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use train_run::{train_run, TrainRunOptions};
+pub use training_setup::{prepare_training, PreparedTraining, TrainingSetup};
 pub use unit_files::{
     read_csv_rows, read_json, write_csv_rows, write_json, ClassAccuracyRow, ExperimentClassRow,
     RepairKey, CLASS_ACCURACY_CSV,

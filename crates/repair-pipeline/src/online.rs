@@ -13,8 +13,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use repair_core::{RepairRequest, RuleSpec};
 use repair_data::{write_atomic, Corpus, Split, SplitPart};
-use repair_readiness::{relative_change, Accuracy, Alpha, Decision, EpochSignals, ReadinessRule};
+use repair_readiness::{
+    relative_change, rule_of, Accuracy, Alpha, Decision, EpochSignals, ReadinessRule,
+};
 use repair_train::{CheckpointInfo, EpochEnd, EpochHook, RunDir, TrainConfig, TrainReport};
 use repair_zoo::ModelSpec;
 use serde::{Deserialize, Serialize};
@@ -22,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{last_layer_weights, load_checkpoint, load_checkpoint_with};
 use crate::device::Compute;
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair_unit::{repair_unit, RepairReport, UnitOutputs};
+use crate::repair_unit::{repair_unit, settings_of, RepairReport, UnitOutputs};
 use crate::run_manifest::RunManifest;
 use crate::train_run::{train_run, TrainRunOptions};
 use crate::unit_files::{read_json, write_json};
@@ -32,12 +35,12 @@ use repair_method::RepairSettings;
 pub struct OnlineRepair<'a> {
     /// Dataset name (recorded in the repair reports).
     pub dataset: &'a str,
-    /// The stop rule.
-    pub rule: &'a dyn ReadinessRule,
+    /// The stop rule, as written (`best-repaired:3`).
+    pub rule: RuleSpec,
     /// α of Qual_α that the rule optimises.
     pub alpha: f64,
     /// The repair of every epoch (class, localiser, search, seed).
-    pub settings: RepairSettings,
+    pub request: RepairRequest,
 }
 
 /// One epoch of the online mode: what the rule saw and its decision. The epoch's repair
@@ -119,6 +122,8 @@ struct Online<'a> {
     split: &'a Split,
     compute: &'a Compute<'a>,
     online: &'a OnlineRepair<'a>,
+    settings: RepairSettings,
+    rule: Box<dyn ReadinessRule>,
     alpha: Alpha,
 }
 
@@ -156,7 +161,7 @@ impl Online<'_> {
             let out = epoch_folder(self.dir, epoch);
             let report = repair_unit(
                 &loaded.input(self.online.dataset),
-                &self.online.settings,
+                &self.settings,
                 &out,
                 &UnitOutputs::default(),
             )?;
@@ -177,7 +182,7 @@ impl Online<'_> {
             previous = Some(weights);
             let mut seen: Vec<EpochSignals> = records.iter().map(|r| r.signals.clone()).collect();
             seen.push(signals.clone());
-            let decision = self.online.rule.decide(&seen, self.alpha);
+            let decision = self.rule.decide(&seen, self.alpha);
             let record = OnlineEpoch {
                 signals,
                 decision,
@@ -286,6 +291,8 @@ pub fn train_online(
         split,
         compute,
         online,
+        settings: settings_of(&online.request)?,
+        rule: rule_of(&online.rule),
         alpha,
     };
     // A rerun first finishes the epochs a kill left without a record; a recorded stop
@@ -355,6 +362,7 @@ impl Online<'_> {
             compute,
             online,
             alpha,
+            ..
         } = *self;
         let last = records.last().expect("a finished run has an epoch");
         let pick = last.decision.epoch;
@@ -366,7 +374,7 @@ impl Online<'_> {
         let best_dir = dir.join("online/best");
         let repaired = repair_unit(
             &loaded.input(online.dataset),
-            &online.settings,
+            &self.settings,
             &best_dir,
             &UnitOutputs {
                 repaired_model: Some(&loaded.model),
@@ -396,9 +404,9 @@ impl Online<'_> {
         let epochs_trained = report.epochs;
         let saved = converged_at_least.saturating_sub(epochs_trained);
         let out = OnlineReport {
-            rule: online.rule.name(),
+            rule: self.rule.name(),
             alpha: alpha.get(),
-            class: online.settings.class,
+            class: online.request.class,
             picked_epoch: pick,
             epochs_trained,
             stopped_by_rule: last.decision.stop,

@@ -9,14 +9,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use repair_core::{LabelledActivations, Progress};
+use repair_core::{LabelledActivations, Progress, RepairRequest};
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_method::RepairSettings;
 use repair_onnx::{OnnxClassifier, Preprocess};
 use repair_zoo::ModelSpec;
 
 use crate::error::{file_error, PipelineError, Result};
-use crate::repair_unit::{repair_unit, RepairInput, RepairReport, RepairedModel, UnitOutputs};
+use crate::repair_unit::{
+    repair_unit, settings_of, RepairInput, RepairReport, RepairedModel, UnitOutputs,
+};
 
 /// The repaired ONNX model in a unit's folder.
 pub const REPAIRED_ONNX: &str = "repaired.onnx";
@@ -37,17 +38,30 @@ pub struct OnnxRepairInput<'a> {
     pub split: Option<&'a Path>,
     /// The seed of the study's split.
     pub split_seed: u64,
-    /// The model's preprocessing (its input size is the images' size).
-    pub preprocess: &'a Preprocess,
+    /// The model's input (height, width), to which the images are resized; none: the
+    /// dataset's own size.
+    pub input_size: Option<(usize, usize)>,
+    /// Multiplies the 0..=255 pixel (1/255 gives [0, 1]).
+    pub scale: f32,
+    /// Per-channel mean after scaling (one value: every channel).
+    pub mean: &'a [f32],
+    /// Per-channel standard deviation after scaling.
+    pub std: &'a [f32],
+    /// Channels last (Keras / TensorFlow exports).
+    pub nhwc: bool,
 }
 
-/// Repairs the ONNX model of `input` with `settings` into the folder `out`.
+/// Repairs the ONNX model of `input` as `request` asks into the folder `out`.
 pub fn repair_onnx_model(
     input: &OnnxRepairInput<'_>,
-    settings: &RepairSettings,
+    request: &RepairRequest,
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<RepairReport> {
+    if !input.model.is_file() {
+        return Err(file_error(input.model, "no such file"));
+    }
+    let settings = settings_of(request)?;
     let onnx =
         OnnxClassifier::load(input.model).map_err(|e| PipelineError::Invalid(e.to_string()))?;
     let layer = onnx.last_layer().layer.clone();
@@ -62,8 +76,17 @@ pub fn repair_onnx_model(
         ));
     }
     // The flags are checked before the images are read and resized.
-    let p = input.preprocess;
-    let channels = manifest.shape().channels;
+    let shape = manifest.shape();
+    let (height, width) = input.input_size.unwrap_or((shape.height, shape.width));
+    let p = &Preprocess {
+        height,
+        width,
+        scale: input.scale,
+        mean: input.mean.to_vec(),
+        std: input.std.to_vec(),
+        nhwc: input.nhwc,
+    };
+    let channels = shape.channels;
     p.validate(channels).map_err(PipelineError::Invalid)?;
     let corpus = manifest.load(input.data)?.resized(p.height, p.width)?;
     let split = match input.split {
@@ -115,7 +138,7 @@ pub fn repair_onnx_model(
         export_problem: false,
         progress,
     };
-    repair_unit(&unit, settings, out, &outputs)
+    repair_unit(&unit, &settings, out, &outputs)
 }
 
 /// The activations of every image of `data` (in order), with their labels.

@@ -9,16 +9,17 @@
 use std::path::{Path, PathBuf};
 
 use repair_adaptive::AdaptiveStop;
-use repair_core::{Progress, Site};
+use repair_core::{Layout, Progress, RepairRequest, Site};
 use repair_data::write_atomic;
 use repair_fitness::FitnessDetail;
 use repair_method::{
-    layer_bytes, read_problem, solve, Layout, RepairOutcome, RepairSettings, Strategy, Timings,
+    layer_bytes, read_problem, solve, RepairOutcome, RepairSettings, Strategy, Timings,
 };
 use repair_pso::Termination;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, Result};
+use crate::repair_unit::settings_of;
 use crate::unit_files::write_repair_files;
 
 /// The repaired layer's file in the output folder.
@@ -75,15 +76,17 @@ pub struct ProblemReport {
     pub timings: Timings,
 }
 
-/// Repairs the problem file at `path` with `settings` into the folder `out`; with
-/// `relocalise`, the file's sites are ignored and the localiser finds them.
+/// Repairs the problem file at `path` as `request` asks (its class and seeds aside: the
+/// file gives the sets) into the folder `out`; with `relocalise`, the file's sites are
+/// ignored and the localiser finds them.
 pub fn repair_problem_file(
     path: &Path,
-    settings: &RepairSettings,
+    request: &RepairRequest,
     relocalise: bool,
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<ProblemReport> {
+    let settings = &settings_of(request)?;
     let file = read_problem(path)?;
     let at = |problem: String| file_error(&file.path, problem);
     let sites = if relocalise { None } else { file.sites.clone() };

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use repair_adaptive::{AdaptiveStop, PhaseRecord};
-use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, Site};
+use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, RepairRequest, Site};
 use repair_fitness::FitnessDetail;
 use repair_pso::Termination;
 use repair_zoo::{Classifier, ModelSpec};
@@ -44,6 +44,14 @@ pub struct RepairInput<'a> {
     /// The `history` strategy's earlier checkpoint: its epoch and last layer (none:
     /// the configured localiser finds the sites, see [`repair_method::Strategy::History`]).
     pub earlier: Option<(usize, &'a DenseLayer)>,
+}
+
+/// The settings `request` asks for (the one mapping, `RepairSettings::requested`), a
+/// search its method cannot use refused naming the method.
+pub(crate) fn settings_of(request: &RepairRequest) -> Result<RepairSettings> {
+    RepairSettings::requested(request).map_err(|e| {
+        crate::error::PipelineError::Invalid(format!("method `{}`: {e}", request.method))
+    })
 }
 
 /// A model that can be written again with a repaired last layer.

@@ -1,4 +1,4 @@
-//! Issue 19: a user's ONNX classifier repaired on real PneumoniaMNIST. The test writes
+//! A user's ONNX classifier repaired on real PneumoniaMNIST. The test writes
 //! the model (repair-onnx's seeded conv net, a Gemm head with transB as PyTorch exports
 //! it, then Softmax), repairs class 1, and checks `repaired.onnx`: only the searched
 //! weights changed, its logits are the repaired weights' logits, and its predictions on
@@ -10,9 +10,8 @@
 #[path = "../../../fixtures/data_root.rs"]
 mod data_root;
 
-use repair_core::NoProgress;
+use repair_core::{NoProgress, RepairRequest};
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
-use repair_method::RepairSettings;
 use repair_onnx::Preprocess;
 use repair_onnx::{example_conv_net, ExampleHead, OnnxClassifier};
 use repair_pipeline::{repair_onnx_model, OnnxRepairInput, REPAIRED_ONNX};
@@ -42,10 +41,10 @@ fn a_repaired_onnx_model_classifies_as_its_repaired_weights_do() {
         &example_conv_net(1, 28, 2, ExampleHead::GemmTorch, true, 3),
         &model_path,
     );
-    let settings = RepairSettings {
+    let request = RepairRequest {
         particles: 30,
         iterations: 20,
-        ..RepairSettings::study(1, 4)
+        ..RepairRequest::study(1, 4)
     };
     let input = OnnxRepairInput {
         model: &model_path,
@@ -53,10 +52,14 @@ fn a_repaired_onnx_model_classifies_as_its_repaired_weights_do() {
         data: &data,
         split: None,
         split_seed: 42,
-        preprocess: &preprocess(),
+        input_size: Some((28, 28)),
+        scale: 1.0 / 255.0,
+        mean: &[0.5],
+        std: &[0.25],
+        nhwc: false,
     };
     let out = dir.path().join("out");
-    let report = repair_onnx_model(&input, &settings, &out, &NoProgress).unwrap();
+    let report = repair_onnx_model(&input, &request, &out, &NoProgress).unwrap();
     assert!(!report.nothing_to_repair && report.negatives > 0);
     assert_eq!(report.model.arch, "onnx:user-model");
     assert_eq!(
@@ -138,16 +141,15 @@ fn a_model_of_the_wrong_dataset_or_graph_is_refused_by_name() {
         data: &data,
         split: None,
         split_seed: 42,
-        preprocess: &preprocess(),
+        input_size: Some((28, 28)),
+        scale: 1.0 / 255.0,
+        mean: &[0.5],
+        std: &[0.25],
+        nhwc: false,
     };
-    let e = repair_onnx_model(
-        &input,
-        &RepairSettings::study(1, 0),
-        dir.path(),
-        &NoProgress,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = repair_onnx_model(&input, &RepairRequest::study(1, 0), dir.path(), &NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("three.onnx") && e.contains("the model has 3 classes, dataset pneumonia has 2"),
         "{e}"
@@ -157,17 +159,13 @@ fn a_model_of_the_wrong_dataset_or_graph_is_refused_by_name() {
         &example_conv_net(1, 28, 2, ExampleHead::GemmTorch, false, 1),
         &path,
     );
-    let two_means = Preprocess {
-        mean: vec![0.5, 0.5],
-        ..preprocess()
-    };
     let nowhere = dir.path().join("no-such-data");
     let bad = OnnxRepairInput {
         data: &nowhere,
-        preprocess: &two_means,
+        mean: &[0.5, 0.5],
         ..input
     };
-    let e = repair_onnx_model(&bad, &RepairSettings::study(1, 0), dir.path(), &NoProgress)
+    let e = repair_onnx_model(&bad, &RepairRequest::study(1, 0), dir.path(), &NoProgress)
         .unwrap_err()
         .to_string();
     assert!(e.contains("mean: 2 values for 1 channels"), "{e}");

@@ -9,8 +9,8 @@ mod data_root;
 use std::sync::OnceLock;
 
 use candle_core::Device;
-use repair_core::NoProgress;
 use repair_core::{DenseLayer, LabelledActivations};
+use repair_core::{NoProgress, RepairRequest};
 use repair_data::{load_gtsrb, Corpus, Split, SplitConfig, SplitPart};
 use repair_method::{repair_layer, RepairSettings};
 use repair_pipeline::{
@@ -106,7 +106,8 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     );
     let class = worst_class(&loaded.layer, &loaded.repair);
     let out = tempfile::tempdir().unwrap();
-    let settings = RepairSettings::study(class, 3);
+    let request = RepairRequest::study(class, 3);
+    let settings = RepairSettings::requested(&request).unwrap();
     let outputs = UnitOutputs {
         repaired_model: Some(&loaded.model),
         export_problem: true,
@@ -166,14 +167,14 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     // The same seed gives the same repair.
     assert_eq!(outcome.rr, report.rr);
 
-    // Issue 19: the exported problem, repaired as a problem file with the same
+    // The exported problem, repaired as a problem file with the same
     // settings, gives the same weights (its sites searched, no FL) — and again with
     // FL on the file's sets, the same sites.
     for relocalise in [false, true] {
         let again = tempfile::tempdir().unwrap();
         let exported = out.path().join("problem.safetensors");
         let by_file =
-            repair_problem_file(&exported, &settings, relocalise, again.path(), &NoProgress)
+            repair_problem_file(&exported, &request, relocalise, again.path(), &NoProgress)
                 .unwrap();
         assert_eq!(by_file.sites, report.sites);
         assert_eq!(Some(by_file.fitness_after), report.fitness_after);
@@ -194,7 +195,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     }
 }
 
-/// Issue 18: Arachne v2's DE in place of the PSO, on the same real checkpoint and class:
+/// Arachne v2's DE in place of the PSO, on the same real checkpoint and class:
 /// same localisation, a fitness at least as good as the checkpoint's, exactly repeated
 /// by its seed, and its evaluations those of population × (generations run + 1); a
 /// search seed apart from the problem's seed changes the search, not the problem.
@@ -204,7 +205,7 @@ fn the_de_search_repairs_the_same_sites_and_repeats_with_its_seed() {
     let class = worst_class(&t.loaded.layer, &t.loaded.repair);
     let pso = RepairSettings::study(class, 3);
     let de = RepairSettings {
-        pso: repair_method::PsoPreset::De,
+        search: repair_core::Search::De,
         particles: 100,
         iterations: 100,
         ..pso.clone()

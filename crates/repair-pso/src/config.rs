@@ -3,15 +3,10 @@
 //! departs from the textbook,
 //! each a field of its own so users can switch the quirks one at a time.
 
+use repair_core::defaults::{ARACHNE_ITERATIONS, ARACHNE_PARTICLES};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PsoError;
-
-/// Particles of the study's Arachne search (its `arachne.py` default, also the paper's).
-pub const ARACHNE_PARTICLES: usize = 100;
-
-/// Iterations of the study's Arachne search.
-pub const ARACHNE_ITERATIONS: usize = 50;
 
 /// A complete, validated-on-use description of a particle-swarm search.
 ///

@@ -47,7 +47,6 @@ mod swarm;
 pub use config::{
     constriction, BestSharing, BoundaryPolicy, Bounds, Coefficients, Improvement, Init, LayerScale,
     PsoConfig, Randomness, SpeedLimits, Stall, Topology, UpdateOrder, ZeroVelocity,
-    ARACHNE_ITERATIONS, ARACHNE_PARTICLES,
 };
 pub use error::PsoError;
 pub use objective::Objective;

@@ -37,9 +37,8 @@ pub use evaluate::{
 };
 #[cfg(feature = "plots")]
 pub use figures::{correlation_figure, picks_figure};
-pub use repair_metrics::{bootstrap_mean_ci, spearman, wilcoxon_signed_rank};
 pub use rule::{
-    rule_named, BestRepaired, Converged, Decision, ReadinessRule, RuleSpec, Saturated, Smoothed,
+    rule_named, rule_of, BestRepaired, Converged, Decision, ReadinessRule, Saturated, Smoothed,
 };
 pub use signal_table::{
     correlations, signal_rows, tracking, Correlation, SignalPoint, SignalRow, Tracking,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use repair_core::{RuleParams, RuleSpec};
+
 use crate::signals::{Alpha, EpochSignals};
 
 /// A rule's answer at the end of an epoch.
@@ -184,131 +186,32 @@ impl ReadinessRule for Smoothed {
     }
 }
 
+/// The rule a checked [`RuleSpec`] describes (the grammar and the parameters' ranges
+/// are `repair_core::RuleSpec`'s).
+pub fn rule_of(spec: &RuleSpec) -> Box<dyn ReadinessRule> {
+    match spec.params() {
+        RuleParams::Converged { patience } => Box::new(Converged { patience }),
+        RuleParams::BestRepaired { patience, min_gain } => {
+            Box::new(BestRepaired { patience, min_gain })
+        }
+        RuleParams::Smoothed { patience, window } => Box::new(Smoothed { patience, window }),
+        RuleParams::Saturated {
+            patience,
+            min_gain,
+            jaccard,
+        } => Box::new(Saturated {
+            patience,
+            min_gain,
+            jaccard,
+        }),
+    }
+}
+
 /// A rule by name, as the command line and reports give it: `converged`,
-/// `best-repaired`, `saturated`, each with its default parameters, or with them spelled
-/// out (`best-repaired:3:0.002`, `saturated:3:0.002:0.5`, `converged:5`).
-pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, String> {
-    let mut parts = spec.split(':');
-    let name = parts.next().unwrap_or_default();
-    let numbers: Vec<&str> = parts.collect();
-    let number = |k: usize, default: f64| -> Result<f64, String> {
-        match numbers.get(k) {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("rule `{spec}`: `{text}` is not a number ≥ 0")),
-        }
-    };
-    // Patience and window: 0 would stop at the first epoch, before any comparison.
-    let count = |k: usize, default: usize, what: &str| -> Result<usize, String> {
-        let v = number(k, default as f64)?;
-        if v.fract() != 0.0 || v < 1.0 {
-            return Err(format!(
-                "rule `{spec}`: the {what} must be a whole number ≥ 1"
-            ));
-        }
-        Ok(v as usize)
-    };
-    let most = |n: usize| {
-        if numbers.len() > n {
-            Err(format!(
-                "rule `{spec}`: `{name}` takes at most {n} parameters"
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    Ok(match name {
-        "converged" => {
-            most(1)?;
-            Box::new(Converged {
-                patience: count(0, 5, "patience")?,
-            })
-        }
-        "best-repaired" => {
-            most(2)?;
-            Box::new(BestRepaired {
-                patience: count(0, 3, "patience")?,
-                min_gain: number(1, 0.0)?,
-            })
-        }
-        "smoothed" => {
-            most(2)?;
-            Box::new(Smoothed {
-                patience: count(0, 3, "patience")?,
-                window: count(1, 1, "window")?,
-            })
-        }
-        "saturated" => {
-            most(3)?;
-            Box::new(Saturated {
-                patience: count(0, 2, "patience")?,
-                min_gain: number(1, 0.002)?,
-                jaccard: number(2, 0.5)?,
-            })
-        }
-        "oracle" => {
-            return Err(
-                "`oracle` chooses on the test set: it is part of the evaluation, not a rule \
-                 to stop training with"
-                    .into(),
-            )
-        }
-        other => {
-            return Err(format!(
-                "unknown rule `{other}` (converged, best-repaired, saturated, smoothed)"
-            ))
-        }
-    })
-}
-
-/// A rule as written (`best-repaired:2`), checked when read: what experiment files and the
-/// command line hold. It keeps its text, so files and hashes show it as the user wrote it,
-/// and [`RuleSpec::rule`] builds the rule.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RuleSpec(String);
-
-impl RuleSpec {
-    /// The rule.
-    pub fn rule(&self) -> Box<dyn ReadinessRule> {
-        rule_named(&self.0).expect("a RuleSpec is checked when made")
-    }
-
-    /// The text as written.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::str::FromStr for RuleSpec {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        rule_named(text).map(|_| RuleSpec(text.to_string()))
-    }
-}
-
-impl TryFrom<String> for RuleSpec {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
-impl From<RuleSpec> for String {
-    fn from(spec: RuleSpec) -> String {
-        spec.0
-    }
-}
-
-impl std::fmt::Display for RuleSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// `best-repaired`, `saturated`, `smoothed`, each with its default parameters, or with
+/// them spelled out (`best-repaired:3:0.002`, `saturated:3:0.002:0.5`, `converged:5`).
+pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, repair_core::BadRule> {
+    spec.parse::<RuleSpec>().map(|spec| rule_of(&spec))
 }
 
 #[cfg(test)]
@@ -453,7 +356,7 @@ mod tests {
             ("converged:5:1", "at most 1"),
             ("best-repaired:-1", "not a number ≥ 0"),
         ] {
-            let e = rule_named(bad).err().unwrap();
+            let e = rule_named(bad).err().unwrap().to_string();
             assert!(e.contains(says), "{bad}: {e}");
         }
     }

@@ -11,7 +11,8 @@
 //! ```
 //! use std::path::Path;
 //!
-//! use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
+//! use repair_core::defaults::PAPER_ALPHAS;
+//! use repair_core::{IncompletePolicy, TiePolicy};
 //! use repair_report::{write_report, ReportOptions};
 //!
 //! let options = ReportOptions {

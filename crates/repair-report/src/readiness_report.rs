@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use repair_core::Site;
+use repair_core::{RuleSpec, Site};
 use repair_data::write_atomic;
 use repair_metrics::{read_repairs, to_csv, RepairRow, STUDY_METHOD};
+use repair_readiness::rule_of;
 use repair_readiness::{
     correlation_figure, correlations, evaluate, picks_figure, relative_change, signal_rows,
     summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, EpochOutcome, EpochSignals,
@@ -25,7 +26,7 @@ use repair_pipeline::{file_error, PipelineError, Result};
 /// What the evaluation runs.
 pub struct ReadinessOptions {
     /// The rules besides the `converged` baseline.
-    pub rules: Vec<Box<dyn ReadinessRule>>,
+    pub rules: Vec<RuleSpec>,
     /// α values.
     pub alphas: Vec<f64>,
     /// Patience of the `converged` baseline (the experiment's training patience).
@@ -34,6 +35,25 @@ pub struct ReadinessOptions {
     pub resamples: usize,
     /// Seed of the bootstrap.
     pub seed: u64,
+}
+
+impl ReadinessOptions {
+    /// The options of a dense experiment's evaluation: its config's α values and
+    /// training patience (the `converged` baseline's), the given rules and bootstrap.
+    pub fn of_experiment(
+        config: &repair_experiment::ExperimentConfig,
+        rules: Vec<RuleSpec>,
+        resamples: usize,
+        seed: u64,
+    ) -> ReadinessOptions {
+        ReadinessOptions {
+            rules,
+            alphas: config.report.alphas.clone(),
+            patience: config.train.patience,
+            resamples,
+            seed,
+        }
+    }
 }
 
 /// What [`write_readiness`] found.
@@ -231,7 +251,8 @@ pub fn write_readiness(
     };
     let rows = signal_rows(series, &alphas);
     csv("readiness.csv", to_csv(&rows))?;
-    let results = evaluate(series, &alphas, &options.rules, options.patience);
+    let rules: Vec<Box<dyn ReadinessRule>> = options.rules.iter().map(rule_of).collect();
+    let results = evaluate(series, &alphas, &rules, options.patience);
     csv("readiness_picks.csv", to_csv(&results))?;
     let summary = summarise(&results, options.resamples, options.seed);
     csv("readiness_summary.csv", to_csv(&summary))?;

@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use repair_core::file_name_part;
+use repair_core::{IncompletePolicy, TiePolicy};
 use repair_data::write_atomic;
 use repair_metrics::{
     accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
-    table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, IncompletePolicy,
-    MetricsError, QualityRow, RepairRow, RunPattern, Table1Row, TiePolicy, STUDY_METHOD,
+    table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, MetricsError,
+    QualityRow, RepairRow, RunPattern, Table1Row, STUDY_METHOD,
 };
 use repair_metrics::{variance_markdown, variance_split};
 
@@ -266,7 +267,7 @@ fn write_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use repair_metrics::PAPER_ALPHAS;
+    use repair_core::defaults::PAPER_ALPHAS;
     use repair_pipeline::write_csv_rows;
 
     fn options() -> ReportOptions {

@@ -454,9 +454,10 @@ fn check_table1(
 mod tests {
     use super::*;
     use crate::study_report::{write_report, ReportOptions};
+    use repair_core::defaults::PAPER_ALPHAS;
+    use repair_core::{IncompletePolicy, TiePolicy};
     use repair_experiment::ExperimentFile;
     use repair_experiment::{write_experiment_class_accuracy, TrainedRun};
-    use repair_metrics::{IncompletePolicy, TiePolicy, PAPER_ALPHAS};
     use repair_pipeline::{write_csv_rows, ClassAccuracyRow};
     use repair_train::TrainReport;
 

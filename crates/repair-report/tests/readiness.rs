@@ -58,7 +58,7 @@ fn options() -> ReadinessOptions {
     ReadinessOptions {
         rules: ["best-repaired:1", "saturated:1:0:0"]
             .iter()
-            .map(|r| rule_named(r).unwrap())
+            .map(|r| r.parse().unwrap())
             .collect(),
         alphas: vec![0.2, 0.8],
         patience: 3,
@@ -171,7 +171,12 @@ fn repair_readiness_picks(
     series: &[repair_readiness::RepairSeries],
 ) -> Vec<(String, usize, usize)> {
     let alphas = [0.2, 0.8].map(|a| repair_readiness::Alpha::new(a).unwrap());
-    repair_readiness::evaluate(series, &alphas, &options().rules, 3)
+    let rules: Vec<_> = options()
+        .rules
+        .iter()
+        .map(repair_readiness::rule_of)
+        .collect();
+    repair_readiness::evaluate(series, &alphas, &rules, 3)
         .into_iter()
         .map(|r| {
             (
@@ -222,9 +227,11 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
     };
     let online = repair_pipeline::OnlineRepair {
         dataset: "gtsrb",
-        rule: rule.as_ref(),
+        rule: "best-repaired:1".parse().unwrap(),
         alpha: 0.5,
-        settings: config.repair.settings(class, 7),
+        request: config
+            .repair
+            .request_for(repair_core::MethodName::Arachne, class, 7),
     };
     let dir = tempfile::tempdir().unwrap();
     let go = |stop_after| {

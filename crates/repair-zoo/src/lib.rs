@@ -39,5 +39,5 @@ mod tests;
 pub use classifier::Classifier;
 pub use conv::ConvBackend;
 pub use error::{Result, ZooError};
-pub use model::{build_model, build_model_with, Arch, BuildOptions, Model, ModelSpec};
+pub use model::{build_model, build_model_with, BuildOptions, Model, ModelSpec};
 pub use pool::{avg_pool2, max_pool2, max_pool_strided};

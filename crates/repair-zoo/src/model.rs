@@ -8,56 +8,13 @@ use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{Linear, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use repair_core::DenseLayer;
+use repair_core::{Arch, DenseLayer};
 
 use crate::backbone::Backbone;
 use crate::classifier::Classifier;
 use crate::conv::ConvBackend;
 use crate::error::{Result, ZooError};
 use crate::seeded::SeededVarMap;
-
-/// The models of the zoo, by [`Arch::name`].
-pub(crate) const MODEL_NAMES: [&str; 4] = [
-    Arch::CnnS.name(),
-    Arch::CnnM.name(),
-    Arch::Vgg16.name(),
-    Arch::Densenet121.name(),
-];
-
-/// A model architecture of the zoo, as experiment files name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Arch {
-    /// The small CPU CNN (3 conv blocks, 256-wide penultimate layer).
-    #[serde(rename = "cnn-s")]
-    CnnS,
-    /// Its wider sibling.
-    #[serde(rename = "cnn-m")]
-    CnnM,
-    /// torchvision's VGG16 conv base with the study's dense head (GTSRB).
-    #[serde(rename = "vgg16")]
-    Vgg16,
-    /// DenseNet-121 (the study's RSNA model).
-    #[serde(rename = "densenet121")]
-    Densenet121,
-}
-
-impl Arch {
-    /// The name of [`ModelSpec::arch`] and of results (`cnn-s`, ...).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Arch::CnnS => "cnn-s",
-            Arch::CnnM => "cnn-m",
-            Arch::Vgg16 => "vgg16",
-            Arch::Densenet121 => "densenet121",
-        }
-    }
-}
-
-impl std::fmt::Display for Arch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What to build: architecture, input shape, class count, and the seed of the
 /// initial weights.
@@ -164,7 +121,7 @@ pub fn build_model_with(
         other => {
             return Err(ZooError::UnknownModel {
                 name: other.to_string(),
-                known: MODEL_NAMES.join(", "),
+                known: repair_core::choice_names::<Arch>().join(", "),
             })
         }
     };
