@@ -465,14 +465,20 @@ fn repair<'py>(
     out.set_item("weight", matrix_array(py, &solved.repaired, layout)?)?;
     out.set_item("bias", solved.repaired.bias.clone().into_pyarray(py))?;
     out.set_item("sites", sites_array(py, &solved.sites)?)?;
-    out.set_item("fitness_before", fitness_dict(py, &solved.fitness_before)?)?;
-    out.set_item("fitness_after", fitness_dict(py, &solved.fitness_after)?)?;
-    out.set_item("rr", solved.rr)?;
-    out.set_item("br", solved.br)?;
-    out.set_item("evaluations", solved.evaluations)?;
+    out.set_item(
+        "fitness_before",
+        fitness_dict(py, &solved.score.fitness_before)?,
+    )?;
+    out.set_item(
+        "fitness_after",
+        fitness_dict(py, &solved.score.fitness_after)?,
+    )?;
+    out.set_item("rr", solved.score.rr)?;
+    out.set_item("br", solved.score.br)?;
+    out.set_item("evaluations", solved.score.evaluations)?;
     out.set_item("fl_ms", solved.fl_ms)?;
     out.set_item("search_ms", solved.search_ms)?;
-    out.set_item("termination", format!("{:?}", solved.termination))?;
+    out.set_item("termination", format!("{:?}", solved.score.termination))?;
     out.set_item("method", settings_method_name(&settings))?;
     let history = PyList::empty(py);
     for r in &solved.history {

@@ -60,10 +60,10 @@ fn run_problem(problem: &Path, request: &RepairRequest, args: &RepairArgs) -> an
         report.positives,
         report.sites.len(),
         report.sites_from,
-        report.fitness_before.fitness,
-        report.fitness_after.fitness,
-        report.rr,
-        report.br,
+        report.score.fitness_before.fitness,
+        report.score.fitness_after.fitness,
+        report.score.rr,
+        report.score.br,
         report.timings.fl_ms,
         report.timings.search_ms,
         args.out.join(repair_pipeline::REPAIRED_LAYER).display()
@@ -109,7 +109,7 @@ fn run_onnx(model: &Path, _: &RepairRequest, _: &RepairArgs) -> anyhow::Result<(
 
 /// What a checkpoint's or ONNX model's repair did, in one line (or "nothing to repair").
 fn print_summary(report: &RepairReport, request: &RepairRequest, out: &Path) -> anyhow::Result<()> {
-    if report.nothing_to_repair {
+    if report.outcome.nothing_to_repair {
         println!(
             "nothing to repair: no repair input of class {} is misclassified; wrote {}",
             joined(&request.classes()),
@@ -120,16 +120,16 @@ fn print_summary(report: &RepairReport, request: &RepairRequest, out: &Path) -> 
     let (Some(before), Some(after)) = (report.test_before, report.test_after) else {
         anyhow::bail!("the repair was not scored on the test set");
     };
-    let t = &report.timings;
+    let t = &report.outcome.timings;
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
         request.class,
         report.sites.len(),
         report.sites.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
-        report.fitness_before.map_or(f64::NAN, |f| f.fitness),
-        report.fitness_after.map_or(f64::NAN, |f| f.fitness),
-        report.rr,
-        report.br,
+        report.outcome.fitness_before.map_or(f64::NAN, |f| f.fitness),
+        report.outcome.fitness_after.map_or(f64::NAN, |f| f.fitness),
+        report.outcome.rr,
+        report.outcome.br,
         before.class,
         after.class,
         before.total,

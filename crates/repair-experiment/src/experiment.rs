@@ -748,13 +748,13 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         base_acc_cls: before.class,
         repaired_acc_total: after.total,
         repaired_acc_cls: after.class,
-        rr: Some(report.rr),
-        br: Some(report.br),
+        rr: Some(report.outcome.rr),
+        br: Some(report.outcome.br),
         n_sites: Some(report.sites.len()),
         // 0 when there was nothing to repair, as the files have always said.
-        fitness: Some(report.fitness_after.map_or(0.0, |f| f.fitness)),
-        evaluations: Some(report.evaluations),
-        repair_ms: Some(report.timings.fl_ms + report.timings.search_ms),
+        fitness: Some(report.outcome.fitness_after.map_or(0.0, |f| f.fitness)),
+        evaluations: Some(report.outcome.evaluations),
+        repair_ms: Some(report.outcome.timings.fl_ms + report.outcome.timings.search_ms),
         base_balanced_acc: Some(before.balanced),
         repaired_balanced_acc: Some(after.balanced),
         base_share_cls: Some(before.predicted_share),
@@ -763,8 +763,8 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         selection_base_acc_cls: Some(report.selection_before.class),
         selection_repaired_acc_total: Some(report.selection_after.total),
         selection_repaired_acc_cls: Some(report.selection_after.class),
-        negatives: Some(report.negatives),
-        fitness_before: report.fitness_before.map(|f| f.fitness),
+        negatives: Some(report.outcome.negatives),
+        fitness_before: report.outcome.fitness_before.map(|f| f.fitness),
     })
 }
 

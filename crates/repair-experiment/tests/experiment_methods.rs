@@ -109,17 +109,27 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
             let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
             assert!(history.starts_with("iteration,best,mean,evaluations,elapsed_s,phase\n"));
             match method {
-                MethodName::De => assert_eq!(report.evaluations % 20, 0),
+                MethodName::De => assert_eq!(report.outcome.evaluations % 20, 0),
                 MethodName::Adaptive => {
-                    assert!(!report.phases.is_empty() && report.adaptive_stop.is_some());
+                    assert!(
+                        !report.outcome.phases.is_empty() && report.outcome.adaptive_stop.is_some()
+                    );
                     // Each phase's iterations are in history.csv under its number.
                     let phases: BTreeSet<&str> = history
                         .lines()
                         .skip(1)
                         .map(|l| l.rsplit(',').next().unwrap())
                         .collect();
-                    assert_eq!(phases.len(), report.phases.len(), "{history}");
-                    assert!(report.phases.iter().map(|p| p.iterations).sum::<usize>() <= 15);
+                    assert_eq!(phases.len(), report.outcome.phases.len(), "{history}");
+                    assert!(
+                        report
+                            .outcome
+                            .phases
+                            .iter()
+                            .map(|p| p.iterations)
+                            .sum::<usize>()
+                            <= 15
+                    );
                 }
                 MethodName::History => {
                     assert!(matches!(report.settings.strategy, Strategy::History { .. }));
@@ -131,7 +141,7 @@ fn every_method_repairs_the_same_checkpoints_and_reports_its_own_table() {
                         assert_eq!(report.earlier_epoch, None);
                     }
                 }
-                MethodName::Arachne => assert!(report.phases.is_empty()),
+                MethodName::Arachne => assert!(report.outcome.phases.is_empty()),
             }
         }
     }
@@ -227,8 +237,16 @@ fn repair_seeds_repeat_each_search_on_the_same_problem_and_split_the_variance() 
     let (study, repeat) = (read(unit.clone()), read(unit.join("search-seed-2")));
     assert_eq!(repeat.settings.search_seed, Some(2));
     assert_eq!(
-        (&repeat.sites, repeat.positives_sampled, repeat.negatives),
-        (&study.sites, study.positives_sampled, study.negatives)
+        (
+            &repeat.sites,
+            repeat.outcome.positives_sampled,
+            repeat.outcome.negatives
+        ),
+        (
+            &study.sites,
+            study.outcome.positives_sampled,
+            study.outcome.negatives
+        )
     );
     let variance: Vec<repair_metrics::VarianceRow> =
         from_csv(&std::fs::read(out.path().join("variance.csv")).unwrap()[..]).unwrap();

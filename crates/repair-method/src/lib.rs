@@ -25,4 +25,4 @@ pub use problem_file::{
 };
 pub use repair::{first_repeated, repair_layer, repair_layer_with};
 pub use settings::{LocaliserChoice, RepairSettings, Strategy};
-pub use solve::{predict, solve, Sets, Solved};
+pub use solve::{predict, solve, RepairScore, Sets, Solved};

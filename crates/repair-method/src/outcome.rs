@@ -30,7 +30,9 @@ pub struct Timings {
     pub search_ms: f64,
 }
 
-/// What a repair did.
+/// What a repair did. Its serialised form is the part of a checkpoint's `repair.json`
+/// that a repair of any kind has; the per-weight, per-candidate and per-iteration
+/// records go to their own CSV files instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepairOutcome {
     /// Repair-set inputs of the class that the model misclassifies.
@@ -41,9 +43,11 @@ pub struct RepairOutcome {
     pub positives_sampled: usize,
     /// True when there were no negatives: nothing was searched or changed.
     pub nothing_to_repair: bool,
-    /// The weights searched and their values.
+    /// The weights searched and their values (`weights.csv`, not `repair.json`).
+    #[serde(skip)]
     pub changes: Vec<WeightChange>,
-    /// FL candidates (for the Pareto-front figure).
+    /// FL candidates (for the Pareto-front figure; `localisation.csv`).
+    #[serde(skip)]
     pub candidates: Vec<Candidate>,
     /// Fitness of the original weights.
     pub fitness_before: Option<FitnessDetail>,
@@ -57,14 +61,17 @@ pub struct RepairOutcome {
     pub evaluations: u64,
     /// Why the search ended.
     pub termination: Option<Termination>,
-    /// One record per iteration.
+    /// One record per iteration (`history.csv`).
+    #[serde(skip)]
     pub history: Vec<IterationRecord>,
     /// Phase times.
     pub timings: Timings,
-    /// The phases of an adaptive repair (empty otherwise); `history` runs over all of
-    /// them.
+    /// The phases of an adaptive repair (empty, and absent from `repair.json`,
+    /// otherwise); `history` runs over all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseRecord>,
     /// Why an adaptive repair ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptive_stop: Option<AdaptiveStop>,
     /// The search problem (for `--export-problem`); not serialised.
     #[serde(skip)]

@@ -15,6 +15,8 @@ use repair_pso::{
     run_with, IterationRecord, LayerScale, Objective, PsoConfig, SearchResult, Swarm, Termination,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{MethodError, Result};
 use crate::outcome::{changes, RepairOutcome, Timings, WeightChange};
 use repair_core::Search;
@@ -31,18 +33,11 @@ pub struct Sets {
     pub positives: LabelledActivations,
 }
 
-/// What FL and the search of one problem found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Solved {
-    /// The layer with the best position written into its sites.
-    pub repaired: DenseLayer,
-    /// The weights searched (an adaptive repair's: its first phase's; every changed
-    /// weight is in `changes`).
-    pub sites: Vec<Site>,
-    /// Every weight changed, before and after.
-    pub changes: Vec<WeightChange>,
-    /// FL's candidates (empty when the sites were given).
-    pub candidates: Vec<Candidate>,
+/// How a search's repaired layer scores against the layer it was given, on the
+/// problem's own negatives and positives: what every report of a repair states (a
+/// problem file's `repair.json` holds it as is).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RepairScore {
     /// Fitness of the layer as given.
     pub fitness_before: FitnessDetail,
     /// Fitness of the repaired layer.
@@ -55,6 +50,22 @@ pub struct Solved {
     pub evaluations: u64,
     /// Why the search ended.
     pub termination: Termination,
+}
+
+/// What FL and the search of one problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solved {
+    /// The layer with the best position written into its sites.
+    pub repaired: DenseLayer,
+    /// The weights searched (an adaptive repair's: its first phase's; every changed
+    /// weight is in `changes`).
+    pub sites: Vec<Site>,
+    /// Every weight changed, before and after.
+    pub changes: Vec<WeightChange>,
+    /// FL's candidates (empty when the sites were given).
+    pub candidates: Vec<Candidate>,
+    /// How the repaired layer scores against the given one.
+    pub score: RepairScore,
     /// One record per iteration (generation).
     pub history: Vec<IterationRecord>,
     /// The phases of an adaptive repair (empty otherwise).
@@ -190,12 +201,14 @@ fn single(
         changes: changes(layer, &repaired, &problem.sites),
         sites: problem.sites.clone(),
         candidates,
-        fitness_before: fitness.evaluate(&start)?,
-        fitness_after: fitness.evaluate(&result.best_position)?,
-        rr,
-        br,
-        evaluations: result.evaluations,
-        termination: result.termination,
+        score: RepairScore {
+            fitness_before: fitness.evaluate(&start)?,
+            fitness_after: fitness.evaluate(&result.best_position)?,
+            rr,
+            br,
+            evaluations: result.evaluations,
+            termination: result.termination,
+        },
         history: result.history,
         phases: Vec::new(),
         adaptive_stop: None,
@@ -306,14 +319,16 @@ fn adaptive(
         changes: changes(layer, &result.layer, &result.sites),
         sites: result.first.sites,
         candidates: result.first.candidates,
-        fitness_before: result.fitness_before,
-        fitness_after: result.fitness_after,
-        rr,
-        br,
-        evaluations: result.evaluations,
-        termination: match result.stop {
-            AdaptiveStop::Budget => Termination::MaxIterations,
-            _ => Termination::Observer,
+        score: RepairScore {
+            fitness_before: result.fitness_before,
+            fitness_after: result.fitness_after,
+            rr,
+            br,
+            evaluations: result.evaluations,
+            termination: match result.stop {
+                AdaptiveStop::Budget => Termination::MaxIterations,
+                _ => Termination::Observer,
+            },
         },
         history: result.history.into_iter().map(|(_, r)| r).collect(),
         phases: result.phases,
@@ -340,8 +355,8 @@ impl RepairOutcome {
             candidates: Vec::new(),
             fitness_before: None,
             fitness_after: None,
-            rr: solved.rr,
-            br: solved.br,
+            rr: solved.score.rr,
+            br: solved.score.br,
             evaluations: 0,
             termination: None,
             history: Vec::new(),
@@ -361,10 +376,10 @@ impl RepairOutcome {
         self.timings.search_ms = solved.search_ms;
         self.candidates = solved.candidates;
         self.changes = solved.changes;
-        self.fitness_before = Some(solved.fitness_before);
-        self.fitness_after = Some(solved.fitness_after);
-        self.evaluations = solved.evaluations;
-        self.termination = Some(solved.termination);
+        self.fitness_before = Some(solved.score.fitness_before);
+        self.fitness_after = Some(solved.score.fitness_after);
+        self.evaluations = solved.score.evaluations;
+        self.termination = Some(solved.score.termination);
         self.history = solved.history;
         self.phases = solved.phases;
         self.adaptive_stop = solved.adaptive_stop;

@@ -86,11 +86,11 @@ fn solve_on_the_sets_of_a_repair_finds_the_same_layer_for_every_method() {
         let solved = solve(&p.layer, sets, None, &s, None, &NoProgress).unwrap();
         assert_eq!(solved.repaired, layer, "{method}");
         assert_eq!(
-            Some(solved.fitness_after),
+            Some(solved.score.fitness_after),
             outcome.fitness_after,
             "{method}"
         );
-        assert_eq!(solved.evaluations, outcome.evaluations, "{method}");
+        assert_eq!(solved.score.evaluations, outcome.evaluations, "{method}");
         let scores = |h: &[repair_pso::IterationRecord]| -> Vec<(f64, f64, u64)> {
             h.iter().map(|r| (r.best, r.mean, r.evaluations)).collect()
         };
@@ -106,7 +106,10 @@ fn solve_on_the_sets_of_a_repair_finds_the_same_layer_for_every_method() {
             .zip(&searched.negatives.labels)
             .filter(|(a, b)| a == b)
             .count();
-        assert_eq!(solved.rr, fixed as f64 / searched.negatives.len() as f64);
+        assert_eq!(
+            solved.score.rr,
+            fixed as f64 / searched.negatives.len() as f64
+        );
     }
 }
 
@@ -146,7 +149,7 @@ fn given_sites_are_searched_without_fault_localisation() {
             assert_eq!(a, b, "{site:?}");
         }
     }
-    assert!(solved.fitness_after.fitness >= solved.fitness_before.fitness);
+    assert!(solved.score.fitness_after.fitness >= solved.score.fitness_before.fitness);
     let again = solve(&p.layer, sets, Some(p.sites.clone()), &s, None, &NoProgress).unwrap();
     assert_eq!(again.repaired, solved.repaired);
 }

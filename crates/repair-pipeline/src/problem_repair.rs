@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use repair_adaptive::AdaptiveStop;
 use repair_core::{Layout, Progress, RepairRequest, Site};
 use repair_data::write_atomic;
-use repair_fitness::FitnessDetail;
 use repair_method::{
-    layer_bytes, read_problem, solve, RepairOutcome, RepairSettings, Strategy, Timings,
+    layer_bytes, read_problem, solve, RepairOutcome, RepairScore, RepairSettings, Strategy, Timings,
 };
-use repair_pso::Termination;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{file_error, Result};
@@ -57,18 +55,9 @@ pub struct ProblemReport {
     pub sites_from: SitesFrom,
     /// The weights searched.
     pub sites: Vec<Site>,
-    /// Fitness of the layer as given.
-    pub fitness_before: FitnessDetail,
-    /// Fitness of the repaired layer.
-    pub fitness_after: FitnessDetail,
-    /// Share of the negatives the repaired layer classifies right.
-    pub rr: f64,
-    /// Share of the positives it breaks.
-    pub br: f64,
-    /// Objective evaluations.
-    pub evaluations: u64,
-    /// Why the search ended.
-    pub termination: Termination,
+    /// How the repaired layer scores against the given one on the file's sets.
+    #[serde(flatten)]
+    pub score: RepairScore,
     /// Why an adaptive repair ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptive_stop: Option<AdaptiveStop>,
@@ -137,12 +126,7 @@ pub fn repair_problem_file(
         settings: settings.clone(),
         sites_from,
         sites: solved.sites.clone(),
-        fitness_before: solved.fitness_before,
-        fitness_after: solved.fitness_after,
-        rr: solved.rr,
-        br: solved.br,
-        evaluations: solved.evaluations,
-        termination: solved.termination,
+        score: solved.score,
         adaptive_stop: solved.adaptive_stop,
         timings: Timings {
             sets_ms: 0.0,

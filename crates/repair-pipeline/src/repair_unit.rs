@@ -5,10 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use repair_adaptive::{AdaptiveStop, PhaseRecord};
 use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, RepairRequest, Site};
-use repair_fitness::FitnessDetail;
-use repair_pso::Termination;
 use repair_zoo::{Classifier, ModelSpec};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +14,7 @@ use crate::error::{file_error, Result};
 use crate::unit_files::{
     class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
 };
-use repair_method::{repair_layer_with, RepairSettings, Timings};
+use repair_method::{repair_layer_with, RepairOutcome, RepairSettings};
 
 /// What a repair unit reads: a checkpoint's last layer and its cached activations.
 #[derive(Debug, Clone, Copy)]
@@ -112,28 +109,11 @@ pub struct RepairReport {
     pub model: ModelSpec,
     /// The settings (class, localiser, PSO, seed, ...).
     pub settings: RepairSettings,
-    /// Negatives (misclassified repair inputs of the class).
-    pub negatives: usize,
-    /// Correctly classified repair inputs.
-    pub correct: usize,
-    /// Positives sampled for the search.
-    pub positives_sampled: usize,
-    /// True when there were no negatives.
-    pub nothing_to_repair: bool,
     /// The localised sites.
     pub sites: Vec<Site>,
-    /// Fitness of the original weights.
-    pub fitness_before: Option<FitnessDetail>,
-    /// Fitness of the repaired weights.
-    pub fitness_after: Option<FitnessDetail>,
-    /// Repair rate on the negatives.
-    pub rr: f64,
-    /// Break rate on all initially correct repair inputs.
-    pub br: f64,
-    /// Objective evaluations.
-    pub evaluations: u64,
-    /// Why the search ended.
-    pub termination: Option<Termination>,
+    /// What the repair did (its fields stand in `repair.json` beside these).
+    #[serde(flatten)]
+    pub outcome: RepairOutcome,
     /// Test-set accuracy (total and class) before the repair (none: not scored).
     pub test_before: Option<ClassAccuracy>,
     /// Test-set accuracy after.
@@ -144,18 +124,10 @@ pub struct RepairReport {
     pub selection_after: ClassAccuracy,
     /// Activation extraction, milliseconds.
     pub extract_ms: f64,
-    /// The other phases.
-    pub timings: Timings,
     /// The `history` strategy's earlier checkpoint epoch (absent: none, or another
     /// strategy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earlier_epoch: Option<usize>,
-    /// The adaptive strategy's phases (absent for one search).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub phases: Vec<PhaseRecord>,
-    /// Why the adaptive strategy ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adaptive_stop: Option<AdaptiveStop>,
     /// A multi-class repair's test accuracies, one entry per class repaired (absent for
     /// one class: `test_before` and `test_after` are its).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -217,17 +189,7 @@ pub fn repair_unit(
         dataset: input.dataset.to_string(),
         model: input.model.clone(),
         settings: settings.clone(),
-        negatives: outcome.negatives,
-        correct: outcome.correct,
-        positives_sampled: outcome.positives_sampled,
-        nothing_to_repair: outcome.nothing_to_repair,
         sites: outcome.changes.iter().map(|c| c.site).collect(),
-        fitness_before: outcome.fitness_before,
-        fitness_after: outcome.fitness_after,
-        rr: outcome.rr,
-        br: outcome.br,
-        evaluations: outcome.evaluations,
-        termination: outcome.termination,
         test_before: confusions
             .as_ref()
             .map(|(b, _)| ClassAccuracy::of(b, class)),
@@ -237,7 +199,6 @@ pub fn repair_unit(
         selection_before,
         selection_after,
         extract_ms: input.extract_ms,
-        timings: outcome.timings,
         joint_test: match &confusions {
             Some((before, after)) if !settings.joint_classes.is_empty() => settings
                 .classes()
@@ -251,10 +212,9 @@ pub fn repair_unit(
             _ => Vec::new(),
         },
         earlier_epoch: input.earlier.map(|(epoch, _)| epoch),
-        phases: outcome.phases.clone(),
-        adaptive_stop: outcome.adaptive_stop,
+        outcome,
     };
-    write_repair_files(out, class, &outcome, &report)?;
+    write_repair_files(out, class, &report.outcome, &report)?;
     if let Some((before, after)) = &confusions {
         write_csv_rows(
             &out.join(CLASS_ACCURACY_CSV),

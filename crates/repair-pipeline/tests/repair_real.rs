@@ -114,17 +114,17 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
         ..UnitOutputs::default()
     };
     let report = repair_unit(&loaded.input("gtsrb"), &settings, out.path(), &outputs).unwrap();
-    assert!(report.negatives > 0 && !report.nothing_to_repair);
+    assert!(report.outcome.negatives > 0 && !report.outcome.nothing_to_repair);
     assert!(!report.sites.is_empty());
     assert!(
-        report.rr > 0.0,
+        report.outcome.rr > 0.0,
         "RR {} on {} negatives",
-        report.rr,
-        report.negatives
+        report.outcome.rr,
+        report.outcome.negatives
     );
     let (before, after) = (
-        report.fitness_before.unwrap(),
-        report.fitness_after.unwrap(),
+        report.outcome.fitness_before.unwrap(),
+        report.outcome.fitness_after.unwrap(),
     );
     assert!(after.n_patched > before.n_patched, "{before:?} → {after:?}");
 
@@ -154,7 +154,13 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
     }
     let json = std::fs::read(out.path().join("repair.json")).unwrap();
     let written: RepairReport = serde_json::from_slice(&json).unwrap();
-    assert_eq!(written, report);
+    // repair.json holds all but the per-weight, per-candidate and per-iteration records
+    // (weights.csv, localisation.csv, history.csv): it reads back to the same file.
+    assert_eq!(
+        serde_json::to_value(&written).unwrap(),
+        serde_json::to_value(&report).unwrap()
+    );
+    assert!(written.outcome.changes.is_empty() && !report.outcome.changes.is_empty());
     let reloaded = build_model(&spec(), &Device::Cpu).unwrap();
     repair_zoo::Classifier::load(&reloaded, &out.path().join("repaired.safetensors")).unwrap();
     let repaired = reloaded.last_layer().unwrap();
@@ -165,7 +171,7 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
         assert_ne!(loaded.layer.kernel[k], change.repaired);
     }
     // The same seed gives the same repair.
-    assert_eq!(outcome.rr, report.rr);
+    assert_eq!(outcome.rr, report.outcome.rr);
 
     // The exported problem, repaired as a problem file with the same
     // settings, gives the same weights (its sites searched, no FL) — and again with
@@ -177,7 +183,10 @@ fn repairing_the_worst_class_fixes_some_negatives_and_the_search_never_loses_gro
             repair_problem_file(&exported, &request, relocalise, again.path(), &NoProgress)
                 .unwrap();
         assert_eq!(by_file.sites, report.sites);
-        assert_eq!(Some(by_file.fitness_after), report.fitness_after);
+        assert_eq!(
+            Some(by_file.score.fitness_after),
+            report.outcome.fitness_after
+        );
         assert_eq!(
             std::fs::read_to_string(again.path().join("weights.csv")).unwrap(),
             weights
