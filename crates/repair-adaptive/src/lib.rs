@@ -12,6 +12,15 @@
 //! * [`adaptive_repair`]: the search; [`AdaptiveResult`] keeps every phase (its sites,
 //!   why it ended) and every iteration with its phase.
 //! * [`next_sets`]: the repair sets a phase hands to the next.
+//!
+//! ```
+//! use repair_adaptive::AdaptiveConfig;
+//!
+//! // Li Calsi et al.'s defaults: w = 10, τ = 0.005, at most 10 localisations.
+//! let config = AdaptiveConfig::default();
+//! assert_eq!((config.window, config.max_phases), (10, 10));
+//! assert!(AdaptiveConfig { window: 0, ..config }.validate().is_err());
+//! ```
 #![deny(missing_docs)]
 
 mod config;

@@ -9,6 +9,25 @@
 //!
 //! No tensor library: the pipeline (candle) gives it activations, the Python package
 //! numpy arrays.
+//!
+//! ```
+//! use repair_core::{NoProgress, RepairRequest};
+//! use repair_fitness::{RepairProblem, SyntheticSpec};
+//! use repair_method::{solve, RepairSettings, Sets};
+//!
+//! // A seeded problem: a 16-wide layer, 4 classes, its faulty weights at 4 sites.
+//! let problem = RepairProblem::synthetic(SyntheticSpec {
+//!     width: 16, classes: 4, negatives: 10, positives: 40, sites: 4, columns: 2, seed: 1,
+//! });
+//! let request = RepairRequest { particles: 10, iterations: 5, ..RepairRequest::study(0, 1) };
+//! let settings = RepairSettings::requested(&request)?;
+//! let sets = Sets { negatives: problem.negatives.clone(), positives: problem.positives.clone() };
+//! let solved = solve(&problem.layer, sets, Some(problem.sites.clone()), &settings, None, &NoProgress)?;
+//! assert_eq!(solved.sites, problem.sites);
+//! assert_eq!(solved.score.evaluations, 10 * 6); // the first swarm, then 5 iterations
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
 
 mod error;
 mod outcome;

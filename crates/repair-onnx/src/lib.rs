@@ -10,6 +10,25 @@
 //! it out, as repair-data does candle-datasets. Measured on 2 cores from empty target
 //! folders: `cargo build -p xtask` 554 s, with `--features onnx` 604 s (~40 crates,
 //! +50 s); turning the feature on in a built tree rebuilds candle (3 min 20 s).
+//!
+//! [`Preprocess`] (how the pixels reach the model) is in every build:
+//!
+//! ```
+//! use repair_onnx::Preprocess;
+//!
+//! // PyTorch's ImageNet normalisation, for a 3-channel model of 32 × 32 inputs.
+//! let p = Preprocess {
+//!     height: 32,
+//!     width: 32,
+//!     scale: 1.0 / 255.0,
+//!     mean: vec![0.485, 0.456, 0.406],
+//!     std: vec![0.229, 0.224, 0.225],
+//!     nhwc: false,
+//! };
+//! assert!(p.validate(3).is_ok());
+//! assert!(p.validate(1).unwrap_err().contains("3 values for 1 channels"));
+//! ```
+#![deny(missing_docs)]
 
 #[cfg(feature = "onnx")]
 mod classifier;

@@ -18,6 +18,18 @@
 //! `f32` rows (`repair_core::LabelledActivations`) and the last layer in Keras layout
 //! (`repair_core::DenseLayer`), in `f64` arithmetic, with one prediction rule (first
 //! arg-max) shared by the repair sets, the fitness, RR and BR.
+//!
+//! ```
+//! use repair_core::NoProgress;
+//! use repair_pipeline::Compute;
+//!
+//! // A command line's `--device cpu`; the convolution as `EARLY_REPAIR_CONV` names it.
+//! let compute = Compute::named("cpu", Some("fast"), &NoProgress)?;
+//! assert!(compute.device.is_cpu());
+//! let e = Compute::named("cpu", Some("winograd"), &NoProgress).unwrap_err();
+//! assert!(e.to_string().contains("expected fast or candle"));
+//! # Ok::<(), repair_pipeline::PipelineError>(())
+//! ```
 #![deny(missing_docs)]
 
 mod activation_file;

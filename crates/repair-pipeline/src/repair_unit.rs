@@ -59,15 +59,11 @@ pub trait RepairedModel {
 }
 
 /// A candle checkpoint's model: `repaired.safetensors`, the whole checkpoint with the
-/// new last layer (the model's own layer is put back afterwards).
+/// new last layer (the model itself is not changed).
 impl<C: Classifier> RepairedModel for C {
     fn write_repaired(&self, layer: &DenseLayer, dir: &Path) -> Result<PathBuf> {
         let path = dir.join("repaired.safetensors");
-        let original = self.last_layer()?;
-        self.set_last_layer(layer)?;
-        let saved = self.save(&path);
-        self.set_last_layer(&original)?;
-        saved?;
+        self.save_with_last_layer(layer, &path)?;
         Ok(path)
     }
 }

@@ -9,7 +9,7 @@ use repair_train::{train_with, EpochHook, NoHook, RunOptions, TrainConfig, Train
 use repair_zoo::{build_model_with, ModelSpec};
 
 use crate::device::Compute;
-use crate::error::{file_error, PipelineError, Result};
+use crate::error::{file_error, Result};
 use crate::run_manifest::RunManifest;
 
 /// What a training run starts from, when it returns and who watches its epochs,
@@ -55,6 +55,8 @@ pub fn train_run<T: Dataset, V: Dataset>(
     };
     let mut no_hook = NoHook;
     let hook = options.hook.unwrap_or(&mut no_hook);
-    train_with(&built, train_set, val_set, config, dir, &run, hook)
-        .map_err(|e| PipelineError::Invalid(format!("training {}: {e}", dir.display())))
+    // The trainer's errors name the run folder's file at fault; they keep their type.
+    Ok(train_with(
+        &built, train_set, val_set, config, dir, &run, hook,
+    )?)
 }

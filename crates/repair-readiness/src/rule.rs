@@ -347,7 +347,10 @@ mod tests {
             "smoothed(p=4,w=2)"
         );
         // The grammar and its errors are repair_core::RuleSpec's; they pass through.
-        let e = rule_named("saturated:2:0.002:1.5").err().unwrap().to_string();
+        let e = rule_named("saturated:2:0.002:1.5")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("Jaccard threshold"), "{e}");
     }
 }

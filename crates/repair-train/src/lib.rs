@@ -6,6 +6,14 @@
 //! The study code's actual settings (lr 1e-4, compounding decay: its `dataset/train.py`)
 //! are [`TrainConfig::study_code`]. Batch order depends only on (seed, epoch) and the
 //! models have no dropout, so the "RNG position" a resume needs is the epoch number.
+//!
+//! ```
+//! use repair_train::TrainConfig;
+//!
+//! // The paper's schedule: at most 30 epochs of batch 128, early stopping after 5.
+//! let config = TrainConfig::paper(1024);
+//! assert_eq!((config.max_epochs, config.batch_size, config.patience), (30, 128, 5));
+//! ```
 #![deny(missing_docs)]
 
 mod config;

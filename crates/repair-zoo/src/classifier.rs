@@ -41,6 +41,11 @@ pub trait Classifier {
     /// Writes every weight (and batch-norm statistic) as safetensors, atomically.
     fn save(&self, path: &Path) -> Result<()>;
 
+    /// Writes the model as [`Classifier::save`] does, with `layer` in place of its last
+    /// layer (checked as [`Classifier::set_last_layer`] checks it): a repaired model's
+    /// file, the model itself unchanged.
+    fn save_with_last_layer(&self, layer: &DenseLayer, path: &Path) -> Result<()>;
+
     /// Reads weights written by [`Classifier::save`] for the same model; a missing or
     /// mis-shaped tensor is an error naming the file and tensor.
     fn load(&self, path: &Path) -> Result<()>;

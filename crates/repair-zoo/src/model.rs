@@ -37,6 +37,8 @@ pub struct Model {
     backbone: Box<dyn Backbone>,
     head: Linear,
     head_vars: (Var, Var),
+    /// The head's prefix in the var map (`head`, DenseNet's `classifier`).
+    head_name: &'static str,
     device: Device,
 }
 
@@ -141,6 +143,7 @@ pub fn build_model_with(
         backbone,
         head,
         head_vars,
+        head_name,
         device: device.clone(),
     })
 }
@@ -285,31 +288,31 @@ impl Classifier for Model {
     }
 
     fn set_last_layer(&self, layer: &DenseLayer) -> Result<()> {
-        let (classes, width) = self.head_vars.0.as_tensor().dims2()?;
-        let found = (
-            layer.width,
-            layer.classes,
-            layer.kernel.len(),
-            layer.bias.len(),
-        );
-        if found != (width, classes, width * classes, classes) {
-            return Err(ZooError::Unsupported {
-                model: self.spec.arch.clone(),
-                problem: format!(
-                    "the last layer must be {width} × {classes} (Keras layout), got {} × {} \
-                     with {} kernel and {} bias values",
-                    found.0, found.1, found.2, found.3
-                ),
-            });
-        }
-        let dtype = self.head_vars.0.dtype();
-        let kernel = Tensor::from_slice(&layer.kernel, (width, classes), &self.device)?;
-        self.head_vars
-            .0
-            .set(&kernel.t()?.contiguous()?.to_dtype(dtype)?)?;
-        let bias = Tensor::from_slice(&layer.bias, classes, &self.device)?;
-        self.head_vars.1.set(&bias.to_dtype(dtype)?)?;
+        let (weight, bias) = self.head_tensors(layer)?;
+        self.head_vars.0.set(&weight)?;
+        self.head_vars.1.set(&bias)?;
         Ok(())
+    }
+
+    fn save_with_last_layer(&self, layer: &DenseLayer, path: &Path) -> Result<()> {
+        let (weight, bias) = self.head_tensors(layer)?;
+        let mut tensors: HashMap<String, Tensor> = self
+            .vars
+            .data()
+            .lock()
+            .expect("var map lock")
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        tensors.insert(format!("{}.weight", self.head_name), weight);
+        tensors.insert(format!("{}.bias", self.head_name), bias);
+        repair_core::write_atomic_with(path, |tmp| {
+            candle_core::safetensors::save(&tensors, tmp).map_err(std::io::Error::other)
+        })
+        .map_err(|e| ZooError::Weights {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })
     }
 
     fn save(&self, path: &Path) -> Result<()> {
@@ -331,5 +334,34 @@ impl Classifier for Model {
             set_from(path, &file, name, &data[name])?;
         }
         Ok(())
+    }
+}
+
+impl Model {
+    /// `layer` as the head's (weight, bias) tensors, in candle's layout and the head's
+    /// dtype, refused unless it has the head's width and classes.
+    fn head_tensors(&self, layer: &DenseLayer) -> Result<(Tensor, Tensor)> {
+        let (classes, width) = self.head_vars.0.as_tensor().dims2()?;
+        let found = (
+            layer.width,
+            layer.classes,
+            layer.kernel.len(),
+            layer.bias.len(),
+        );
+        if found != (width, classes, width * classes, classes) {
+            return Err(ZooError::Unsupported {
+                model: self.spec.arch.clone(),
+                problem: format!(
+                    "the last layer must be {width} × {classes} (Keras layout), got {} × {} \
+                     with {} kernel and {} bias values",
+                    found.0, found.1, found.2, found.3
+                ),
+            });
+        }
+        let dtype = self.head_vars.0.dtype();
+        let kernel = Tensor::from_slice(&layer.kernel, (width, classes), &self.device)?;
+        let weight = kernel.t()?.contiguous()?.to_dtype(dtype)?;
+        let bias = Tensor::from_slice(&layer.bias, classes, &self.device)?.to_dtype(dtype)?;
+        Ok((weight, bias))
     }
 }

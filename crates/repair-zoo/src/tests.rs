@@ -190,6 +190,37 @@ fn the_last_layer_round_trips_in_keras_layout_and_drives_the_logits() {
 }
 
 #[test]
+fn a_model_saved_with_another_last_layer_writes_it_and_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repaired.safetensors");
+    // DenseNet's head is `classifier`, the others' `head`; both are written in place.
+    for (arch, input) in [("cnn-s", (3, 32, 32)), ("densenet121", (1, 32, 32))] {
+        let m = model(arch, input, 3, 4);
+        let own = m.last_layer().unwrap();
+        let repaired = DenseLayer {
+            bias: vec![7., 8., 9.],
+            ..own.clone()
+        };
+        m.save_with_last_layer(&repaired, &path).unwrap();
+        assert_eq!(m.last_layer().unwrap(), own, "{arch}");
+        let back = model(arch, input, 3, 5);
+        back.load(&path).unwrap();
+        assert_eq!(back.last_layer().unwrap(), repaired, "{arch}");
+        let wrong = DenseLayer {
+            bias: vec![0.0; 2],
+            classes: 2,
+            kernel: vec![0.0; own.width * 2],
+            ..own.clone()
+        };
+        let e = m
+            .save_with_last_layer(&wrong, &path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("got"), "{arch}: {e}");
+    }
+}
+
+#[test]
 fn weights_save_and_load_exactly_and_mismatches_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ckpt").join("model.safetensors");
