@@ -68,7 +68,7 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
         }
         DataCommand::Fetch { dataset, out } => {
             let manifest = Manifest::builtin(&dataset)?;
-            repair_data::fetch_official(&manifest, &out, &Bars::default())?;
+            repair_data::fetch_official(&manifest, &out, &crate::curl::Curl, &Bars::default())?;
             println!(
                 "{dataset}: official archives unpacked into {}; pack them with \
                  `cargo xtask data import {dataset} --from {}`",

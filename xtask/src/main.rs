@@ -2,6 +2,7 @@
 //! crates; this binary parses flags, calls them, prints, and maps errors to exit codes.
 
 mod bench;
+mod curl;
 mod data;
 mod experiment;
 mod flags;

@@ -114,7 +114,7 @@ pub enum DataError {
     Download {
         /// The archive's URL.
         url: String,
-        /// curl's reason, in one line.
+        /// The downloader's reason, in one line.
         problem: String,
     },
     /// A tensor could not be built (device out of memory, unsupported dtype, ...).

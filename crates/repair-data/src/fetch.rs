@@ -1,12 +1,12 @@
-//! Fetching a dataset's official archives: download them with `curl`, verify their
-//! published MD5, unpack them into a staging folder and move the result into place only
-//! when everything succeeded. On any failure the staging folder is removed, so nothing
+//! Fetching a dataset's official archives: download them (through a [`Downloader`]: the
+//! command line's runs `curl`, so the library pays for no HTTP or TLS stack), verify
+//! their published MD5, unpack them into a staging folder and move the result into
+//! place only when everything succeeded. On any failure the staging folder is removed, so nothing
 //! half-written is left looking complete. The result is the official layout (for GTSRB
 //! the PPM folders), which [`crate::import_gtsrb_official`] packs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use md5::{Digest, Md5};
 use repair_core::Progress;
@@ -14,9 +14,43 @@ use repair_core::Progress;
 use crate::error::{DataError, Result};
 use crate::manifest::Manifest;
 
-/// Downloads and unpacks every archive of `manifest` into `out`. `progress` sees one
-/// stage of as many steps as there are archives, each step with the archive's name.
-pub fn fetch_official(manifest: &Manifest, out: &Path, progress: &dyn Progress) -> Result<()> {
+/// Fetches one URL into a file.
+pub trait Downloader {
+    /// Writes what `url` holds to `to`, or says in one line why it could not.
+    fn download(&self, url: &str, to: &Path) -> std::result::Result<(), DownloadError>;
+}
+
+/// Why a download failed, in one line (the network, the server, the file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DownloadError(pub String);
+
+/// The archives of a local mirror: copies `file://` URLs and refuses every other one
+/// (as an unreachable server would), so that a machine without a network, and the
+/// tests, fetch from files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileUrls;
+
+impl Downloader for FileUrls {
+    fn download(&self, url: &str, to: &Path) -> std::result::Result<(), DownloadError> {
+        let path = url
+            .strip_prefix("file://")
+            .ok_or_else(|| DownloadError(format!("{url}: not a file:// URL of a local mirror")))?;
+        fs::copy(path, to)
+            .map(drop)
+            .map_err(|e| DownloadError(format!("{path}: {e}")))
+    }
+}
+
+/// Downloads (with `downloader`) and unpacks every archive of `manifest` into `out`.
+/// `progress` sees one stage of as many steps as there are archives, each step with the
+/// archive's name.
+pub fn fetch_official(
+    manifest: &Manifest,
+    out: &Path,
+    downloader: &dyn Downloader,
+    progress: &dyn Progress,
+) -> Result<()> {
     if manifest.archives.is_empty() {
         return Err(DataError::invalid(
             format!("datasets/{}.toml", manifest.name),
@@ -25,8 +59,8 @@ pub fn fetch_official(manifest: &Manifest, out: &Path, progress: &dyn Progress) 
     }
     let out_existed = out.exists();
     let staging = out.join(format!(".fetch-{}.partial", manifest.name));
-    let result =
-        fetch_into(manifest, &staging, progress).and_then(|()| move_into_place(&staging, out));
+    let result = fetch_into(manifest, &staging, downloader, progress)
+        .and_then(|()| move_into_place(&staging, out));
     let _ = fs::remove_dir_all(&staging);
     if result.is_err() && !out_existed {
         // Only removes the folder we created, and only while it is empty.
@@ -35,7 +69,12 @@ pub fn fetch_official(manifest: &Manifest, out: &Path, progress: &dyn Progress) 
     result
 }
 
-fn fetch_into(manifest: &Manifest, staging: &Path, progress: &dyn Progress) -> Result<()> {
+fn fetch_into(
+    manifest: &Manifest,
+    staging: &Path,
+    downloader: &dyn Downloader,
+    progress: &dyn Progress,
+) -> Result<()> {
     let unpacked = staging.join("unpacked");
     fs::create_dir_all(&unpacked).map_err(|e| DataError::io(&unpacked, e))?;
     progress.begin(
@@ -46,7 +85,14 @@ fn fetch_into(manifest: &Manifest, staging: &Path, progress: &dyn Progress) -> R
         // The archive's own name, never a path from the URL.
         let name = archive_name(&archive.url);
         let file = staging.join(&name);
-        download(&archive.url, &file)?;
+        downloader
+            .download(&archive.url, &file)
+            .map_err(|e| DataError::Download {
+                url: archive.url.clone(),
+                problem: format!(
+                    "{e}; the network may be unreachable from this machine, and nothing was written"
+                ),
+            })?;
         if let Some(expected) = &archive.md5 {
             let found = md5_file(&file)?;
             if &found != expected {
@@ -83,40 +129,6 @@ fn archive_name(url: &str) -> String {
     } else {
         name
     }
-}
-
-/// `curl -fsSL`; any failure becomes one sentence naming the URL.
-fn download(url: &str, to: &Path) -> Result<()> {
-    let output = Command::new("curl")
-        .args([
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--connect-timeout",
-            "20",
-            "--output",
-        ])
-        .arg(to)
-        .arg(url)
-        .output()
-        .map_err(|e| {
-            DataError::invalid(
-                url,
-                format!("could not run curl, which data fetch uses to download: {e}"),
-            )
-        })?;
-    if !output.status.success() {
-        let why = String::from_utf8_lossy(&output.stderr);
-        let why = why.trim().trim_start_matches("curl: ").replace('\n', " ");
-        return Err(DataError::Download {
-            url: url.to_string(),
-            problem: format!(
-                "{why}; the network may be unreachable from this machine, and nothing was written"
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn md5_file(path: &Path) -> Result<String> {
@@ -193,12 +205,11 @@ mod tests {
     #[test]
     fn an_unreachable_server_fails_in_one_sentence_and_leaves_nothing() {
         let out = tempfile::tempdir().unwrap();
-        // Port 9 (discard) on loopback: connection refused, no network needed.
         let m = manifest_with(&[(
             "http://127.0.0.1:9/GTSRB_Final_Training_Images.zip".into(),
             None,
         )]);
-        let err = fetch_official(&m, out.path(), &repair_core::NoProgress)
+        let err = fetch_official(&m, out.path(), &FileUrls, &repair_core::NoProgress)
             .unwrap_err()
             .to_string();
         assert!(
@@ -253,7 +264,7 @@ mod tests {
             (url(&test), Some(md5_test)),
             (url(&gt), None),
         ]);
-        fetch_official(&m, out.path(), &repair_core::NoProgress).unwrap();
+        fetch_official(&m, out.path(), &FileUrls, &repair_core::NoProgress).unwrap();
         let corpus = crate::load_gtsrb_official(out.path(), &crate::Preprocess::none()).unwrap();
         assert_eq!(corpus.images().pixels(), &[1, 2, 3, 1, 2, 3]);
         assert_eq!(corpus.images().raw_labels(), &[0, 5]);
@@ -271,7 +282,7 @@ mod tests {
         let a = src.path().join("a.zip");
         zip_with(&a, &[("GTSRB/x.txt", b"x")]);
         let m = manifest_with(&[(format!("file://{}", a.display()), Some("0".repeat(32)))]);
-        let err = fetch_official(&m, out.path(), &repair_core::NoProgress)
+        let err = fetch_official(&m, out.path(), &FileUrls, &repair_core::NoProgress)
             .unwrap_err()
             .to_string();
         assert!(

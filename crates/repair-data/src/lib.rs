@@ -58,7 +58,7 @@ pub use candle_vision::{load_cifar10_dir, load_mnist_dir};
 pub use corpus::{Corpus, Part};
 pub use dataset::{Dataset, ImageSet, ImageSetProblem, ImageShape, Subset};
 pub use error::{DataError, Result};
-pub use fetch::fetch_official;
+pub use fetch::{fetch_official, DownloadError, Downloader, FileUrls};
 pub use gt_csv::{read_gt_csv, GtRow};
 pub use gtsrb::load_gtsrb;
 pub use import::{gtsrb_study_preprocess, import_gtsrb_official};

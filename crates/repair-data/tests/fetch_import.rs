@@ -8,7 +8,7 @@ use std::path::Path;
 
 use repair_data::{
     fetch_official, gtsrb_study_preprocess, import_gtsrb_official, load_gtsrb, read_ppm,
-    sha256_file, Archive, Dataset, Manifest,
+    sha256_file, Archive, Dataset, FileUrls, Manifest,
 };
 
 const HEADER: &str = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId\r\n";
@@ -96,7 +96,7 @@ fn a_fetched_official_archive_imports_into_a_folder_that_the_check_accepts() {
         .collect();
     let official = tempfile::tempdir().unwrap();
     let seen = Recorder::default();
-    fetch_official(&manifest, official.path(), &seen).unwrap();
+    fetch_official(&manifest, official.path(), &FileUrls, &seen).unwrap();
     assert_eq!(
         seen.stages.into_inner().unwrap(),
         vec![("fetch gtsrb".to_string(), 3)]

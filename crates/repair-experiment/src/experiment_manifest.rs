@@ -34,7 +34,8 @@ pub struct ExperimentManifest {
     pub device: String,
     /// The workspace's version.
     pub workspace_version: String,
-    /// The checked-out commit, `-dirty` with uncommitted changes, or `unknown`.
+    /// The checked-out commit (read from `.git`; uncommitted changes are not marked), or
+    /// `unknown`.
     pub git_commit: String,
 }
 
@@ -107,30 +108,101 @@ impl ExperimentManifest {
     }
 }
 
-/// The checked-out commit of the workspace this crate was built from (with `-dirty`
-/// when the tree has changes), or "unknown" (no git, or a binary carried elsewhere).
+/// The commit checked out in the workspace this crate was built from, read from its
+/// `.git` (a worktree's `gitdir:` file, `HEAD`, the branch's ref or `packed-refs`) with
+/// no process, or "unknown" (no git, or a binary carried elsewhere). Uncommitted changes
+/// are not detected: that takes hashing the tree, which `git status` does.
 fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    commit_of(&root).unwrap_or_else(|| "unknown".into())
+}
+
+/// The commit `HEAD` of the checkout at `root` names.
+fn commit_of(root: &Path) -> Option<String> {
+    let dot_git = root.join(".git");
+    let git_dir = if dot_git.is_file() {
+        // A worktree: `gitdir: PATH`; its branches live in the common folder.
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+        if dir.is_absolute() {
+            dir
+        } else {
+            root.join(dir)
+        }
+    } else {
+        dot_git
     };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(head) => match run(&["status", "--porcelain"]) {
-            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
-            _ => head,
-        },
-        None => "unknown".into(),
-    }
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(rel) => git_dir.join(rel.trim()),
+        Err(_) => git_dir.clone(),
+    };
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
+        return is_commit(head).then(|| head.to_string());
+    };
+    let loose = std::fs::read_to_string(common.join(reference))
+        .ok()
+        .map(|s| s.trim().to_string());
+    let packed = || {
+        let text = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+        text.lines().find_map(|line| {
+            let (sha, name) = line.split_once(' ')?;
+            (name == reference).then(|| sha.to_string())
+        })
+    };
+    loose.or_else(packed).filter(|sha| is_commit(sha))
+}
+
+/// 40 (SHA-1) or 64 (SHA-256) hexadecimal digits.
+fn is_commit(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_commit_is_read_from_a_loose_or_packed_ref_a_detached_head_or_a_worktree() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let repo = tempfile::tempdir().unwrap();
+        let git = repo.path().join(".git");
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        assert_eq!(commit_of(repo.path()), None, "a branch without a commit");
+        std::fs::write(
+            git.join("packed-refs"),
+            format!("# pack-refs\n{sha} refs/heads/main\n"),
+        )
+        .unwrap();
+        assert_eq!(commit_of(repo.path()).as_deref(), Some(sha));
+        let newer = sha.replace('0', "f");
+        std::fs::write(git.join("refs/heads/main"), format!("{newer}\n")).unwrap();
+        assert_eq!(
+            commit_of(repo.path()),
+            Some(newer.clone()),
+            "a loose ref wins"
+        );
+        // A worktree: `.git` is a file naming its folder, whose commondir is the repo's.
+        let tree = tempfile::tempdir().unwrap();
+        let worktree_git = git.join("worktrees/wt");
+        std::fs::create_dir_all(&worktree_git).unwrap();
+        std::fs::write(worktree_git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(worktree_git.join("commondir"), "../..\n").unwrap();
+        std::fs::write(
+            tree.path().join(".git"),
+            format!("gitdir: {}\n", worktree_git.display()),
+        )
+        .unwrap();
+        assert_eq!(commit_of(tree.path()), Some(newer));
+        std::fs::write(worktree_git.join("HEAD"), format!("{sha}\n")).unwrap();
+        assert_eq!(commit_of(tree.path()).as_deref(), Some(sha), "detached");
+        std::fs::write(worktree_git.join("HEAD"), "garbage\n").unwrap();
+        assert_eq!(commit_of(tree.path()), None);
+        // This checkout's own commit.
+        assert!(is_commit(&git_commit()), "{}", git_commit());
+    }
     use crate::experiment_config::ExperimentFile;
     use repair_core::MethodName;
 
