@@ -35,8 +35,9 @@ pub fn default_out(name: &str, profile: &str) -> PathBuf {
 /// Runs `cargo xtask experiment`.
 pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let path = experiment_path(&args.name, args.config.as_deref());
-    let file = ExperimentFile::load(&path)?;
-    let config = &file.profile(&args.profile)?.with_overrides(&args.set)?;
+    // Every setting is checked before the folder and its experiment.json exist.
+    let (file, config) = ExperimentFile::load_profile(&path, &args.profile, &args.set)?;
+    let config = &config;
     let data = args.data.resolve(&file.dataset)?;
     let out = args
         .out
@@ -48,11 +49,6 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .unwrap_or(Shard::WHOLE),
     };
-    // Every setting is checked before the folder and its experiment.json exist.
-    let classes = repair_data::Manifest::builtin(&file.dataset)?.num_classes;
-    config
-        .validate_for(&file.dataset, classes)
-        .map_err(anyhow::Error::msg)?;
     crate::flags::create_out(&out)?;
     ExperimentManifest::new(
         &path,

@@ -9,13 +9,8 @@ use crate::flags::SlurmArgs;
 /// Runs `cargo xtask slurm`.
 pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let path = experiment_path(&args.name, args.config.as_deref());
-    let file = ExperimentFile::load(&path)?;
-    let config = file.profile(&args.profile)?.with_overrides(&args.set)?;
     // Every task would fail on the cluster with what experiment refuses here.
-    let classes = repair_data::Manifest::builtin(&file.dataset)?.num_classes;
-    config
-        .validate_for(&file.dataset, classes)
-        .map_err(anyhow::Error::msg)?;
+    let (file, config) = ExperimentFile::load_profile(&path, &args.profile, &args.set)?;
     let shards = args.shards.unwrap_or(config.train.seeds.len());
     let output = args.output.clone();
     anyhow::ensure!(shards > 0, "--shards must be at least 1");

@@ -133,10 +133,7 @@ pub fn run_experiment<R: ReportStage>(
     run: &ExperimentRun<'_>,
     report: &R,
 ) -> Result<ExperimentOutcome<R::Summary>> {
-    let classes = Manifest::builtin(run.dataset)?.num_classes;
-    run.config
-        .validate_for(run.dataset, classes)
-        .map_err(PipelineError::Invalid)?;
+    run.config.for_dataset(run.dataset)?;
     if run.out.exists() && !run.out.is_dir() {
         return Err(file_error(run.out, "--out is a file, not a folder"));
     }

@@ -450,6 +450,21 @@ impl ExperimentFile {
         Ok(file)
     }
 
+    /// The profile `name` of `path` with the `--set` overrides `set`, checked against the
+    /// file's dataset ([`ExperimentConfig::for_dataset`]): the one load and check of what
+    /// `xtask experiment` runs and `xtask slurm` submits, so that every task a cluster
+    /// would start fails here instead.
+    pub fn load_profile(
+        path: &Path,
+        name: &str,
+        set: &[String],
+    ) -> Result<(ExperimentFile, ExperimentConfig)> {
+        let file = ExperimentFile::load(path)?;
+        let config = file.profile(name)?.with_overrides(set)?;
+        config.for_dataset(&file.dataset)?;
+        Ok((file, config))
+    }
+
     /// The named profile.
     pub fn profile(&self, name: &str) -> Result<&ExperimentConfig> {
         self.profiles.get(name).ok_or_else(|| {
@@ -647,6 +662,13 @@ impl ExperimentConfig {
             }
         }
         Ok(())
+    }
+
+    /// [`ExperimentConfig::validate_for`] the classes of the built-in dataset `dataset`.
+    pub fn for_dataset(&self, dataset: &str) -> Result<()> {
+        let classes = repair_data::Manifest::builtin(dataset)?.num_classes;
+        self.validate_for(dataset, classes)
+            .map_err(PipelineError::Invalid)
     }
 
     /// [`validate`](Self::validate), and the settings that need the dataset: its
