@@ -197,7 +197,7 @@ mod tests {
 
     /// The settings the flags end in (the pipeline's mapping of the request).
     fn settings(args: &RepairArgs) -> anyhow::Result<RepairSettings> {
-        RepairSettings::requested(&request(args)?).map_err(anyhow::Error::msg)
+        Ok(RepairSettings::requested(&request(args)?)?)
     }
 
     fn args(extra: &str) -> RepairArgs {
@@ -235,10 +235,13 @@ mod tests {
         for (extra, says) in [
             ("--method history", "--method history needs --earlier"),
             ("--earlier e", "--earlier is the history method's"),
-            ("--method adaptive --pso de", "PSO phases"),
+            (
+                "--method adaptive --pso de",
+                "method `adaptive` cannot use the search `de`: it searches in PSO phases",
+            ),
             (
                 "--method de --pso canonical",
-                "not with the `canonical` PSO",
+                "method `de` cannot use the search `canonical`: it searches with DE",
             ),
         ] {
             let e = settings(&args(extra)).unwrap_err().to_string();

@@ -752,7 +752,7 @@ mod tests {
             ),
             (
                 &[r#"repair.methods=["de"]"#, "repair.search=canonical"][..],
-                "not with the `canonical` PSO",
+                "cannot use the search `canonical`: it searches with DE",
             ),
             (
                 &["repair.adaptive_threshold=-0.1"][..],

@@ -26,9 +26,25 @@ pub enum MethodError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A method asked for with a search it cannot use.
+    #[error("method `{method}` cannot use the search `{search}`: {}", why_not(*method))]
+    SearchNotForMethod {
+        /// The method.
+        method: repair_core::MethodName,
+        /// The search asked for.
+        search: repair_core::Search,
+    },
     /// A request that cannot be served (class out of range, no positives, ...).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Why `method` takes only some searches.
+fn why_not(method: repair_core::MethodName) -> &'static str {
+    match method {
+        repair_core::MethodName::De => "it searches with DE (leave the search out)",
+        _ => "it searches in PSO phases (the search `arachne` or `canonical`)",
+    }
 }
 
 /// Result of a repair.

@@ -8,6 +8,8 @@ use repair_core::{
 use repair_fl::{Arachne, FaultLocaliser, GradientTopK, RandomSites};
 use serde::{Deserialize, Serialize};
 
+use crate::error::MethodError;
+
 /// Which fault localiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -175,7 +177,7 @@ impl RepairSettings {
     /// penalty. The one mapping from a method to settings, which the command line, the
     /// experiment config and the Python package all go through. A search the method
     /// cannot use is an error, not replaced in silence.
-    pub fn requested(request: &RepairRequest) -> std::result::Result<Self, String> {
+    pub fn requested(request: &RepairRequest) -> crate::Result<Self> {
         let r = request;
         let base = RepairSettings {
             class: r.class,
@@ -192,18 +194,22 @@ impl RepairSettings {
         };
         match r.method {
             MethodName::Arachne => Ok(base),
-            MethodName::De if r.search == Search::Canonical => Err(
-                "method `de` searches with DE, not with the `canonical` PSO: leave the search out"
-                    .into(),
-            ),
+            MethodName::De if r.search == Search::Canonical => {
+                Err(MethodError::SearchNotForMethod {
+                    method: r.method,
+                    search: r.search,
+                })
+            }
             MethodName::De => Ok(RepairSettings {
                 search: Search::De,
                 ..base
             }),
-            MethodName::Adaptive if r.search == Search::De => Err(
-                "method `adaptive` searches in PSO phases: the search `arachne` or `canonical`, not `de`"
-                    .into(),
-            ),
+            MethodName::Adaptive if r.search == Search::De => {
+                Err(MethodError::SearchNotForMethod {
+                    method: r.method,
+                    search: r.search,
+                })
+            }
             MethodName::Adaptive => Ok(RepairSettings {
                 strategy: Strategy::Adaptive {
                     window: r.window,

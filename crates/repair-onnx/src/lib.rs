@@ -26,7 +26,8 @@
 //!     nhwc: false,
 //! };
 //! assert!(p.validate(3).is_ok());
-//! assert!(p.validate(1).unwrap_err().contains("3 values for 1 channels"));
+//! let e = p.validate(1).unwrap_err().to_string();
+//! assert!(e.contains("3 values for 1 channels"));
 //! ```
 #![deny(missing_docs)]
 
@@ -52,7 +53,7 @@ pub use error::OnnxError;
 pub use example::{example_conv_net, ExampleHead};
 #[cfg(feature = "onnx")]
 pub use graph::{last_layer_of, LastLayer, LastOp};
-pub use preprocess::Preprocess;
+pub use preprocess::{BadPreprocess, Preprocess};
 
 /// Whether this build reads ONNX models (the `onnx` feature).
 pub const ENABLED: bool = cfg!(feature = "onnx");

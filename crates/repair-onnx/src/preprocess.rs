@@ -21,31 +21,37 @@ pub struct Preprocess {
     pub nhwc: bool,
 }
 
+/// A preprocessing that cannot fit the model's input or the images, saying which value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadPreprocess(pub String);
+
 impl Preprocess {
     /// Checks the values for `channels` input channels.
-    pub fn validate(&self, channels: usize) -> Result<(), String> {
+    pub fn validate(&self, channels: usize) -> Result<(), BadPreprocess> {
+        let bad = |problem: String| Err(BadPreprocess(problem));
         if self.height == 0 || self.width == 0 {
-            return Err(format!(
+            return bad(format!(
                 "input size {}×{}: both at least 1",
                 self.height, self.width
             ));
         }
         if !(self.scale.is_finite() && self.scale > 0.0) {
-            return Err(format!("scale {}: a positive number", self.scale));
+            return bad(format!("scale {}: a positive number", self.scale));
         }
         for (name, values) in [("mean", &self.mean), ("std", &self.std)] {
             if values.len() != 1 && values.len() != channels {
-                return Err(format!(
+                return bad(format!(
                     "{name}: {} values for {channels} channels (give 1 or {channels})",
                     values.len()
                 ));
             }
             if values.iter().any(|v| !v.is_finite()) {
-                return Err(format!("{name}: {values:?} has a value that is not finite"));
+                return bad(format!("{name}: {values:?} has a value that is not finite"));
             }
         }
         if self.std.iter().any(|&s| s <= 0.0) {
-            return Err(format!("std: {:?} must be positive", self.std));
+            return bad(format!("std: {:?} must be positive", self.std));
         }
         Ok(())
     }
@@ -112,11 +118,12 @@ mod tests {
         assert!(p
             .validate(3)
             .unwrap_err()
+            .to_string()
             .contains("mean: 2 values for 3 channels"));
         let bad = Preprocess {
             std: vec![0.0],
             ..p
         };
-        assert!(bad.validate(2).unwrap_err().contains("std"));
+        assert!(bad.validate(2).unwrap_err().to_string().contains("std"));
     }
 }

@@ -87,7 +87,8 @@ pub fn repair_onnx_model(
         nhwc: input.nhwc,
     };
     let channels = shape.channels;
-    p.validate(channels).map_err(PipelineError::Invalid)?;
+    p.validate(channels)
+        .map_err(|e| PipelineError::Invalid(e.to_string()))?;
     let corpus = manifest.load(input.data)?.resized(p.height, p.width)?;
     let split = match input.split {
         Some(path) => Split::load(path, &corpus)?,

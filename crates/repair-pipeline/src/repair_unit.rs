@@ -46,9 +46,7 @@ pub struct RepairInput<'a> {
 /// The settings `request` asks for (the one mapping, `RepairSettings::requested`), a
 /// search its method cannot use refused naming the method.
 pub(crate) fn settings_of(request: &RepairRequest) -> Result<RepairSettings> {
-    RepairSettings::requested(request).map_err(|e| {
-        crate::error::PipelineError::Invalid(format!("method `{}`: {e}", request.method))
-    })
+    Ok(RepairSettings::requested(request)?)
 }
 
 /// A model that can be written again with a repaired last layer.
