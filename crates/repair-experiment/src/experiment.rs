@@ -200,56 +200,21 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         }
     }
     let classes = target_classes(config, &loaded, corpus.images().num_classes())?;
-    // Repair units, numbered in (run, epoch, class) order.
+    // The repair units, listed in their numbered order; a shard runs the ones it owns.
     let mut rows = Vec::new();
     let mut joint_rows = Vec::new();
-    let mut number = 0;
-    for (k, seed, _, report) in &runs {
-        for epoch in checkpoints_to_repair(config, report) {
-            let cached = &loaded[&(*k, epoch)];
-            if config.repair.joint {
-                for &method in &config.repair.methods {
-                    number += 1;
-                    if !run.shard.owns(number - 1) {
-                        continue;
-                    }
-                    let unit = Unit {
-                        dir: joint_folder(run.out, *k, epoch, method.as_str()),
-                        run: *k,
-                        seed: *seed,
-                        epoch,
-                        converged_epoch: report.converged_epoch,
-                        class: classes[0],
-                        method,
-                        search_seed: None,
-                    };
-                    let earlier = || earlier_layer(&loaded, *k, epoch, cached, &classes);
-                    joint_rows.extend(joint_unit(run, &unit, &classes, cached, &earlier)?);
-                }
-            }
-            for &class in &classes {
-                for &method in &config.repair.methods {
-                    for search_seed in search_seeds(config) {
-                        number += 1;
-                        if !run.shard.owns(number - 1) {
-                            continue;
-                        }
-                        let m = method.as_str();
-                        let unit = Unit {
-                            dir: unit_folder(run.out, *k, epoch, class, m, search_seed),
-                            run: *k,
-                            seed: *seed,
-                            epoch,
-                            converged_epoch: report.converged_epoch,
-                            class,
-                            method,
-                            search_seed,
-                        };
-                        let earlier = || earlier_layer(&loaded, *k, epoch, cached, &[class]);
-                        rows.push(experiment_unit(run, &unit, cached, &earlier)?);
-                    }
-                }
-            }
+    let units = repair_units(run, &runs, &classes);
+    for (number, unit) in units.iter().enumerate() {
+        if !run.shard.owns(number) {
+            continue;
+        }
+        let cached = &loaded[&(unit.run, unit.epoch)];
+        if unit.joint {
+            let earlier = || earlier_layer(&loaded, unit.run, unit.epoch, cached, &classes);
+            joint_rows.extend(joint_unit(run, unit, &classes, cached, &earlier)?);
+        } else {
+            let earlier = || earlier_layer(&loaded, unit.run, unit.epoch, cached, &[unit.class]);
+            rows.push(experiment_unit(run, unit, cached, &earlier)?);
         }
     }
     if run.shard.is_whole() && run.config.online.is_some() {
@@ -268,6 +233,52 @@ fn run_units(run: &ExperimentRun<'_>) -> Result<Vec<RepairRow>> {
         }
     }
     Ok(rows)
+}
+
+/// Every repair unit of the experiment, in the order they are numbered — per run and
+/// checkpoint, first each method's multi-class repair (with `repair.joint`), then class ×
+/// method × search seed — so that a shard is a filter over this list.
+fn repair_units(
+    run: &ExperimentRun<'_>,
+    runs: &[(usize, u64, std::path::PathBuf, TrainReport)],
+    classes: &[u32],
+) -> Vec<Unit> {
+    let config = run.config;
+    let mut units = Vec::new();
+    for (k, seed, _, report) in runs {
+        for epoch in checkpoints_to_repair(config, report) {
+            let unit = |class, method: MethodName, search_seed, dir| Unit {
+                dir,
+                run: *k,
+                seed: *seed,
+                epoch,
+                converged_epoch: report.converged_epoch,
+                class,
+                method,
+                search_seed,
+                joint: false,
+            };
+            if config.repair.joint {
+                for &method in &config.repair.methods {
+                    let dir = joint_folder(run.out, *k, epoch, method.as_str());
+                    units.push(Unit {
+                        joint: true,
+                        ..unit(classes[0], method, None, dir)
+                    });
+                }
+            }
+            for &class in classes {
+                for &method in &config.repair.methods {
+                    for search_seed in search_seeds(config) {
+                        let m = method.as_str();
+                        let dir = unit_folder(run.out, *k, epoch, class, m, search_seed);
+                        units.push(unit(class, method, search_seed, dir));
+                    }
+                }
+            }
+        }
+    }
+    units
 }
 
 /// The split (made once, then read back), with every part thinned by its stride.
@@ -497,6 +508,8 @@ struct Unit {
     class: u32,
     method: MethodName,
     search_seed: Option<u64>,
+    /// A multi-class repair of every target class (`class` is the first).
+    joint: bool,
 }
 
 /// The last layer of the `history` method's earlier checkpoint for the repair of
