@@ -26,7 +26,9 @@ tiny=(--profile quick --set 'train.seeds=[7,8]' --set data.train_every=40
 submit() {
   "$xtask" slurm gtsrb "${tiny[@]}" --shards 2 --cpus 1 --xtask "$xtask" --out "$1" \
     -o "$1.submit.sh"
-  bash "$1.submit.sh" | tee /dev/stderr | sed -n 's/^to cancel them all: scancel //p'
+  # Shown on standard error through the open descriptor: `tee /dev/stderr` would open
+  # the CI log anew, truncating it, when standard error is a file.
+  bash "$1.submit.sh" | tee >(cat >&2) | sed -n 's/^to cancel them all: scancel //p'
 }
 
 # Waits until none of the jobs $@ is queued (10 minutes at most).

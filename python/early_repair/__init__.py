@@ -66,7 +66,21 @@ def _labels(name: str, y: Any) -> np.ndarray:
         raise ValueError(f"{name}: want a vector of labels, got shape {a.shape}")
     if a.size and not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"{name}: labels must be integers, got {a.dtype}")
+    if a.size and a.dtype.kind == "u" and a.max() > np.iinfo(np.int64).max:
+        # int64 would wrap it to a negative number; say what was given.
+        at = int(np.argmax(a > np.iinfo(np.int64).max))
+        raise ValueError(f"{name}[{at}] = {int(a[at])}, not a class of the layer")
     return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _seed(name: str, value: Any) -> int:
+    """A seed as the Rust side takes it (0 to 2**64 - 1), or a ValueError naming the
+    argument (instead of a bare OverflowError from the conversion)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: want an integer seed, got {type(value).__name__}")
+    if not 0 <= int(value) < 2**64:
+        raise ValueError(f"{name}={int(value)}: a seed is a whole number from 0 to 2**64 - 1")
+    return int(value)
 
 
 def _sites(sites: Any) -> Optional[np.ndarray]:
@@ -83,13 +97,17 @@ def _sites(sites: Any) -> Optional[np.ndarray]:
 @dataclass(frozen=True)
 class RepairResult:
     """What a repair found; ``weight`` and ``bias`` are the repaired last layer (in the
-    layout given), ``sites`` the weights searched as (i, j) rows (i: input, j: class)."""
+    layout given), ``sites`` the weights searched as (i, j) rows (i: input, j: class).
+    ``kept_original``: the search did not beat the given layer, which ``weight`` and
+    ``bias`` then are (``fitness_before`` is its fitness, ``fitness_after`` the search's
+    best)."""
 
     weight: np.ndarray
     bias: np.ndarray
     sites: np.ndarray
     fitness_before: float
     fitness_after: float
+    kept_original: bool
     rr: float
     br: float
     evaluations: int
@@ -130,7 +148,7 @@ def localise(
         localiser=method,
         n_sites=int(n_sites),
         cross_entropy=cross_entropy,
-        seed=int(seed),
+        seed=_seed("seed", seed),
     )
 
 
@@ -159,6 +177,7 @@ def repair(
     penalty: float = _DEFAULTS["penalty"],
     earlier_weight: Any = None,
     earlier_bias: Any = None,
+    keep_worse: bool = False,
 ) -> RepairResult:
     """Repairs a last layer so that the negatives (``act_neg``, ``y_neg``: inputs it
     gets wrong) are classified right while the positives (``act_pos``, ``y_pos``) stay
@@ -173,6 +192,13 @@ def repair(
     ``earlier_weight`` times their gradient loss, with a price ``penalty`` per broken
     positive; after NeuRecover). ``seed`` seeds random FL and, unless ``search_seed`` is
     given, the search. The GIL is released while it runs.
+
+    Never worse than what you gave it: when the search's best does not beat the given
+    layer on the search's own objective (Arachne's swarm never holds the original
+    weights, so it can end below it), the given layer comes back unchanged with
+    ``kept_original`` true, ``fitness_after`` still the search's best and ``rr``/``br``
+    the given layer's. ``keep_worse=True`` returns the search's best regardless, as the
+    study's code does.
     """
     earlier = (None, None)
     if earlier_weight is not None or earlier_bias is not None:
@@ -189,8 +215,8 @@ def repair(
         sites=_sites(sites),
         layout=layout,
         method=method,
-        seed=int(seed),
-        search_seed=None if search_seed is None else int(search_seed),
+        seed=_seed("seed", seed),
+        search_seed=None if search_seed is None else _seed("search_seed", search_seed),
         particles=int(particles),
         iterations=int(iterations),
         localiser=localiser,
@@ -203,6 +229,7 @@ def repair(
         penalty=float(penalty),
         earlier_weight=earlier[0],
         earlier_bias=earlier[1],
+        keep_worse=bool(keep_worse),
     )
     return RepairResult(
         weight=out["weight"],
@@ -210,6 +237,7 @@ def repair(
         sites=out["sites"],
         fitness_before=out["fitness_before"]["fitness"],
         fitness_after=out["fitness_after"]["fitness"],
+        kept_original=out["kept_original"],
         rr=out["rr"],
         br=out["br"],
         evaluations=out["evaluations"],

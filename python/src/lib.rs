@@ -362,9 +362,10 @@ fn localise<'py>(
 
 /// One repair of a last layer: FL (unless `sites` are given) and the method's search;
 /// a dict of the repaired weight and bias (in `layout`), sites, fitness before and
-/// after, history, RR and BR on the given sets, evaluations and times.
+/// after, whether the original was kept (the search did not beat it; unless
+/// `keep_worse`), history, RR and BR on the given sets, evaluations and times.
 #[pyfunction]
-#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=repair_core::defaults::ARACHNE_PARTICLES, iterations=repair_core::defaults::ARACHNE_ITERATIONS, localiser="arachne", n_sites=repair_core::defaults::BASELINE_SITES, cross_entropy="logits", search="arachne", window=repair_core::defaults::STAGNATION_WINDOW, threshold=repair_core::defaults::STAGNATION_THRESHOLD, max_phases=repair_core::defaults::MAX_PHASES, penalty=repair_core::defaults::HISTORY_PENALTY, earlier_weight=None, earlier_bias=None))]
+#[pyo3(signature = (act_neg, y_neg, act_pos, y_pos, weight, bias, *, sites=None, layout="keras", method="arachne", seed=0, search_seed=None, particles=repair_core::defaults::ARACHNE_PARTICLES, iterations=repair_core::defaults::ARACHNE_ITERATIONS, localiser="arachne", n_sites=repair_core::defaults::BASELINE_SITES, cross_entropy="logits", search="arachne", window=repair_core::defaults::STAGNATION_WINDOW, threshold=repair_core::defaults::STAGNATION_THRESHOLD, max_phases=repair_core::defaults::MAX_PHASES, penalty=repair_core::defaults::HISTORY_PENALTY, earlier_weight=None, earlier_bias=None, keep_worse=false))]
 #[allow(clippy::too_many_arguments)]
 fn repair<'py>(
     py: Python<'py>,
@@ -391,6 +392,7 @@ fn repair<'py>(
     penalty: f64,
     earlier_weight: Option<PyReadonlyArray2<'py, f32>>,
     earlier_bias: Option<PyReadonlyArray1<'py, f32>>,
+    keep_worse: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layout = layout_named(layout)?;
     let (layer, sets) = problem_of(&act_neg, &y_neg, &act_pos, &y_pos, &weight, &bias, layout)?;
@@ -416,6 +418,7 @@ fn repair<'py>(
         threshold,
         max_phases,
         penalty,
+        keep_worse,
         ..RepairRequest::study(0, seed)
     };
     let settings = settings_of(
@@ -473,6 +476,7 @@ fn repair<'py>(
         "fitness_after",
         fitness_dict(py, &solved.score.fitness_after)?,
     )?;
+    out.set_item("kept_original", solved.score.kept_original)?;
     out.set_item("rr", solved.score.rr)?;
     out.set_item("br", solved.score.br)?;
     out.set_item("evaluations", solved.score.evaluations)?;
@@ -527,6 +531,12 @@ fn classify_pattern<'py>(
     {
         return Err(invalid(format!(
             "epoch {epoch}: qual {q:?} is not a finite number"
+        )));
+    }
+    let epochs: Vec<usize> = checkpoints.iter().map(|(e, _)| *e).collect();
+    if let Some(twice) = repair_method::first_repeated(&epochs) {
+        return Err(invalid(format!(
+            "epoch {twice} is given twice: one Qual per checkpoint"
         )));
     }
     if !checkpoints.iter().any(|(e, _)| *e == converged_epoch) {

@@ -59,6 +59,23 @@ def test_a_repair_improves_the_fitness_changes_only_its_sites_and_repeats_by_see
     assert not np.array_equal(other.weight, r.weight)
 
 
+# The seed of crates/repair-method/tests/safeguard.rs: on this problem a 4 x 2 swarm ends
+# below the original layer.
+WORSE_SEED = 131
+
+
+def test_a_search_that_ends_below_the_original_gives_the_original_back():
+    p = er.synthetic_problem(width=64, classes=10, negatives=40, positives=160, sites=6, columns=3, seed=WORSE_SEED)
+    kwargs = dict(sites=p["sites"], seed=WORSE_SEED, particles=4, iterations=2)
+    worse = er.repair(*sets(p), keep_worse=True, **kwargs)
+    assert worse.fitness_after < worse.fitness_before and not worse.kept_original
+    assert not np.array_equal(worse.weight, p["weight"])
+    r = er.repair(*sets(p), **kwargs)
+    assert r.kept_original
+    assert r.weight.tobytes() == p["weight"].tobytes() and r.bias.tobytes() == p["bias"].tobytes()
+    assert (r.fitness_before, r.fitness_after) == (worse.fitness_before, worse.fitness_after)
+
+
 def test_the_torch_layout_gives_the_same_repair_transposed_and_is_never_guessed():
     p = small()
     keras = er.repair(*sets(p), seed=1, particles=20, iterations=10)
@@ -96,6 +113,11 @@ def test_float64_activations_and_int32_labels_are_converted_float_labels_refused
         (lambda a: a.__setitem__("bias", a["bias"][:7]), r"bias: shape \(7,\)"),
         (lambda a: a.__setitem__("act_pos", a["act_pos"][:, :10]), "act_pos: width 10"),
         (lambda a: a.__setitem__("weight", a["weight"][:10]), r"weight: shape \(10, 8\)"),
+        (lambda a: a.__setitem__("y_neg", a["y_neg"].astype(np.uint64) + np.uint64(2**63)), r"y_neg\[0\] = 922337203685477\d+, not a class"),
+        (
+            lambda a: a.update(act_neg=a["act_neg"][:, :0], act_pos=a["act_pos"][:, :0], weight=a["weight"][:0]),
+            "the layer's width is 0, but must be at least 1",
+        ),
     ],
 )
 def test_bad_input_is_a_value_error_naming_the_argument(change, says):
@@ -103,6 +125,17 @@ def test_bad_input_is_a_value_error_naming_the_argument(change, says):
     change(p)
     with pytest.raises(ValueError, match=says):
         er.repair(*sets(p))
+
+
+def test_a_seed_out_of_range_names_the_argument():
+    p = small()
+    for kwargs, says in [
+        ({"seed": -1}, r"seed=-1: a seed is a whole number from 0 to 2\*\*64 - 1"),
+        ({"seed": 2**64}, r"seed=18446744073709551616"),
+        ({"search_seed": -5}, r"search_seed=-5"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            er.repair(*sets(p), particles=2, iterations=1, **kwargs)
 
 
 def test_bad_settings_are_value_errors():
@@ -282,6 +315,10 @@ def test_qual_and_classify_pattern():
     assert er.qual(0.8, 0.5, 0.9) == pytest.approx(0.58)
     with pytest.raises(ValueError):
         er.qual(1.5, 0.5, 0.9)
+    with pytest.raises(ValueError, match="acc_cls = NaN: an accuracy is a share from 0 to 1"):
+        er.qual(0.5, float("nan"), 0.9)
+    with pytest.raises(ValueError, match="epoch 2 is given twice"):
+        er.classify_pattern([(1, 0.5), (2, 0.6), (2, 0.7)], 2)
     found = er.classify_pattern({1: 0.5, 2: 0.7, 3: 0.6}, converged_epoch=3)
     assert found["pattern"] == "pre-convergence" and found["best_epoch"] == 2
     assert found["early_gain"] == pytest.approx(0.1)

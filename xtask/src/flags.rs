@@ -125,6 +125,11 @@ pub struct RepairArgs {
     /// same sites).
     #[arg(long)]
     pub search_seed: Option<u64>,
+    /// Return the search's best even when it does worse than the original layer on the
+    /// search's own objective (the study's behaviour, for research); without it such a
+    /// repair returns the original layer and says so.
+    #[arg(long)]
+    pub keep_worse: bool,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,

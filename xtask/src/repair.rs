@@ -50,6 +50,17 @@ fn run_problem(problem: &Path, request: &RepairRequest, args: &RepairArgs) -> an
     crate::flags::create_out(&args.out)?;
     let bars = crate::progress::Bars::default();
     let report = repair_problem_file(problem, request, args.relocalise, &args.out, &bars)?;
+    if report.score.kept_original {
+        println!(
+            "kept the original layer of {}: the search's best (fitness {:.3}) does not beat \
+             the original's ({:.3}) on the file's sets; --keep-worse returns it instead; wrote {}",
+            report.problem.display(),
+            report.score.fitness_after.fitness,
+            report.score.fitness_before.fitness,
+            args.out.join(repair_pipeline::REPAIRED_LAYER).display()
+        );
+        return Ok(());
+    }
     println!(
         "repaired {} ({} × {}, {:?} layout; {} negatives, {} positives): {} sites from the {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3} on the file's sets; FL {:.1} ms, search {:.1} ms; wrote {}",
         report.problem.display(),
@@ -121,13 +132,32 @@ fn print_summary(report: &RepairReport, request: &RepairRequest, out: &Path) -> 
         anyhow::bail!("the repair was not scored on the test set");
     };
     let t = &report.outcome.timings;
+    let fitness_before = report
+        .outcome
+        .fitness_before
+        .map_or(f64::NAN, |f| f.fitness);
+    let fitness_after = report.outcome.fitness_after.map_or(f64::NAN, |f| f.fitness);
+    if report.outcome.kept_original {
+        println!(
+            "kept the original layer of class {}: the search's best (fitness {:.3}) does not \
+             beat the original's ({:.3}) on the repair set; test acc class {:.4}, total {:.4} \
+             (unchanged); --keep-worse returns the search's best instead; wrote {}",
+            request.class,
+            fitness_after,
+            fitness_before,
+            before.class,
+            before.total,
+            out.join("repair.json").display()
+        );
+        return Ok(());
+    }
     println!(
         "repaired class {}: {} sites {:?}; fitness {:.3} → {:.3}; RR {:.3} BR {:.3}; test acc class {:.4} → {:.4}, total {:.4} → {:.4}; extract {:.0} ms, FL {:.1} ms, search {:.1} ms",
         request.class,
         report.sites.len(),
         report.sites.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
-        report.outcome.fitness_before.map_or(f64::NAN, |f| f.fitness),
-        report.outcome.fitness_after.map_or(f64::NAN, |f| f.fitness),
+        fitness_before,
+        fitness_after,
         report.outcome.rr,
         report.outcome.br,
         before.class,
@@ -184,6 +214,7 @@ fn request(args: &RepairArgs) -> anyhow::Result<RepairRequest> {
         max_phases: args.max_phases,
         history_sites: args.sites,
         penalty: args.penalty,
+        keep_worse: args.keep_worse,
         ..RepairRequest::study(args.class.first().copied().unwrap_or(0), args.seed)
     })
 }

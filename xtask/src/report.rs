@@ -41,6 +41,7 @@ pub fn print_summary(summary: &ReportSummary, out: &Path) {
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }
+    print!("{}", summary.regressions);
     println!(
         "{} repairs → {} (quality.csv, patterns.csv, table1.csv, table1.md, warnings.csv, figures/)",
         summary.repairs,

@@ -21,6 +21,20 @@ pub(crate) fn check_layer(
     kernel: &[f32],
     bias: &[f32],
 ) -> Result<(), ProblemError> {
+    // An empty layer has nothing to localise or search (and would reach a kernel that
+    // splits its rows into chunks of `width`).
+    for (what, n) in [
+        ("the layer's width", width),
+        ("the layer's classes", classes),
+    ] {
+        if n == 0 {
+            return Err(ProblemError::Setting {
+                what,
+                value: 0.0,
+                must: "at least 1",
+            });
+        }
+    }
     length("kernel", kernel.len(), width * classes)?;
     length("bias", bias.len(), classes)?;
     finite("kernel", kernel)?;
@@ -161,6 +175,14 @@ mod tests {
         );
         let e = DenseLayer::new(1, 2, vec![0.0, f32::NAN], vec![0.0; 2]).unwrap_err();
         assert_eq!(e.to_string(), "repair problem: kernel[1] is NaN");
+        // An empty layer, however it arrives (a problem file, numpy arrays).
+        let e = DenseLayer::new(0, 2, Vec::new(), vec![0.0; 2]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "repair problem: the layer's width is 0, but must be at least 1"
+        );
+        let e = DenseLayer::new(3, 0, Vec::new(), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("the layer's classes is 0"), "{e}");
     }
 
     #[test]

@@ -52,12 +52,18 @@ pub struct RepairRequest {
     pub history_sites: usize,
     /// `history`: λ, the price of a broken positive.
     pub penalty: f64,
+    /// Return the search's best even when it is worse than the original layer on the
+    /// search's own objective (the study's behaviour); false: the original is returned
+    /// then, and the repair says so.
+    pub keep_worse: bool,
 }
 
 impl RepairRequest {
     /// The study's repair of `class` with repair seed `seed`: Arachne v1 localisation
     /// and its PSO (100 particles, 50 iterations), 200 positives drawn stratified, the
-    /// unclipped cross-entropy; the other methods' settings at their papers' defaults.
+    /// unclipped cross-entropy; the other methods' settings at their papers' defaults;
+    /// never worse than the original (`keep_worse` false: what a user gets; the
+    /// experiment's study profiles set it).
     pub fn study(class: u32, seed: u64) -> Self {
         RepairRequest {
             class,
@@ -78,6 +84,7 @@ impl RepairRequest {
             max_phases: MAX_PHASES,
             history_sites: BASELINE_SITES,
             penalty: HISTORY_PENALTY,
+            keep_worse: false,
         }
     }
 

@@ -762,7 +762,16 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
         br: Some(report.outcome.br),
         n_sites: Some(report.sites.len()),
         // 0 when there was nothing to repair, as the files have always said.
-        fitness: Some(report.outcome.fitness_after.map_or(0.0, |f| f.fitness)),
+        // The fitness of the model this row's accuracies describe: the search's best, or
+        // the checkpoint's own when the repair kept it (`repair.json` has both).
+        fitness: Some(
+            if report.outcome.kept_original {
+                report.outcome.fitness_before
+            } else {
+                report.outcome.fitness_after
+            }
+            .map_or(0.0, |f| f.fitness),
+        ),
         evaluations: Some(report.outcome.evaluations),
         repair_ms: Some(report.outcome.timings.fl_ms + report.outcome.timings.search_ms),
         base_balanced_acc: Some(before.balanced),

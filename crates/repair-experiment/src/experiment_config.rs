@@ -25,8 +25,9 @@ use repair_pipeline::{file_error, PipelineError, Result};
 
 /// Dotted keys that may be absent from a profile (and so from its table) but can
 /// still be `--set`.
-const OPTIONAL_KEYS: [&str; 12] = [
+const OPTIONAL_KEYS: [&str; 13] = [
     "repair.joint",
+    "repair.keep_worse",
     "repair.repair_seeds",
     "data.input_side",
     "online.rule",
@@ -303,6 +304,12 @@ pub struct RepairSection {
     /// variance (`variance.csv`, `variance.md`).
     #[serde(skip_serializing_if = "is_one")]
     pub repair_seeds: usize,
+    /// Keep a repair that does worse than the original layer on its search's own
+    /// objective, as the study did (its Arachne returns the swarm's best unconditionally):
+    /// the study profiles set it, so that Table 1 stays the study's; absent (false), a
+    /// repair that does not beat the original returns the original and says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_worse: bool,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -380,6 +387,7 @@ impl RepairSection {
             max_phases: self.adaptive_phases,
             history_sites: self.history_sites,
             penalty: self.history_penalty,
+            keep_worse: self.keep_worse,
             ..RepairRequest::study(class, seed)
         }
     }
@@ -407,6 +415,7 @@ impl Default for RepairSection {
             history_penalty: HISTORY_PENALTY,
             joint: false,
             repair_seeds: 1,
+            keep_worse: false,
         }
     }
 }
@@ -800,6 +809,40 @@ mod tests {
             let e = set(dense, settings).unwrap_err().to_string();
             assert!(e.contains(says), "{settings:?}: {e}");
         }
+    }
+
+    /// The study profiles reproduce the study, whose Arachne kept repairs worse than the
+    /// original: they say so explicitly, and it reaches the repair's settings; a profile
+    /// of one's own (and the online mode) gets the safeguard.
+    #[test]
+    fn the_study_profiles_keep_worse_repairs_and_everything_else_is_guarded() {
+        for (name, profiles) in [
+            ("gtsrb", &["quick", "paper", "paper10", "dense"][..]),
+            ("pneumonia", &["quick", "paper", "paper10", "dense"][..]),
+            ("rsna", &["quick", "paper"][..]),
+        ] {
+            let file = ExperimentFile::load(&shipped(name)).unwrap();
+            for profile in profiles {
+                let config = file.profile(profile).unwrap();
+                assert!(config.repair.keep_worse, "{name} {profile}");
+                for &method in &config.repair.methods {
+                    let settings = config.repair.settings_for(method, 0, 1).unwrap();
+                    assert!(settings.keep_worse, "{name} {profile} {method}");
+                }
+            }
+        }
+        let online = ExperimentFile::load(&shipped("gtsrb")).unwrap();
+        assert!(!online.profile("online").unwrap().repair.keep_worse);
+        assert!(!RepairSection::default().settings(0, 1).keep_worse);
+        let guarded = set(
+            ExperimentFile::load(&shipped("gtsrb"))
+                .unwrap()
+                .profile("quick")
+                .unwrap(),
+            &["repair.keep_worse=false"],
+        )
+        .unwrap();
+        assert!(!guarded.repair.settings(0, 1).keep_worse);
     }
 
     #[test]

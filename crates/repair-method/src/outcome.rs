@@ -61,6 +61,11 @@ pub struct RepairOutcome {
     pub evaluations: u64,
     /// Why the search ended.
     pub termination: Option<Termination>,
+    /// The search did not beat the original layer on its own objective, and the repair
+    /// returned the original ([`crate::RepairScore::kept_original`]); `rr` and `br` are
+    /// then the original's, `fitness_after` the search's best.
+    #[serde(default)]
+    pub kept_original: bool,
     /// One record per iteration (`history.csv`).
     #[serde(skip)]
     pub history: Vec<IterationRecord>,

@@ -521,6 +521,24 @@ mod tests {
                 Box::new(|t| t.push(("sites", Dtype::I64, vec![2], i64s(&[1, 0])))),
                 "sites: shape [2], want (K, 2)",
             ),
+            (
+                // A layer of width 0 (and sets of zero-width rows): refused, not searched.
+                Box::new(|t| {
+                    for k in [0, 2, 4] {
+                        let rows = t[k].2[0];
+                        t[k].2 = vec![rows, 0];
+                        t[k].3.clear();
+                    }
+                }),
+                "the layer's width is 0, but must be at least 1",
+            ),
+            (
+                Box::new(|t| {
+                    t[1].1 = Dtype::U64;
+                    t[1].3[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+                }),
+                "negatives.labels[1] is 18446744073709551615",
+            ),
         ];
         for (change, says) in cases {
             let mut t = good.clone();

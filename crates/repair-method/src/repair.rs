@@ -83,6 +83,7 @@ pub fn repair_layer_with(
         br: 0.0,
         evaluations: 0,
         termination: None,
+        kept_original: false,
         history: Vec::new(),
         phases: Vec::new(),
         adaptive_stop: None,

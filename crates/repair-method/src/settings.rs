@@ -135,6 +135,11 @@ pub struct RepairSettings {
     /// study's one class.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub joint_classes: Vec<u32>,
+    /// Return the search's best even when it does not beat the original layer (the
+    /// study's behaviour, which its profiles keep to reproduce it); false, and absent
+    /// from `repair.json`: the original is returned instead ([`crate::solve`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_worse: bool,
 }
 
 impl RepairSettings {
@@ -166,6 +171,7 @@ impl RepairSettings {
             search_seed: None,
             strategy: Strategy::Single,
             joint_classes: Vec::new(),
+            keep_worse: false,
         }
     }
 }
@@ -191,6 +197,7 @@ impl RepairSettings {
             search_seed: r.search_seed,
             strategy: Strategy::Single,
             joint_classes: r.joint_classes.clone(),
+            keep_worse: r.keep_worse,
         };
         match r.method {
             MethodName::Arachne => Ok(base),

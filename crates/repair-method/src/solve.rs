@@ -50,6 +50,11 @@ pub struct RepairScore {
     pub evaluations: u64,
     /// Why the search ended.
     pub termination: Termination,
+    /// The search did not beat the given layer on its own objective, so the given layer
+    /// is what the repair returns (see [`solve`]); `rr` and `br` are then the given
+    /// layer's, `fitness_after` still the search's best.
+    #[serde(default)]
+    pub kept_original: bool,
 }
 
 /// What FL and the search of one problem found.
@@ -134,8 +139,42 @@ pub fn solve(
             layer, negatives, positives, sites, settings, earlier, progress,
         )?
     };
+    let (solved, original, result) = solved;
+    keep_the_better(layer, solved, original, result, settings.keep_worse)
+}
+
+/// The safeguard every repair goes through. Arachne's swarm never holds the original
+/// weights and, as the study's code and the eAI toolkit do, returns the swarm's best
+/// unconditionally, so a search can end below where it began. Unless `keep_worse` (the
+/// study profiles, which reproduce the study), a result whose score on the search's own
+/// objective (`result`; `original` is the same objective's score of the given layer,
+/// computed by the same kernel) is not above the original's is replaced by the given
+/// layer: `kept_original`, every searched weight back at its value, RR and BR those of
+/// the given layer. For the `history` method the objective is the penalised fitness.
+fn keep_the_better(
+    layer: &DenseLayer,
+    mut solved: Solved,
+    original: f64,
+    result: f64,
+    keep_worse: bool,
+) -> Result<Solved> {
+    if keep_worse || result > original {
+        return Ok(solved);
+    }
+    let (rr, br) = rates(layer, &solved.problem)?;
+    for change in &mut solved.changes {
+        change.repaired = change.original;
+    }
+    solved.repaired = layer.clone();
+    solved.score.rr = rr;
+    solved.score.br = br;
+    solved.score.kept_original = true;
     Ok(solved)
 }
+
+/// What a search returns before the safeguard: what it found, and its objective's
+/// score of the given layer and of the result.
+type Searched = (Solved, f64, f64);
 
 /// One localisation (or the given sites) and one search: the study's, DE's and the
 /// history method's.
@@ -147,7 +186,7 @@ fn single(
     settings: &RepairSettings,
     earlier: Option<&DenseLayer>,
     progress: &dyn Progress,
-) -> Result<Solved> {
+) -> Result<Searched> {
     let fl_start = Instant::now();
     let view = layer.view();
     let loss = settings.localiser.cross_entropy();
@@ -183,21 +222,30 @@ fn single(
     let fitness = ArachneFitness::with_loss(&problem, loss)?;
     let start = problem.current();
     progress.begin("search", settings.iterations as u64);
-    let result = match settings.strategy {
-        Strategy::History { penalty, .. } => search(
-            &RegressionControlled::new(&fitness, penalty)?,
-            &problem,
-            settings,
-            progress,
-        )?,
-        _ => search(&fitness, &problem, settings, progress)?,
+    // The objective's own score of the original and of the result, by the one kernel
+    // (`score`), for the safeguard.
+    let (result, original_score, result_score) = match settings.strategy {
+        Strategy::History { penalty, .. } => {
+            let objective = RegressionControlled::new(&fitness, penalty)?;
+            let result = search(&objective, &problem, settings, progress)?;
+            let scores = (
+                objective.score(&start),
+                objective.score(&result.best_position),
+            );
+            (result, scores.0, scores.1)
+        }
+        _ => {
+            let result = search(&fitness, &problem, settings, progress)?;
+            let scores = (fitness.score(&start), fitness.score(&result.best_position));
+            (result, scores.0, scores.1)
+        }
     };
     progress.end();
     let search_ms = ms(search_start);
 
     let repaired = layer.patched(&problem.sites, &result.best_position);
     let (rr, br) = rates(&repaired, &problem)?;
-    Ok(Solved {
+    let solved = Solved {
         changes: changes(layer, &repaired, &problem.sites),
         sites: problem.sites.clone(),
         candidates,
@@ -208,6 +256,7 @@ fn single(
             br,
             evaluations: result.evaluations,
             termination: result.termination,
+            kept_original: false,
         },
         history: result.history,
         phases: Vec::new(),
@@ -216,7 +265,8 @@ fn single(
         search_ms,
         repaired,
         problem,
-    })
+    };
+    Ok((solved, original_score, result_score))
 }
 
 /// The configured search on `objective`: the study's PSO, textbook PSO or Arachne v2's
@@ -282,7 +332,7 @@ fn adaptive(
     settings: &RepairSettings,
     config: &AdaptiveConfig,
     progress: &dyn Progress,
-) -> Result<Solved> {
+) -> Result<Searched> {
     if settings.search == Search::De {
         return Err(MethodError::Invalid(
             "the adaptive strategy searches with PSO phases, not DE".into(),
@@ -315,7 +365,9 @@ fn adaptive(
         sites: result.first.sites.clone(),
     };
     let (rr, br) = rates(&result.layer, &problem)?;
-    Ok(Solved {
+    // The adaptive search's objective is the layer's fitness over every phase's sites.
+    let scores = (result.fitness_before.fitness, result.fitness_after.fitness);
+    let solved = Solved {
         changes: changes(layer, &result.layer, &result.sites),
         sites: result.first.sites,
         candidates: result.first.candidates,
@@ -329,6 +381,7 @@ fn adaptive(
                 AdaptiveStop::Budget => Termination::MaxIterations,
                 _ => Termination::Observer,
             },
+            kept_original: false,
         },
         history: result.history.into_iter().map(|(_, r)| r).collect(),
         phases: result.phases,
@@ -337,7 +390,8 @@ fn adaptive(
         search_ms: ms(started),
         repaired: result.layer,
         problem,
-    })
+    };
+    Ok((solved, scores.0, scores.1))
 }
 
 impl RepairOutcome {
@@ -359,6 +413,7 @@ impl RepairOutcome {
             br: solved.score.br,
             evaluations: 0,
             termination: None,
+            kept_original: false,
             history: Vec::new(),
             timings: Timings::default(),
             phases: Vec::new(),
@@ -380,6 +435,7 @@ impl RepairOutcome {
         self.fitness_after = Some(solved.score.fitness_after);
         self.evaluations = solved.score.evaluations;
         self.termination = Some(solved.score.termination);
+        self.kept_original = solved.score.kept_original;
         self.history = solved.history;
         self.phases = solved.phases;
         self.adaptive_stop = solved.adaptive_stop;

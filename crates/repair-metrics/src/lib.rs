@@ -28,6 +28,7 @@ mod multiclass;
 mod pattern;
 mod quality;
 mod records;
+mod regressions;
 mod repairs_file;
 mod row_checks;
 mod stats;
@@ -47,6 +48,7 @@ pub use multiclass::{
 pub use pattern::{classify_pattern, CheckpointQual, Pattern, PatternResult};
 pub use quality::{qual, qual_multi};
 pub use records::{from_csv, to_csv};
+pub use regressions::{regression_counts, regressions_line, RegressionCount};
 pub use repairs_file::{parse_repairs, read_repairs, read_repairs_from};
 pub use row_checks::{problems_message, repair_problems, PROBLEMS_SHOWN};
 pub use stats::{

@@ -13,6 +13,15 @@ pub fn qual(alpha: f64, acc_cls: f64, acc_total: f64) -> Result<f64, MetricsErro
     if !(0.0..=1.0).contains(&alpha) {
         return Err(MetricsError::Alpha(alpha));
     }
+    // An accuracy is a share: NaN or anything outside [0, 1] would give a Qual that
+    // means nothing (NaN compares false everywhere a best checkpoint is picked).
+    for (what, accuracy) in [("acc_cls", acc_cls), ("acc_total", acc_total)] {
+        if !(0.0..=1.0).contains(&accuracy) {
+            return Err(MetricsError::Invalid(format!(
+                "{what} = {accuracy}: an accuracy is a share from 0 to 1"
+            )));
+        }
+    }
     Ok(alpha * acc_cls + (1.0 - alpha) * acc_total)
 }
 
@@ -30,6 +39,18 @@ pub fn qual_multi(alpha: f64, class_accs: &[f64], acc_total: f64) -> Result<f64,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_accuracy_that_is_not_a_share_is_refused_by_name() {
+        for (cls, total, says) in [
+            (f64::NAN, 0.5, "acc_cls = NaN"),
+            (0.5, 1.5, "acc_total = 1.5"),
+            (-0.1, 0.5, "acc_cls = -0.1"),
+        ] {
+            let e = qual(0.5, cls, total).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains("share from 0 to 1"), "{e}");
+        }
+    }
 
     #[test]
     fn the_multi_class_qual_is_the_mean_class_term_and_the_paper_s_for_one_class() {

@@ -59,7 +59,8 @@ pub struct RepairRow {
     /// Weights searched.
     #[serde(default)]
     pub n_sites: Option<usize>,
-    /// Best fitness.
+    /// Fitness of the repaired model: the search's best, or the original's when the
+    /// repair kept the original (a guarded repair that did not beat it).
     #[serde(default)]
     pub fitness: Option<f64>,
     /// Objective evaluations.

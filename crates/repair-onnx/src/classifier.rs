@@ -37,6 +37,7 @@ impl OnnxClassifier {
             .map_err(|e| fail(format!("not an ONNX model: {e}")))?;
         let last = last_layer_of(&model).map_err(&fail)?;
         let graph = model.graph.as_ref().expect("last_layer_of checked");
+        check_wiring(graph).map_err(&fail)?;
         let input = image_input(graph).map_err(&fail)?;
         let mut probe = model.clone();
         let outputs = &mut probe.graph.as_mut().expect("a graph").output;
@@ -82,9 +83,25 @@ impl OnnxClassifier {
         let shape = preprocess.shape(n, channels);
         let input = Tensor::from_vec(preprocess.apply(pixels, channels), &shape, &Device::Cpu)
             .map_err(|e| fail(format!("input of shape {shape:?}: {e}")))?;
+        // candle-onnx indexes a node's inputs without checking them, so a node that lacks
+        // one panics inside the evaluator: that is this file's fault, reported as such.
+        let inputs = HashMap::from([(self.input.clone(), input)]);
+        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            candle_onnx::simple_eval(&self.probe, inputs)
+        }))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            fail(format!(
+                "the ONNX evaluator failed on this graph (a node lacking an input or \
+                 attribute it needs?): {why}"
+            ))
+        })?;
         let mut outputs =
-            candle_onnx::simple_eval(&self.probe, HashMap::from([(self.input.clone(), input)]))
-                .map_err(|e| fail(format!("running the model on {shape:?} images: {e}")))?;
+            evaluated.map_err(|e| fail(format!("running the model on {shape:?} images: {e}")))?;
         let (width, classes) = (self.last.layer.width, self.last.layer.classes);
         let mut take = |name: &str, columns: usize, what: &str| -> Result<Vec<f32>, OnnxError> {
             let t = outputs
@@ -158,4 +175,31 @@ impl OnnxClassifier {
 /// The ONNX (protobuf) bytes of `model`.
 pub fn encode_model(model: &ModelProto) -> Vec<u8> {
     model.encode_to_vec()
+}
+
+/// Every input a node names is a graph input, an initializer or an output of a node
+/// before it (ONNX graphs are in topological order); empty names are optional inputs
+/// left out.
+fn check_wiring(graph: &candle_onnx::onnx::GraphProto) -> Result<(), String> {
+    let mut known: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .collect();
+    for (k, node) in graph.node.iter().enumerate() {
+        if let Some(missing) = node
+            .input
+            .iter()
+            .find(|name| !name.is_empty() && !known.contains(name.as_str()))
+        {
+            return Err(format!(
+                "node {k} ({} `{}`) reads `{missing}`, which no graph input, initializer \
+                 or earlier node gives",
+                node.op_type, node.name
+            ));
+        }
+        known.extend(node.output.iter().map(String::as_str));
+    }
+    Ok(())
 }

@@ -140,3 +140,26 @@ fn unsupported_graphs_are_named_by_their_op() {
         "{e}"
     );
 }
+
+#[test]
+fn a_graph_with_a_dangling_or_missing_node_input_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.onnx");
+    // A node reading a value nothing gives: refused when the file is read.
+    let mut dangling = example_conv_net(1, 8, 3, ExampleHead::GemmTorch, false, 1);
+    dangling.graph.as_mut().unwrap().node[1].input[0] = "nowhere".into();
+    std::fs::write(&path, dangling.encode_to_vec()).unwrap();
+    let e = OnnxClassifier::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("model.onnx") && e.contains("node 1 (Relu") && e.contains("`nowhere`"),
+        "{e}"
+    );
+    // A Conv that lacks its weight input: the evaluator would index past its inputs.
+    let mut lacking = example_conv_net(1, 8, 3, ExampleHead::GemmTorch, false, 1);
+    lacking.graph.as_mut().unwrap().node[0].input.truncate(1);
+    std::fs::write(&path, lacking.encode_to_vec()).unwrap();
+    let outcome =
+        OnnxClassifier::load(&path).and_then(|onnx| onnx.run(&pixels(2, 64), 2, 1, &preprocess(8)));
+    let e = outcome.unwrap_err().to_string();
+    assert!(e.contains("model.onnx"), "{e}");
+}

@@ -255,9 +255,90 @@ fn signals_of(
         br: report.outcome.br,
         negatives: report.outcome.negatives,
         fitness_before: report.outcome.fitness_before.map(|f| f.fitness),
-        fitness_after: report.outcome.fitness_after.map(|f| f.fitness),
+        // The fitness of the model the rule may pick (the checkpoint's own when the
+        // repair kept it), as `repairs.csv` gives it to the offline evaluation.
+        fitness_after: if report.outcome.kept_original {
+            report.outcome.fitness_before
+        } else {
+            report.outcome.fitness_after
+        }
+        .map(|f| f.fitness),
         sites: report.sites.clone(),
         layer_change: previous.and_then(|p| relative_change(p, weights)),
+        kept_original: report.outcome.kept_original,
+    }
+}
+
+/// What an online run decides with, as `online/settings.json` records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OnlineSettings {
+    rule: String,
+    alpha: f64,
+    repair: RepairSettings,
+}
+
+/// Records the run's rule, α and repair settings the first time; on a rerun, refuses
+/// other ones: the recorded epochs' decisions were made with those, and relabelling them
+/// with new settings would report choices no rule made.
+fn same_online_settings(
+    dir: &Path,
+    online: &OnlineRepair<'_>,
+    repair: &RepairSettings,
+) -> Result<()> {
+    let path = dir.join("online/settings.json");
+    let now = OnlineSettings {
+        rule: online.rule.to_string(),
+        alpha: online.alpha,
+        repair: repair.clone(),
+    };
+    if !path.is_file() {
+        if dir.join("online").is_dir() {
+            return Err(file_error(
+                &path,
+                "missing, but the folder holds online epochs: they were decided with \
+                 settings this run cannot check; pass another --out",
+            ));
+        }
+        let folder = dir.join("online");
+        std::fs::create_dir_all(&folder).map_err(|e| file_error(&folder, e))?;
+        return write_json(&path, &now);
+    }
+    let was: OnlineSettings = read_json(&path)?;
+    let differs = [
+        (
+            "--rule",
+            was.rule != now.rule,
+            was.rule.clone(),
+            now.rule.clone(),
+        ),
+        (
+            "--alpha",
+            was.alpha != now.alpha,
+            was.alpha.to_string(),
+            now.alpha.to_string(),
+        ),
+        (
+            "--repair-class",
+            was.repair.class != now.repair.class,
+            was.repair.class.to_string(),
+            now.repair.class.to_string(),
+        ),
+        (
+            "the repair settings",
+            was.repair != now.repair,
+            format!("{:?}", was.repair),
+            format!("{:?}", now.repair),
+        ),
+    ];
+    match differs.into_iter().find(|d| d.1) {
+        None => Ok(()),
+        Some((what, _, was, now)) => Err(file_error(
+            &path,
+            format!(
+                "this online run was started with {what} {was}, not {now}: its epochs were \
+                 decided with those; rerun with them, or pass another --out"
+            ),
+        )),
     }
 }
 
@@ -285,13 +366,15 @@ pub fn train_online(
         )));
     }
     let alpha = Alpha::new(online.alpha).map_err(|e| PipelineError::Invalid(e.to_string()))?;
+    let settings = settings_of(&online.request)?;
+    same_online_settings(dir, online, &settings)?;
     let state = Online {
         dir,
         corpus,
         split,
         compute,
         online,
-        settings: settings_of(&online.request)?,
+        settings,
         rule: rule_of(&online.rule),
         alpha,
     };

@@ -77,6 +77,11 @@ pub struct EpochSignals {
     /// ‖W_t − W_{t−1}‖ / ‖W_{t−1}‖ of the last layer (kernel and bias together), none
     /// at the first epoch.
     pub layer_change: Option<f64>,
+    /// The repair did not beat the checkpoint's layer and returned it: the "repaired"
+    /// model is the checkpoint itself, still a legal pick (absent in records from before
+    /// the safeguard, and in experiments that keep worse repairs: false).
+    #[serde(default)]
+    pub kept_original: bool,
 }
 
 impl EpochSignals {
@@ -258,6 +263,7 @@ pub(crate) mod tests {
             fitness_after: Some(2.0),
             sites: vec![Site { i: 0, j: 0 }],
             layer_change: None,
+            kept_original: false,
         }
     }
 

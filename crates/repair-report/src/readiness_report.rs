@@ -67,10 +67,13 @@ pub struct ReadinessSummary {
     pub markdown: String,
 }
 
-/// The sites of a unit's `repair.json` (the rest of it is not needed here).
+/// The sites of a unit's `repair.json`, and whether its repair kept the original layer
+/// (the rest of it is not needed here).
 #[derive(serde::Deserialize)]
 struct UnitSites {
     sites: Vec<Site>,
+    #[serde(default)]
+    kept_original: bool,
 }
 
 /// A column readiness needs that other tools' files may leave out (repair-metrics reads
@@ -129,9 +132,16 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
             let history = trained.report.history.iter();
             entry.insert(history.map(|h| (h.epoch, h.val_loss)).collect());
         }
+        // A grid that is not dense is refused below, naming its gap, before any
+        // checkpoint is looked for.
+        let dense = rows.iter().enumerate().all(|(k, r)| r.epoch == k + 1);
         if let std::collections::btree_map::Entry::Vacant(entry) = layers.entry(key.run) {
             let last = rows.last().map_or(0, |r| r.epoch);
-            entry.insert(layer_changes(&run_dir, last)?);
+            entry.insert(if dense {
+                layer_changes(&run_dir, last)?
+            } else {
+                Vec::new()
+            });
         }
         let (losses, changes) = (&losses[&key.run], &layers[&key.run]);
         let mut signals = Vec::with_capacity(rows.len());
@@ -181,6 +191,7 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                 },
                 sites: sites.sites,
                 layer_change: changes.get(r.epoch - 1).copied().flatten(),
+                kept_original: sites.kept_original,
             });
             test.push(EpochOutcome {
                 epoch: r.epoch,
@@ -201,18 +212,21 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
     Ok(series)
 }
 
-/// The relative change of the last layer at each epoch 1..=last (none at epoch 1, and
-/// beside a missing checkpoint, whose gap the series check reports), from the run's
-/// checkpoints.
+/// The relative change of the last layer at each epoch 1..=last (none at epoch 1), from
+/// the run's checkpoints; a missing one is an error naming it.
 fn layer_changes(run_dir: &Path, last: usize) -> Result<Vec<Option<f64>>> {
     let mut previous: Option<Vec<f32>> = None;
     let mut out = Vec::with_capacity(last);
     for epoch in 1..=last {
         let checkpoint = run_dir.join(format!("checkpoints/epoch-{epoch:03}.safetensors"));
         if !checkpoint.is_file() {
-            out.push(None);
-            previous = None;
-            continue;
+            // A dense grid checkpoints every epoch: a missing one is a damaged folder,
+            // and its layer-change signal (and the next epoch's) would be silently empty.
+            return Err(file_error(
+                &checkpoint,
+                "missing: the readiness signals need every epoch's checkpoint of a dense \
+                 grid (rerun the experiment into this folder to train it again)",
+            ));
         }
         let weights = last_layer_weights(&checkpoint)?;
         out.push(

@@ -9,9 +9,10 @@ use repair_core::file_name_part;
 use repair_core::{IncompletePolicy, TiePolicy};
 use repair_data::write_atomic;
 use repair_metrics::{
-    accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs, table1,
-    table1_figure, table1_markdown, to_csv, warnings_markdown, CollapseWarning, MetricsError,
-    QualityRow, RepairRow, RunPattern, Table1Row, STUDY_METHOD,
+    accuracy_figure, collapse_warnings, patterns, quality, quality_figure, read_repairs,
+    regression_counts, regressions_line, table1, table1_figure, table1_markdown, to_csv,
+    warnings_markdown, CollapseWarning, MetricsError, QualityRow, RepairRow, RunPattern, Table1Row,
+    STUDY_METHOD,
 };
 use repair_metrics::{variance_markdown, variance_split};
 
@@ -73,6 +74,9 @@ pub struct ReportSummary {
     /// Best repaired models that label almost everything as the repaired class (also
     /// in `warnings.csv` and `table1.md`).
     pub warnings: Vec<CollapseWarning>,
+    /// Per method, the repairs worse than the original on the repair set and those that
+    /// lowered the target class's test accuracy, in one line (also in `table1.md`).
+    pub regressions: String,
 }
 
 /// The repair-seed variance split, written when `repairs.csv` has repeats of a unit.
@@ -193,12 +197,22 @@ pub fn write_report(
     write_csv(WARNINGS_CSV, warnings_csv(&warnings))?;
     write_figures(out, &repairs, &quality_rows, &run_patterns, &table)?;
     let markdown = table1_markdown(&table);
-    let file = format!("{markdown}{}", warnings_markdown(&warnings));
+    let regressions = regressions_line(&regression_counts(&repairs));
+    let file = format!(
+        "{markdown}{}{}",
+        warnings_markdown(&warnings),
+        if regressions.is_empty() {
+            String::new()
+        } else {
+            format!("\n{regressions}")
+        }
+    );
     write_atomic(&out.join("table1.md"), file.as_bytes())?;
     Ok(ReportSummary {
         repairs: repairs.len(),
         table1_markdown: markdown,
         warnings,
+        regressions,
     })
 }
 

@@ -618,6 +618,7 @@ mod tests {
                 br: r.br.unwrap(),
                 evaluations: r.evaluations.unwrap(),
                 termination: None,
+                kept_original: false,
                 history: Vec::new(),
                 timings: repair_method::Timings::default(),
                 phases: Vec::new(),

@@ -46,12 +46,14 @@ pub(crate) fn check_units(
             // A unit of an older version (no selection set yet) has the older schema:
             // it must still be JSON; a rerun of the experiment redoes it (ms).
             let parsed = if r.selection_repaired_acc_cls.is_some() {
-                read_json::<RepairReport>(&report).map(drop)
+                read_json::<RepairReport>(&report).map(|r| r.outcome.kept_original)
             } else {
-                read_json::<serde_json::Map<String, serde_json::Value>>(&report).map(drop)
+                read_json::<serde_json::Map<String, serde_json::Value>>(&report).map(|_| false)
             };
-            if let Err(e) = parsed {
-                problems.push(e.to_string());
+            match parsed {
+                Err(e) => problems.push(e.to_string()),
+                Ok(true) => check_original_weights(&unit.join("weights.csv"), problems),
+                Ok(false) => {}
             }
         }
         let pareto = unit.join("pareto_front.svg");
@@ -60,6 +62,33 @@ pub(crate) fn check_units(
         }
     }
     figures
+}
+
+/// A repair that says it kept the original layer lists every searched weight at its
+/// original value in `weights.csv` (layer, i, j, original, repaired).
+fn check_original_weights(weights: &Path, problems: &mut Vec<String>) {
+    let mut reader = match csv::Reader::from_path(weights) {
+        Ok(reader) => reader,
+        Err(e) => return problems.push(format!("{}: {e}", weights.display())),
+    };
+    for (k, record) in reader.records().enumerate() {
+        match record {
+            Err(e) => return problems.push(format!("{}: {e}", weights.display())),
+            Ok(row) if row.get(3) != row.get(4) => {
+                return problems.push(format!(
+                    "{}: row {} changes W[{}, {}] from {} to {}, but repair.json says the \
+                     repair kept the original layer",
+                    weights.display(),
+                    k + 1,
+                    row.get(1).unwrap_or("?"),
+                    row.get(2).unwrap_or("?"),
+                    row.get(3).unwrap_or("?"),
+                    row.get(4).unwrap_or("?")
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
 }
 
 /// ": column X is A here, B there" for the first column two rows differ in.
@@ -274,5 +303,37 @@ mod tests {
         assert_eq!(d, ", first at line 2: `b` where the rows give `x`");
         assert_eq!(first_line_difference(b"a\n", b"a\n"), "");
         assert!(first_line_difference(b"a\n", b"a\nb\n").contains("(end of file)"));
+    }
+}
+
+#[cfg(test)]
+mod original_weights_tests {
+    use super::*;
+
+    #[test]
+    fn a_repair_that_says_it_kept_the_original_must_list_every_weight_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let weights = dir.path().join("weights.csv");
+        std::fs::write(
+            &weights,
+            "layer,i,j,original,repaired\nlast,3,1,0.25,0.25\nlast,7,2,-0.5,-0.5\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        check_original_weights(&weights, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        std::fs::write(
+            &weights,
+            "layer,i,j,original,repaired\nlast,3,1,0.25,0.25\nlast,7,2,-0.5,0.75\n",
+        )
+        .unwrap();
+        check_original_weights(&weights, &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("weights.csv: row 2 changes W[7, 2] from -0.5 to 0.75")
+                && problems[0].contains("kept the original layer"),
+            "{}",
+            problems[0]
+        );
     }
 }

@@ -164,6 +164,20 @@ fn a_dense_experiment_evaluates_and_the_test_columns_do_not_move_a_pick() {
             "{e}"
         );
     }
+    // A checkpoint of the dense grid gone: named, not a silently empty signal.
+    let mut writer = csv::Writer::from_path(&csv).unwrap();
+    for r in &changed {
+        writer.serialize(r).unwrap();
+    }
+    writer.flush().unwrap();
+    readiness_series(out.path()).unwrap();
+    let gone = out.path().join("run-1/checkpoints/epoch-002.safetensors");
+    std::fs::remove_file(&gone).unwrap();
+    let e = readiness_series(out.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("epoch-002.safetensors") && e.contains("missing"),
+        "{e}"
+    );
 }
 
 /// (rule, picked epoch, epochs trained) of every case.
@@ -324,4 +338,113 @@ fn an_online_experiment_trains_each_run_online_and_lists_the_picks() {
     assert!(out.path().join("run-1/best-repaired.safetensors").is_file());
     let verified = repair_report::verify_experiment(out.path(), &config).unwrap();
     assert_eq!(verified.repairs, rows.len());
+}
+
+/// The online mode's repairs go through the safeguard: an epoch whose search ends below
+/// its checkpoint keeps the checkpoint (a legal pick), and its signals record it.
+#[test]
+fn the_online_mode_records_the_epochs_whose_repair_kept_the_checkpoint() {
+    let config = dense_config(&[]);
+    let corpus = repair_data::Manifest::builtin("gtsrb")
+        .unwrap()
+        .load(&data_root::data_root().join("gtsrb"))
+        .unwrap();
+    let split =
+        repair_data::Split::make(&corpus, &repair_data::SplitConfig::study("gtsrb", 42)).unwrap();
+    let split = config.data.thin(split, corpus.images()).unwrap();
+    let shape = repair_data::Dataset::image_shape(corpus.images());
+    let spec = repair_zoo::ModelSpec {
+        arch: config.train.model.name().to_string(),
+        input: (shape.channels, shape.height, shape.width),
+        num_classes: repair_data::Dataset::num_classes(corpus.images()),
+        seed: 7,
+    };
+    // A swarm of 4 × 2: small enough to end below the checkpoint at some epoch.
+    let online = repair_pipeline::OnlineRepair {
+        dataset: "gtsrb",
+        rule: "converged".parse().unwrap(),
+        alpha: 0.5,
+        request: repair_core::RepairRequest {
+            particles: 4,
+            iterations: 2,
+            ..repair_core::RepairRequest::study(1, 7)
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = repair_pipeline::train_online(
+        dir.path(),
+        &spec,
+        &config.train.config(7),
+        &corpus,
+        &split,
+        &Compute::cpu(),
+        &online,
+        None,
+    )
+    .unwrap()
+    .expect("finished");
+    let mut kept = 0;
+    for epoch in &report.epochs {
+        let unit = dir
+            .path()
+            .join(format!("online/epoch-{:03}", epoch.signals.epoch));
+        let repaired: repair_pipeline::RepairReport =
+            serde_json::from_slice(&std::fs::read(unit.join("repair.json")).unwrap()).unwrap();
+        assert_eq!(epoch.signals.kept_original, repaired.outcome.kept_original);
+        if repaired.outcome.kept_original {
+            kept += 1;
+            let (before, after) = (
+                repaired.outcome.fitness_before.unwrap().fitness,
+                repaired.outcome.fitness_after.unwrap().fitness,
+            );
+            assert!(after <= before, "epoch {}", epoch.signals.epoch);
+            assert_eq!(repaired.selection_after, repaired.selection_before);
+            let weights = std::fs::read_to_string(unit.join("weights.csv")).unwrap();
+            for line in weights.lines().skip(1) {
+                let cells: Vec<&str> = line.split(',').collect();
+                assert_eq!(cells[3], cells[4], "{line}");
+            }
+        }
+    }
+    assert!(
+        kept > 0,
+        "no epoch's 4 × 2 search ended below its checkpoint"
+    );
+
+    // A rerun with another rule, α or class would relabel these epochs' decisions:
+    // refused, naming the flag and both values.
+    for (rule, alpha, class, says) in [
+        (
+            "best-repaired",
+            0.5,
+            1,
+            "--rule converged, not best-repaired",
+        ),
+        ("converged", 0.8, 1, "--alpha 0.5, not 0.8"),
+        ("converged", 0.5, 2, "--repair-class 1, not 2"),
+    ] {
+        let other = repair_pipeline::OnlineRepair {
+            dataset: "gtsrb",
+            rule: rule.parse().unwrap(),
+            alpha,
+            request: repair_core::RepairRequest {
+                particles: 4,
+                iterations: 2,
+                ..repair_core::RepairRequest::study(class, 7)
+            },
+        };
+        let e = repair_pipeline::train_online(
+            dir.path(),
+            &spec,
+            &config.train.config(7),
+            &corpus,
+            &split,
+            &Compute::cpu(),
+            &other,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("settings.json") && e.contains(says), "{e}");
+    }
 }
