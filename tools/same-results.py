@@ -2,11 +2,15 @@
 """Compare two experiment folders' results, ignoring wall-time columns.
 
 Usage: tools/same-results.py [--every-file] BEFORE_DIR AFTER_DIR
+       tools/same-results.py BEFORE.csv AFTER.csv
 
 Exits 0 when `repairs.csv`, `quality.csv`, `patterns.csv`, `table1.md` and
 `class_accuracy.csv` are the same in both, apart from the columns that hold wall
 times (`*_ms`, `*_s`); prints the first differences otherwise. This is the check of a
 refactoring that must not change behaviour.
+
+Given two CSV files, compares them alone the same way (the check that the study
+profiles still give the committed `fixtures/study-quick/*-repairs.csv`).
 
 With `--every-file`, every file of the two folders is compared: byte for byte, or for
 JSON and CSV files after dropping wall times (keys and columns ending in `_ms` or `_s`,
@@ -87,6 +91,17 @@ def main():
         print(f"{count} files: " + ("same" if not differ else f"{len(differ)} differ"))
         sys.exit(1 if differ else 0)
     before, after = map(Path, args[0:2])
+    if before.is_file() and after.is_file():
+        ra, rb = rows(before), rows(after)
+        same = ra == rb
+        if not same:
+            print(f"{after}: {len(rb) - 1} rows, {before}: {len(ra) - 1}")
+            for x, y in zip(ra, rb):
+                if x != y:
+                    print(f"  - {x}\n  + {y}")
+                    break
+        print("same" if same else "differ")
+        sys.exit(0 if same else 1)
     differences = 0
     for name in ["repairs.csv", "quality.csv", "patterns.csv", "class_accuracy.csv"]:
         a, b = before / name, after / name
