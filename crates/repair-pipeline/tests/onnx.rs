@@ -21,6 +21,26 @@ fn encode(model: &repair_onnx::proto::ModelProto, path: &std::path::Path) {
     std::fs::write(path, repair_onnx::encode_model(model)).unwrap();
 }
 
+/// A 28 × 28 grey model of PneumoniaMNIST on the study's split, its pixels as
+/// `preprocess` scales them.
+fn pneumonia_input<'a>(
+    model: &'a std::path::Path,
+    data: &'a std::path::Path,
+) -> OnnxRepairInput<'a> {
+    OnnxRepairInput {
+        model,
+        dataset: "pneumonia",
+        data,
+        split: None,
+        split_seed: 42,
+        input_size: Some((28, 28)),
+        scale: 1.0 / 255.0,
+        mean: &[0.5],
+        std: &[0.25],
+        nhwc: false,
+    }
+}
+
 fn preprocess() -> Preprocess {
     Preprocess {
         height: 28,
@@ -46,18 +66,7 @@ fn a_repaired_onnx_model_classifies_as_its_repaired_weights_do() {
         iterations: 20,
         ..RepairRequest::study(1, 4)
     };
-    let input = OnnxRepairInput {
-        model: &model_path,
-        dataset: "pneumonia",
-        data: &data,
-        split: None,
-        split_seed: 42,
-        input_size: Some((28, 28)),
-        scale: 1.0 / 255.0,
-        mean: &[0.5],
-        std: &[0.25],
-        nhwc: false,
-    };
+    let input = pneumonia_input(&model_path, &data);
     let out = dir.path().join("out");
     let report = repair_onnx_model(&input, &request, &out, &NoProgress).unwrap();
     assert!(!report.outcome.nothing_to_repair && report.outcome.negatives > 0);
@@ -135,18 +144,7 @@ fn a_model_of_the_wrong_dataset_or_graph_is_refused_by_name() {
         &example_conv_net(1, 28, 3, ExampleHead::MatMulAdd, false, 1),
         &path,
     );
-    let input = OnnxRepairInput {
-        model: &path,
-        dataset: "pneumonia",
-        data: &data,
-        split: None,
-        split_seed: 42,
-        input_size: Some((28, 28)),
-        scale: 1.0 / 255.0,
-        mean: &[0.5],
-        std: &[0.25],
-        nhwc: false,
-    };
+    let input = pneumonia_input(&path, &data);
     let e = repair_onnx_model(&input, &RepairRequest::study(1, 0), dir.path(), &NoProgress)
         .unwrap_err()
         .to_string();
@@ -186,18 +184,7 @@ fn an_onnx_model_whose_search_ends_below_it_is_written_back_unchanged() {
         &example_conv_net(1, 28, 2, ExampleHead::GemmTorch, true, 1),
         &model_path,
     );
-    let input = OnnxRepairInput {
-        model: &model_path,
-        dataset: "pneumonia",
-        data: &data,
-        split: None,
-        split_seed: 42,
-        input_size: Some((28, 28)),
-        scale: 1.0 / 255.0,
-        mean: &[0.5],
-        std: &[0.25],
-        nhwc: false,
-    };
+    let input = pneumonia_input(&model_path, &data);
     let request = |keep_worse| RepairRequest {
         particles: 4,
         iterations: 2,

@@ -41,6 +41,36 @@ fn dense_config(extra: &[&str]) -> ExperimentConfig {
         .unwrap()
 }
 
+/// What an online run of `config` trains: the GTSRB corpus, the split (`split_file`, else
+/// the study's with seed 42) thinned as `config` says, and the model of seed 7.
+fn online_run(
+    config: &ExperimentConfig,
+    split_file: Option<&Path>,
+) -> (
+    repair_data::Corpus,
+    repair_data::Split,
+    repair_zoo::ModelSpec,
+) {
+    let corpus = repair_data::Manifest::builtin("gtsrb")
+        .unwrap()
+        .load(&data_root::data_root().join("gtsrb"))
+        .unwrap();
+    let split = match split_file {
+        Some(path) => repair_data::Split::load(path, &corpus),
+        None => repair_data::Split::make(&corpus, &repair_data::SplitConfig::study("gtsrb", 42)),
+    }
+    .unwrap();
+    let split = config.data.thin(split, corpus.images()).unwrap();
+    let shape = repair_data::Dataset::image_shape(corpus.images());
+    let spec = repair_zoo::ModelSpec {
+        arch: config.train.model.name().to_string(),
+        input: (shape.channels, shape.height, shape.width),
+        num_classes: repair_data::Dataset::num_classes(corpus.images()),
+        seed: 7,
+    };
+    (corpus, split, spec)
+}
+
 fn run(config: &ExperimentConfig, out: &Path) -> Vec<RepairRow> {
     let run = ExperimentRun {
         dataset: "gtsrb",
@@ -226,19 +256,7 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
     assert!(offline.stopped && offline.epochs_trained < series[0].last_epoch());
 
     // The same run online: the experiment's split, training config and repair settings.
-    let corpus = repair_data::Manifest::builtin("gtsrb")
-        .unwrap()
-        .load(&data_root::data_root().join("gtsrb"))
-        .unwrap();
-    let split = repair_data::Split::load(&experiment.path().join("split.json"), &corpus).unwrap();
-    let split = config.data.thin(split, corpus.images()).unwrap();
-    let shape = repair_data::Dataset::image_shape(corpus.images());
-    let spec = repair_zoo::ModelSpec {
-        arch: config.train.model.name().to_string(),
-        input: (shape.channels, shape.height, shape.width),
-        num_classes: repair_data::Dataset::num_classes(corpus.images()),
-        seed: 7,
-    };
+    let (corpus, split, spec) = online_run(&config, Some(&experiment.path().join("split.json")));
     let online = repair_pipeline::OnlineRepair {
         dataset: "gtsrb",
         rule: "best-repaired:1".parse().unwrap(),
@@ -345,20 +363,7 @@ fn an_online_experiment_trains_each_run_online_and_lists_the_picks() {
 #[test]
 fn the_online_mode_records_the_epochs_whose_repair_kept_the_checkpoint() {
     let config = dense_config(&[]);
-    let corpus = repair_data::Manifest::builtin("gtsrb")
-        .unwrap()
-        .load(&data_root::data_root().join("gtsrb"))
-        .unwrap();
-    let split =
-        repair_data::Split::make(&corpus, &repair_data::SplitConfig::study("gtsrb", 42)).unwrap();
-    let split = config.data.thin(split, corpus.images()).unwrap();
-    let shape = repair_data::Dataset::image_shape(corpus.images());
-    let spec = repair_zoo::ModelSpec {
-        arch: config.train.model.name().to_string(),
-        input: (shape.channels, shape.height, shape.width),
-        num_classes: repair_data::Dataset::num_classes(corpus.images()),
-        seed: 7,
-    };
+    let (corpus, split, spec) = online_run(&config, None);
     // A swarm of 4 × 2: small enough to end below the checkpoint at some epoch.
     let online = repair_pipeline::OnlineRepair {
         dataset: "gtsrb",
