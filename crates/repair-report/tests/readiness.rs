@@ -376,18 +376,21 @@ fn the_online_mode_records_the_epochs_whose_repair_kept_the_checkpoint() {
         },
     };
     let dir = tempfile::tempdir().unwrap();
-    let report = repair_pipeline::train_online(
-        dir.path(),
-        &spec,
-        &config.train.config(7),
-        &corpus,
-        &split,
-        &Compute::cpu(),
-        &online,
-        None,
-    )
-    .unwrap()
-    .expect("finished");
+    let train = |online: &repair_pipeline::OnlineRepair<'_>| {
+        let train_config = config.train.config(7);
+        let compute = Compute::cpu();
+        repair_pipeline::train_online(
+            dir.path(),
+            &spec,
+            &train_config,
+            &corpus,
+            &split,
+            &compute,
+            online,
+            None,
+        )
+    };
+    let report = train(&online).unwrap().expect("finished");
     let mut kept = 0;
     for epoch in &report.epochs {
         let unit = dir
@@ -438,18 +441,7 @@ fn the_online_mode_records_the_epochs_whose_repair_kept_the_checkpoint() {
                 ..repair_core::RepairRequest::study(class, 7)
             },
         };
-        let e = repair_pipeline::train_online(
-            dir.path(),
-            &spec,
-            &config.train.config(7),
-            &corpus,
-            &split,
-            &Compute::cpu(),
-            &other,
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = train(&other).unwrap_err().to_string();
         assert!(e.contains("settings.json") && e.contains(says), "{e}");
     }
 }
