@@ -27,7 +27,7 @@ pub fn online_epoch(c: &mut Criterion) {
     let corpus = load_gtsrb(&root.join("gtsrb")).unwrap();
     let split = Split::make(&corpus, &SplitConfig::study("gtsrb", 42)).unwrap();
     let spec = ModelSpec {
-        arch: "cnn-s".into(),
+        arch: repair_core::Arch::CnnS,
         input: (3, 32, 32),
         num_classes: 43,
         seed: 1024,

@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use candle_core::{Device, Tensor};
 use criterion::{Criterion, Throughput};
+use repair_core::Arch;
 use repair_train::{train_step, SgdConfig, SgdMomentum};
 use repair_zoo::{build_model_with, BuildOptions, Classifier, ConvBackend, ModelSpec};
 
@@ -17,9 +18,9 @@ pub fn train_step_bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH as u64));
-    for arch in ["cnn-s", "vgg16"] {
+    for arch in [Arch::CnnS, Arch::Vgg16] {
         let spec = ModelSpec {
-            arch: arch.into(),
+            arch,
             input: (3, 32, 32),
             num_classes: 43,
             seed: 1,

@@ -396,15 +396,10 @@ fn repair<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let layout = layout_named(layout)?;
     let (layer, sets) = problem_of(&act_neg, &y_neg, &act_pos, &y_pos, &weight, &bias, layout)?;
-    let (n, p) = (sets.negatives.len(), sets.positives.len());
+    let n = sets.negatives.len();
     let width = layer.width;
     if n == 0 {
         return Err(invalid("act_neg: no rows: nothing to repair"));
-    }
-    if p == 0 {
-        return Err(invalid(
-            "act_pos: no rows: the repair needs inputs to keep right",
-        ));
     }
     let sites = sites_of(sites, &layer)?;
     let non_negative = |x: f64| x >= 0.0; // false for NaN

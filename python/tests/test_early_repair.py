@@ -76,6 +76,33 @@ def test_a_search_that_ends_below_the_original_gives_the_original_back():
     assert (r.fitness_before, r.fitness_after) == (worse.fitness_before, worse.fitness_after)
 
 
+@pytest.mark.parametrize("method", ["arachne", "de", "adaptive", "history"])
+def test_no_positives_one_negative_and_one_particle_are_repaired_not_refused(method):
+    """Legal but unusual: no positive to keep intact (the intact term is then constant),
+    one negative, a swarm of one particle (DE needs three others to mutate from and
+    says so)."""
+    p = small()
+    if method == "history":
+        earlier = p["weight"] + np.random.default_rng(0).normal(0, 0.02, p["weight"].shape).astype(np.float32)
+        extra = {"earlier_weight": earlier, "earlier_bias": p["bias"]}
+    else:
+        extra = {}
+    neg, pos, layer = (p["act_neg"], p["y_neg"]), (p["act_pos"], p["y_pos"]), (p["weight"], p["bias"])
+    no_pos = er.repair(*neg, pos[0][:0], pos[1][:0], *layer, method=method, **extra)
+    assert np.isfinite(no_pos.fitness_after) and no_pos.br == 0.0 and no_pos.rr > 0.0
+    assert no_pos.details["fitness_after"]["n_intact"] == 0
+    one = er.repair(neg[0][:1], neg[1][:1], *pos, *layer, method=method, **extra)
+    assert one.rr in (0.0, 1.0) and np.isfinite(one.fitness_after)
+    assert one.kept_original or one.fitness_after > one.fitness_before
+    if method == "de":
+        with pytest.raises(ValueError, match="population"):
+            er.repair(*sets(p), method=method, particles=1)
+    else:
+        single = er.repair(*sets(p), method=method, particles=1, **extra)
+        assert single.evaluations > 0
+        assert single.kept_original or single.fitness_after > single.fitness_before
+
+
 def test_the_torch_layout_gives_the_same_repair_transposed_and_is_never_guessed():
     p = small()
     keras = er.repair(*sets(p), seed=1, particles=20, iterations=10)

@@ -15,7 +15,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         device,
     } = command;
     let bars = Bars::default();
-    let bench = bench_train_step(&model, batch, steps, &compute(&device, &bars)?)?;
+    let bench = bench_train_step(model, batch, steps, &compute(&device, &bars)?)?;
     println!(
         "{model}: {steps} steps of batch {batch} in {:.2} s",
         bench.secs

@@ -216,7 +216,7 @@ pub struct ExperimentArgs {
     pub shard: Option<repair_experiment::Shard>,
     /// train (train this shard's runs, cache activations), repair (this shard's
     /// repairs; every run must be trained) or all.
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = choice::<repair_experiment::Stage>())]
     pub stage: repair_experiment::Stage,
 }
 
@@ -369,9 +369,9 @@ pub enum BenchCommand {
     /// Training steps (forward + backward + SGD) on random 32×32×3 batches; the last
     /// line is `images/s: <number>`.
     Train {
-        /// Model name.
-        #[arg(long, default_value = "cnn-s")]
-        model: String,
+        /// Model.
+        #[arg(long, default_value = "cnn-s", value_parser = choice::<Arch>())]
+        model: Arch,
         /// Batch size.
         #[arg(long, default_value_t = 128, value_parser = at_least_one)]
         batch: usize,
@@ -428,7 +428,7 @@ pub enum DataCommand {
         #[arg(long, default_value_t = STUDY_SPLIT_SEED)]
         seed: u64,
         /// study (the paper's rule), by-track (GTSRB: whole tracks per split) or official.
-        #[arg(long, default_value = "study")]
+        #[arg(long, default_value = "study", value_parser = choice::<repair_data::SplitRule>())]
         rule: repair_data::SplitRule,
         /// Output JSON file.
         #[arg(long)]

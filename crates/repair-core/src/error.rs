@@ -52,6 +52,22 @@ pub enum ProblemError {
         /// Number of classes.
         classes: usize,
     },
+    /// A layer's matrix or bias that does not fit the shape it came with.
+    #[error("repair problem: {what} of {found} values for a {shape:?} {tensor} ({layout} layout: {classes} classes)")]
+    LayerShape {
+        /// `matrix` or `bias`.
+        what: &'static str,
+        /// Its number of values.
+        found: usize,
+        /// The matrix's shape as given.
+        shape: [usize; 2],
+        /// The matrix's tensor name in its layout (`kernel`, `weight`).
+        tensor: &'static str,
+        /// The layout's name.
+        layout: &'static str,
+        /// The classes the shape implies.
+        classes: usize,
+    },
     /// Nothing to optimise or nothing to score.
     #[error("repair problem: {0}")]
     Empty(&'static str),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
+use crate::error::ProblemError;
 use crate::layer::DenseLayer;
 
 /// How a layer's weight matrix is laid out.
@@ -56,26 +57,30 @@ impl Layout {
         matrix: &[f32],
         shape: [usize; 2],
         bias: Vec<f32>,
-    ) -> std::result::Result<DenseLayer, String> {
+    ) -> Result<DenseLayer, ProblemError> {
         let (width, classes) = match self {
             Layout::Keras => (shape[0], shape[1]),
             Layout::Torch => (shape[1], shape[0]),
         };
+        let misfit = |what, found| ProblemError::LayerShape {
+            what,
+            found,
+            shape,
+            tensor: self.tensor_name(),
+            layout: self.name(),
+            classes,
+        };
         if matrix.len() != width * classes {
-            return Err(format!("{} values for a {shape:?} matrix", matrix.len()));
+            return Err(misfit("matrix", matrix.len()));
         }
         if bias.len() != classes {
-            return Err(format!(
-                "bias of {} values for a layer of {classes} classes ({} {shape:?}, {self:?} layout)",
-                bias.len(),
-                self.tensor_name()
-            ));
+            return Err(misfit("bias", bias.len()));
         }
         let kernel = match self {
             Layout::Keras => matrix.to_vec(),
             Layout::Torch => transpose(matrix, classes, width),
         };
-        DenseLayer::new(width, classes, kernel, bias).map_err(|e| e.to_string())
+        DenseLayer::new(width, classes, kernel, bias)
     }
 
     /// The layer's matrix in this layout (row-major).

@@ -42,29 +42,20 @@ pub enum SplitRule {
     Official,
 }
 
-impl std::fmt::Display for SplitRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl repair_core::Choice for SplitRule {
+    const WHAT: &'static str = "split rule";
+    const ALL: &'static [Self] = &[SplitRule::Study, SplitRule::ByTrack, SplitRule::Official];
+
+    fn name(self) -> &'static str {
+        match self {
             SplitRule::Study => "study",
             SplitRule::ByTrack => "by-track",
             SplitRule::Official => "official",
-        })
-    }
-}
-
-impl std::str::FromStr for SplitRule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "study" => Ok(SplitRule::Study),
-            "by-track" => Ok(SplitRule::ByTrack),
-            "official" => Ok(SplitRule::Official),
-            other => Err(format!(
-                "unknown split rule `{other}` (expected study, by-track or official)"
-            )),
         }
     }
 }
+
+repair_core::choice_text!(SplitRule);
 
 /// Everything that determines a split besides the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

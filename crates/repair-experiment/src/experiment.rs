@@ -65,7 +65,7 @@ impl CachedCheckpoint {
         RepairInput {
             checkpoint: &self.checkpoint,
             dataset,
-            model: &self.model,
+            model: self.model.clone().into(),
             layer: &self.layer,
             repair: &self.repair,
             selection: &self.selection,
@@ -303,7 +303,7 @@ fn run_setup(run: &ExperimentRun<'_>, corpus: &Corpus, seed: u64) -> (ModelSpec,
     let c = &run.config.train;
     let shape = corpus.images().image_shape();
     let spec = ModelSpec {
-        arch: c.model.name().to_string(),
+        arch: c.model,
         input: (shape.channels, shape.height, shape.width),
         num_classes: corpus.images().num_classes(),
         seed,
@@ -571,7 +571,7 @@ fn experiment_unit(
             .config
             .repair
             .settings_for(unit.method, class, seed)
-            .map_err(PipelineError::Invalid)?
+            .map_err(|e| PipelineError::Invalid(e.to_string()))?
     };
     let row_path = unit.dir.join("row.json");
     // Units from before per-class files or the selection set were written, and units
@@ -631,7 +631,7 @@ fn joint_unit(
             .config
             .repair
             .settings_for(unit.method, classes[0], unit.seed)
-            .map_err(PipelineError::Invalid)?
+            .map_err(|e| PipelineError::Invalid(e.to_string()))?
     };
     let rows_path = unit.dir.join("rows.json");
     if rows_path.is_file() && made_with(&unit.dir, &settings) {
@@ -746,7 +746,7 @@ fn repair_row(unit: &Unit, report: &RepairReport) -> Result<RepairRow> {
     };
     Ok(RepairRow {
         dataset: report.dataset.clone(),
-        model: report.model.arch.clone(),
+        model: report.model.name(),
         method: unit.method.as_str().into(),
         run: unit.run,
         seed: Some(unit.seed),

@@ -357,11 +357,14 @@ impl RepairSection {
         method: MethodName,
         class: u32,
         seed: u64,
-    ) -> std::result::Result<RepairSettings, String> {
+    ) -> std::result::Result<RepairSettings, BadSetting> {
         RepairSettings::requested(&self.request_for(method, class, seed)).map_err(|e| {
-            format!(
-                "repair.methods `{method}` with repair.search `{}`: {e}",
-                self.search
+            BadSetting::new(
+                "repair.search",
+                format!(
+                    "repair.methods `{method}` with repair.search `{}`: {e}",
+                    self.search
+                ),
             )
         })
     }
@@ -578,7 +581,7 @@ impl ExperimentConfig {
     }
 
     /// Checks values that parse but cannot run.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), BadSetting> {
         let (d, t, r) = (&self.data, &self.train, &self.repair);
         // A method that cannot use the configured search (`adaptive` with `de`, `de` with
         // `canonical`) is refused by the one method → settings mapping.
@@ -604,32 +607,50 @@ impl ExperimentConfig {
             ("repair.repair_seeds", r.repair_seeds),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} must be at least 1"));
+            return Err(BadSetting::new(name, format!("{name} must be at least 1")));
         }
         if d.input_side == Some(0) {
-            return Err("data.input_side must be at least 1".into());
+            return Err(BadSetting::new(
+                "data.input_side",
+                "data.input_side must be at least 1",
+            ));
         }
         if t.seeds.is_empty() {
-            return Err("train.seeds is empty".into());
+            return Err(BadSetting::new("train.seeds", "train.seeds is empty"));
         }
         if r.classes.is_empty() && r.worst_classes == 0 {
-            return Err("give repair.classes or repair.worst_classes ≥ 1".into());
+            return Err(BadSetting::new(
+                "repair.classes",
+                "give repair.classes or repair.worst_classes ≥ 1",
+            ));
         }
         if r.localiser != LocaliserName::Arachne && r.sites == 0 {
-            return Err("repair.sites must be at least 1".into());
+            return Err(BadSetting::new(
+                "repair.sites",
+                "repair.sites must be at least 1",
+            ));
         }
         if r.methods.is_empty() {
-            return Err("repair.methods is empty: want at least one method".into());
+            return Err(BadSetting::new(
+                "repair.methods",
+                "repair.methods is empty: want at least one method",
+            ));
         }
         if let Some(m) = first_repeated(&r.methods) {
-            return Err(format!("repair.methods lists `{m}` twice"));
+            return Err(BadSetting::new(
+                "repair.methods",
+                format!("repair.methods lists `{m}` twice"),
+            ));
         }
         for (name, value) in [
             ("repair.adaptive_threshold", r.adaptive_threshold),
             ("repair.history_penalty", r.history_penalty),
         ] {
             if !(value.is_finite() && value >= 0.0) {
-                return Err(format!("{name} = {value}: want a finite number ≥ 0"));
+                return Err(BadSetting::new(
+                    name,
+                    format!("{name} = {value}: want a finite number ≥ 0"),
+                ));
             }
         }
         let target_classes = match r.classes.len() {
@@ -637,13 +658,22 @@ impl ExperimentConfig {
             n => n,
         };
         if r.joint && target_classes < 2 {
-            return Err("repair.joint repairs several classes at once: give at least 2".into());
+            return Err(BadSetting::new(
+                "repair.joint",
+                "repair.joint repairs several classes at once: give at least 2",
+            ));
         }
         if r.joint && self.online.is_some() {
-            return Err("repair.joint and the online mode (one class) do not go together".into());
+            return Err(BadSetting::new(
+                "repair.joint",
+                "repair.joint and the online mode (one class) do not go together",
+            ));
         }
         if self.report.alphas.is_empty() {
-            return Err("report.alphas is empty: want at least one α in [0, 1]".into());
+            return Err(BadSetting::new(
+                "report.alphas",
+                "report.alphas is empty: want at least one α in [0, 1]",
+            ));
         }
         if let Some(a) = self
             .report
@@ -651,23 +681,33 @@ impl ExperimentConfig {
             .iter()
             .find(|a| !(0.0..=1.0).contains(*a))
         {
-            return Err(format!("report.alphas: {a} is outside [0, 1]"));
+            return Err(BadSetting::new(
+                "report.alphas",
+                format!("report.alphas: {a} is outside [0, 1]"),
+            ));
         }
         if let Some(online) = &self.online {
             if !(0.0..=1.0).contains(&online.alpha) {
-                return Err(format!("online.alpha: {} is outside [0, 1]", online.alpha));
+                return Err(BadSetting::new(
+                    "online.alpha",
+                    format!("online.alpha: {} is outside [0, 1]", online.alpha),
+                ));
             }
             if r.classes.len() != 1 {
-                return Err(format!(
-                    "the online mode repairs one class: repair.classes must name exactly one, \
-                     not {:?}",
-                    r.classes
+                return Err(BadSetting::new(
+                    "repair.classes",
+                    format!(
+                        "the online mode repairs one class: repair.classes must name exactly \
+                         one, not {:?}",
+                        r.classes
+                    ),
                 ));
             }
             if t.checkpoint_every != 1 {
-                return Err(
-                    "the online mode repairs every epoch: train.checkpoint_every must be 1".into(),
-                );
+                return Err(BadSetting::new(
+                    "train.checkpoint_every",
+                    "the online mode repairs every epoch: train.checkpoint_every must be 1",
+                ));
             }
         }
         Ok(())
@@ -677,29 +717,59 @@ impl ExperimentConfig {
     pub fn for_dataset(&self, dataset: &str) -> Result<()> {
         let classes = repair_data::Manifest::builtin(dataset)?.num_classes;
         self.validate_for(dataset, classes)
-            .map_err(PipelineError::Invalid)
+            .map_err(|e| PipelineError::Invalid(e.to_string()))
     }
 
     /// [`validate`](Self::validate), and the settings that need the dataset: its
     /// `classes` classes hold every listed class and at least `worst_classes`. Called
     /// before any work starts (a `worst_classes` of 50 on GTSRB's 43 once ran the whole
     /// study and failed only in `verify`).
-    pub fn validate_for(&self, dataset: &str, classes: usize) -> std::result::Result<(), String> {
+    pub fn validate_for(
+        &self,
+        dataset: &str,
+        classes: usize,
+    ) -> std::result::Result<(), BadSetting> {
         self.validate()?;
         let r = &self.repair;
         if let Some(c) = r.classes.iter().find(|&&c| c as usize >= classes) {
-            return Err(format!(
-                "repair.classes: class {c} is unknown ({dataset} has classes 0–{})",
-                classes - 1
+            return Err(BadSetting::new(
+                "repair.classes",
+                format!(
+                    "repair.classes: class {c} is unknown ({dataset} has classes 0–{})",
+                    classes - 1
+                ),
             ));
         }
         if r.classes.is_empty() && r.worst_classes > classes {
-            return Err(format!(
-                "repair.worst_classes = {}: {dataset} has only {classes} classes",
-                r.worst_classes
+            return Err(BadSetting::new(
+                "repair.worst_classes",
+                format!(
+                    "repair.worst_classes = {}: {dataset} has only {classes} classes",
+                    r.worst_classes
+                ),
             ));
         }
         Ok(())
+    }
+}
+
+/// A setting that parses but cannot run: the key at fault (`train.seeds`,
+/// `repair.methods`, …) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BadSetting {
+    /// The setting's key, as in the experiment file and `--set`.
+    pub setting: &'static str,
+    /// The whole message (it names the key and the value).
+    pub message: String,
+}
+
+impl BadSetting {
+    fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        BadSetting {
+            setting,
+            message: message.into(),
+        }
     }
 }
 
@@ -742,10 +812,20 @@ mod tests {
             // --set checks what it can alone; the rest waits for the dataset.
             let e = match set(quick, &[setting]) {
                 Err(e) => e.to_string(),
-                Ok(config) => config.validate_for("gtsrb", 43).unwrap_err(),
+                Ok(config) => config.validate_for("gtsrb", 43).unwrap_err().to_string(),
             };
             assert!(e.contains(want), "{setting}: {e}");
         }
+        // The error names its key for a program too.
+        let mut no_seeds = quick.clone();
+        no_seeds.train.seeds.clear();
+        assert_eq!(no_seeds.validate().unwrap_err().setting, "train.seeds");
+        let mut class_43 = quick.clone();
+        class_43.repair.classes = vec![43];
+        assert_eq!(
+            class_43.validate_for("gtsrb", 43).unwrap_err().setting,
+            "repair.classes"
+        );
         // The methods' settings, each alone or with what it contradicts.
         for (settings, want) in [
             (

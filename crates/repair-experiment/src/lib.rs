@@ -33,8 +33,8 @@ mod slurm;
 
 pub use experiment::{run_experiment, ExperimentOutcome, ExperimentRun, ReportStage};
 pub use experiment_config::{
-    DataSection, ExperimentConfig, ExperimentFile, OnlineSection, RepairSection, ReportSection,
-    TrainRecipe, TrainSection,
+    BadSetting, DataSection, ExperimentConfig, ExperimentFile, OnlineSection, RepairSection,
+    ReportSection, TrainRecipe, TrainSection,
 };
 pub use experiment_manifest::{ExperimentManifest, EXPERIMENT_JSON};
 pub use folder_lock::FolderLock;
@@ -42,5 +42,5 @@ pub use layout::{
     checkpoints_to_repair, joint_folder, joint_method, load_trained, row_folder, run_folder,
     search_seeds, unit_folder, write_experiment_class_accuracy, TrainedRun, JOINT_CSV,
 };
-pub use shard::{Shard, Stage};
+pub use shard::{Shard, ShardError, Stage};
 pub use slurm::{slurm_script, write_script, SlurmPlan};

@@ -19,11 +19,9 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
     /// Shard `index` of `count`, with `1 ≤ index ≤ count`.
-    pub fn new(index: usize, count: usize) -> Result<Self, String> {
+    pub fn new(index: usize, count: usize) -> Result<Self, ShardError> {
         if count == 0 || index == 0 || index > count {
-            return Err(format!(
-                "shard {index}/{count}: want i/n with 1 ≤ i ≤ n, e.g. 2/5"
-            ));
+            return Err(ShardError::OutOfRange { index, count });
         }
         Ok(Shard { index, count })
     }
@@ -31,25 +29,22 @@ impl Shard {
     /// The shard a Slurm array task is, from `SLURM_ARRAY_TASK_ID`,
     /// `SLURM_ARRAY_TASK_MIN` and `SLURM_ARRAY_TASK_COUNT` (read through `var`, so tests
     /// need not touch the environment). `None` outside an array job.
-    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ShardError> {
         let Some(id) = var("SLURM_ARRAY_TASK_ID") else {
             return Ok(None);
         };
-        let number = |name: &str, value: Option<String>| -> Result<usize, String> {
-            let value =
-                value.ok_or_else(|| format!("{name} is not set (but SLURM_ARRAY_TASK_ID is)"))?;
+        let number = |name: &'static str, value: Option<String>| -> Result<usize, ShardError> {
+            let value = value.ok_or(ShardError::SlurmUnset { name })?;
             value
                 .trim()
                 .parse()
-                .map_err(|_| format!("{name}={value:?} is not a whole number"))
+                .map_err(|_| ShardError::SlurmNotANumber { name, value })
         };
         let id = number("SLURM_ARRAY_TASK_ID", Some(id))?;
         let min = number("SLURM_ARRAY_TASK_MIN", var("SLURM_ARRAY_TASK_MIN"))?;
         let count = number("SLURM_ARRAY_TASK_COUNT", var("SLURM_ARRAY_TASK_COUNT"))?;
         if id < min {
-            return Err(format!(
-                "SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}"
-            ));
+            return Err(ShardError::SlurmBelowMin { id, min });
         }
         // Arrays with a step (`--array=0-8:2`) would leave gaps: the ids must be min..min+count.
         Shard::new(id - min + 1, count).map(Some)
@@ -80,16 +75,55 @@ impl fmt::Display for Shard {
 }
 
 impl FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, ShardError> {
         let parse = |part: Option<&str>| part.and_then(|p| p.trim().parse::<usize>().ok());
         let mut parts = s.split('/');
         match (parse(parts.next()), parse(parts.next()), parts.next()) {
             (Some(i), Some(n), None) => Shard::new(i, n),
-            _ => Err(format!("shard {s:?}: want i/n, e.g. 2/5")),
+            _ => Err(ShardError::Malformed(s.to_string())),
         }
     }
+}
+
+/// A shard that is not one: malformed, out of range, or a Slurm array task whose
+/// environment does not say which it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// Text that is not `i/n`.
+    #[error("shard {0:?}: want i/n, e.g. 2/5")]
+    Malformed(String),
+    /// `i/n` outside `1 ≤ i ≤ n`.
+    #[error("shard {index}/{count}: want i/n with 1 ≤ i ≤ n, e.g. 2/5")]
+    OutOfRange {
+        /// The `i` given.
+        index: usize,
+        /// The `n` given.
+        count: usize,
+    },
+    /// A Slurm array variable missing beside `SLURM_ARRAY_TASK_ID`.
+    #[error("{name} is not set (but SLURM_ARRAY_TASK_ID is)")]
+    SlurmUnset {
+        /// The variable.
+        name: &'static str,
+    },
+    /// A Slurm array variable that is not a whole number.
+    #[error("{name}={value:?} is not a whole number")]
+    SlurmNotANumber {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A task id below the array's first.
+    #[error("SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}")]
+    SlurmBelowMin {
+        /// `SLURM_ARRAY_TASK_ID`.
+        id: usize,
+        /// `SLURM_ARRAY_TASK_MIN`.
+        min: usize,
+    },
 }
 
 /// Which stages a process runs. Sharded work on a cluster runs `Train` on every shard,
@@ -106,18 +140,20 @@ pub enum Stage {
     All,
 }
 
-impl FromStr for Stage {
-    type Err = String;
+impl repair_core::Choice for Stage {
+    const WHAT: &'static str = "stage";
+    const ALL: &'static [Self] = &[Stage::Train, Stage::Repair, Stage::All];
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "train" => Ok(Stage::Train),
-            "repair" => Ok(Stage::Repair),
-            "all" => Ok(Stage::All),
-            other => Err(format!("stage {other:?}: want train, repair or all")),
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Train => "train",
+            Stage::Repair => "repair",
+            Stage::All => "all",
         }
     }
 }
+
+repair_core::choice_text!(Stage);
 
 #[cfg(test)]
 mod tests {
@@ -139,7 +175,7 @@ mod tests {
         assert_eq!("2/5".parse::<Shard>().unwrap(), Shard::new(2, 5).unwrap());
         assert_eq!(Shard::new(2, 5).unwrap().to_string(), "2/5");
         for bad in ["0/5", "6/5", "1/0", "2", "a/b", "1/2/3", ""] {
-            let e = bad.parse::<Shard>().unwrap_err();
+            let e = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(e.contains("i/n") || e.contains("1 ≤ i ≤ n"), "{bad}: {e}");
         }
     }
@@ -176,6 +212,7 @@ mod tests {
         let missing = env(&[("SLURM_ARRAY_TASK_ID", "2")]);
         assert!(Shard::from_slurm(missing)
             .unwrap_err()
+            .to_string()
             .contains("SLURM_ARRAY_TASK_MIN"));
         let garbage = env(&[
             ("SLURM_ARRAY_TASK_ID", "x"),
@@ -184,6 +221,7 @@ mod tests {
         ]);
         assert!(Shard::from_slurm(garbage)
             .unwrap_err()
+            .to_string()
             .contains("SLURM_ARRAY_TASK_ID"));
     }
 
@@ -192,6 +230,7 @@ mod tests {
         assert_eq!("train".parse::<Stage>().unwrap(), Stage::Train);
         assert_eq!("repair".parse::<Stage>().unwrap(), Stage::Repair);
         assert_eq!("all".parse::<Stage>().unwrap(), Stage::All);
-        assert!("both".parse::<Stage>().is_err());
+        let err = "both".parse::<Stage>().unwrap_err().to_string();
+        assert_eq!(err, "unknown stage `both` (train, repair or all)");
     }
 }

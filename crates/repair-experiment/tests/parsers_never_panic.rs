@@ -58,7 +58,7 @@ proptest! {
     #[test]
     fn a_damaged_run_manifest(m in mutations()) {
         let dir = tempfile::tempdir().unwrap();
-        let model = ModelSpec { arch: "cnn-s".into(), input: (3, 32, 32), num_classes: 43, seed: 7 };
+        let model = ModelSpec { arch: repair_core::Arch::CnnS, input: (3, 32, 32), num_classes: 43, seed: 7 };
         RunManifest::new(model, TrainConfig::paper(7), 100, 10).write(dir.path()).unwrap();
         let path = damage(dir.path(), "run.json", &m);
         if let Err(e) = RunManifest::read(dir.path()) {

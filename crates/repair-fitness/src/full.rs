@@ -6,7 +6,7 @@
 use repair_core::{logits, CrossEntropy, LabelledActivations, ProblemError};
 use repair_pso::Objective;
 
-use crate::problem::{FitnessDetail, RepairProblem};
+use crate::problem::{mean_loss, FitnessDetail, RepairProblem};
 use crate::softmax::row_outcome;
 
 /// The Arachne fitness, computed from scratch for each position.
@@ -45,7 +45,7 @@ impl FullFitness {
                 loss += ce;
                 correct += usize::from(ok);
             }
-            (correct, loss / rows.len() as f64)
+            (correct, mean_loss(loss, rows.len()))
         };
         let (n_patched, loss_neg) = outcome(&p.negatives);
         let (n_intact, loss_pos) = outcome(&p.positives);

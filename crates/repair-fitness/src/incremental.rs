@@ -28,7 +28,7 @@ use repair_core::{logits, CrossEntropy, ProblemError};
 use repair_pso::Objective;
 
 use crate::fastmath::{exp, ln};
-use crate::problem::{FitnessDetail, RepairProblem};
+use crate::problem::{mean_loss, FitnessDetail, RepairProblem};
 
 /// `label_touched` value of a row whose label column no site touches.
 const UNTOUCHED: u32 = u32::MAX;
@@ -235,9 +235,9 @@ impl ArachneFitness {
         let positives = self.rows - self.negatives;
         Ok(FitnessDetail::from_parts(
             correct[0],
-            loss[0] / self.negatives as f64,
+            mean_loss(loss[0], self.negatives),
             correct[1],
-            loss[1] / positives as f64,
+            mean_loss(loss[1], positives),
         ))
     }
 

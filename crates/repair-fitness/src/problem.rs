@@ -51,6 +51,20 @@ impl FitnessDetail {
     }
 }
 
+/// The mean cross-entropy of `rows` rows whose losses sum to `sum`; 0 for no rows. A
+/// repair with no positives to keep intact (every repair input of the model wrong, or a
+/// problem given without any) is legal: its intact term is then the constant
+/// (0 + 1) / (0 + 1) = 1 and the search weighs the negatives alone. The study's code
+/// would take numpy's mean of an empty array (NaN) there; a NaN fitness would make
+/// every position tie, so this follows the formula's own limit instead.
+pub(crate) fn mean_loss(sum: f64, rows: usize) -> f64 {
+    if rows == 0 {
+        0.0
+    } else {
+        sum / rows as f64
+    }
+}
+
 impl RepairProblem {
     /// Checks shapes, finiteness, labels and sites.
     pub fn validate(&self) -> Result<(), ProblemError> {
@@ -62,9 +76,6 @@ impl RepairProblem {
         self.positives.check("positives", d, c)?;
         if self.negatives.is_empty() {
             return Err(ProblemError::Empty("no negative inputs: nothing to repair"));
-        }
-        if self.positives.is_empty() {
-            return Err(ProblemError::Empty("no positive inputs"));
         }
         if self.sites.is_empty() {
             return Err(ProblemError::Empty("no weight sites to search"));

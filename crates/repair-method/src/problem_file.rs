@@ -458,6 +458,32 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_with_no_positive_rows_reads_and_repairs_on_its_negatives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = problem();
+        p.positives = LabelledActivations {
+            activations: Vec::new(),
+            labels: Vec::new(),
+        };
+        let path = dir.path().join("problem.safetensors");
+        std::fs::write(&path, problem_bytes(&p).unwrap()).unwrap();
+        let read = read_problem(&path).unwrap();
+        assert_eq!(read.sets.positives.len(), 0);
+        let settings = crate::RepairSettings::study(0, 1);
+        let solved = crate::solve(
+            &read.layer,
+            read.sets,
+            read.sites,
+            &settings,
+            None,
+            &repair_core::NoProgress,
+        )
+        .unwrap();
+        assert_eq!(solved.score.fitness_after.n_intact, 0);
+        assert!(solved.score.fitness_after.fitness.is_finite());
+    }
+
+    #[test]
     fn each_bad_tensor_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.safetensors");
@@ -478,7 +504,7 @@ mod tests {
             ),
             (
                 Box::new(|t| t[4].2 = vec![6, 3]),
-                "bias of 3 values for a layer of 6 classes",
+                "bias of 3 values for a [6, 3] weight (torch layout: 6 classes)",
             ),
             (
                 Box::new(|t| {

@@ -96,12 +96,6 @@ pub fn repair_layer_with(
     if outcome.nothing_to_repair {
         return Ok((layer.clone(), outcome));
     }
-    if positives.is_empty() {
-        return Err(MethodError::Invalid(format!(
-            "no correctly classified repair input to keep intact (classes {classes:?})"
-        )));
-    }
-
     let solved = solve(
         layer,
         Sets {

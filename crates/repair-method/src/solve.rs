@@ -109,11 +109,6 @@ pub fn solve(
             "no negative inputs: nothing to repair".into(),
         ));
     }
-    if positives.is_empty() {
-        return Err(MethodError::Invalid(
-            "no positive inputs to keep intact".into(),
-        ));
-    }
     let solved = if let Strategy::Adaptive {
         window,
         threshold,

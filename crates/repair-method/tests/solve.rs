@@ -191,3 +191,134 @@ fn bad_problems_are_errors_that_say_what_is_wrong() {
     );
     assert!(e.contains("give no sites"), "{e}");
 }
+
+/// No rows: a set with nothing in it.
+fn no_rows() -> LabelledActivations {
+    LabelledActivations {
+        activations: Vec::new(),
+        labels: Vec::new(),
+    }
+}
+
+/// What a solved repair must satisfy whatever its inputs: a finite fitness, a search's
+/// best that beats the original or else the original given back (the safeguard), and
+/// RR the share of `negatives` the returned layer gets right.
+fn assert_sound(
+    solved: &repair_method::Solved,
+    original: &repair_core::DenseLayer,
+    negatives: &LabelledActivations,
+    what: &str,
+) {
+    let (before, after) = (&solved.score.fitness_before, &solved.score.fitness_after);
+    assert!(after.fitness.is_finite(), "{what}: {after:?}");
+    if solved.score.kept_original {
+        assert_eq!(&solved.repaired, original, "{what}");
+    } else {
+        assert!(after.fitness > before.fitness, "{what}: {before:?} → {after:?}");
+    }
+    let right = solved.repaired.view().predict(negatives).unwrap();
+    let fixed = right
+        .iter()
+        .zip(&negatives.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert_eq!(
+        solved.score.rr,
+        fixed as f64 / negatives.len() as f64,
+        "{what}"
+    );
+}
+
+#[test]
+fn a_repair_with_no_positives_is_searched_on_its_negatives_alone_by_every_method() {
+    let p = problem();
+    for method in MethodName::ALL {
+        let sets = Sets {
+            negatives: p.negatives.clone(),
+            positives: no_rows(),
+        };
+        let solved = solve(&p.layer, sets, None, &settings(method), None, &NoProgress).unwrap();
+        assert_sound(&solved, &p.layer, &p.negatives, &format!("{method}"));
+        // The intact term is the constant (0 + 1) / (0 + 1): nothing to break.
+        let after = &solved.score.fitness_after;
+        assert_eq!((after.n_intact, after.loss_pos), (0, 0.0), "{method}");
+        assert_eq!(solved.score.br, 0.0, "{method}");
+        assert!(solved.score.rr > 0.0, "{method}: nothing fixed");
+    }
+    // Through the repair entry point: a repair set on which the model gets every row
+    // wrong has no correct input to sample positives from.
+    let all_wrong = {
+        let set = repair_set(&p);
+        let predicted = p.layer.view().predict(&set).unwrap();
+        let keep: Vec<usize> = (0..set.len())
+            .filter(|&k| predicted[k] != set.labels[k])
+            .collect();
+        LabelledActivations {
+            activations: keep
+                .iter()
+                .flat_map(|&k| set.activations[k * 64..(k + 1) * 64].iter().copied())
+                .collect(),
+            labels: keep.iter().map(|&k| set.labels[k]).collect(),
+        }
+    };
+    let (_, outcome) = repair_layer(
+        &p.layer,
+        &all_wrong,
+        &settings(MethodName::Arachne),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!((outcome.correct, outcome.positives_sampled), (0, 0));
+    assert_eq!(outcome.br, 0.0);
+    assert!(outcome.rr > 0.0 && outcome.fitness_after.unwrap().fitness.is_finite());
+}
+
+#[test]
+fn one_negative_or_a_swarm_of_one_particle_is_searched_not_refused() {
+    let p = problem();
+    let one_negative = LabelledActivations {
+        activations: p.negatives.activations[..64].to_vec(),
+        labels: p.negatives.labels[..1].to_vec(),
+    };
+    for method in MethodName::ALL {
+        let sets = Sets {
+            negatives: one_negative.clone(),
+            positives: p.positives.clone(),
+        };
+        let solved = solve(&p.layer, sets, None, &settings(method), None, &NoProgress).unwrap();
+        assert_sound(
+            &solved,
+            &p.layer,
+            &one_negative,
+            &format!("{method}, one negative"),
+        );
+        assert!([0.0, 1.0].contains(&solved.score.rr));
+    }
+    // One particle: PSO's swarm (and the phases of adaptive and history) still moves;
+    // DE needs three others to mutate from, so it says so instead.
+    for method in MethodName::ALL {
+        let s = RepairSettings {
+            particles: 1,
+            ..settings(method)
+        };
+        let sets = Sets {
+            negatives: p.negatives.clone(),
+            positives: p.positives.clone(),
+        };
+        match (method, solve(&p.layer, sets, None, &s, None, &NoProgress)) {
+            (MethodName::De, Err(e)) => {
+                assert!(e.to_string().contains("population"), "{e}")
+            }
+            (_, Ok(solved)) => {
+                assert_sound(
+                    &solved,
+                    &p.layer,
+                    &p.negatives,
+                    &format!("{method}, one particle"),
+                );
+                assert!(solved.score.evaluations > 0, "{method}");
+            }
+            (_, Err(e)) => panic!("{method}, one particle: {e}"),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use candle_core::Tensor;
+use repair_core::Arch;
 use repair_train::{train_step, SgdConfig, SgdMomentum};
 use repair_zoo::{build_model_with, Classifier, ModelSpec};
 
@@ -22,7 +23,7 @@ pub struct StepBench {
 
 /// Times `steps` training steps of batch `batch` of model `arch` as `compute` says.
 pub fn bench_train_step(
-    arch: &str,
+    arch: Arch,
     batch: usize,
     steps: usize,
     compute: &Compute<'_>,
@@ -36,7 +37,7 @@ pub fn bench_train_step(
     }
     let device = &compute.device;
     let spec = ModelSpec {
-        arch: arch.to_string(),
+        arch,
         input: (3, 32, 32),
         num_classes: 43,
         seed: 1,

@@ -106,7 +106,7 @@ impl LoadedCheckpoint {
         RepairInput {
             checkpoint: &self.checkpoint,
             dataset,
-            model: self.model.spec(),
+            model: self.model.spec().clone().into(),
             layer: &self.layer,
             repair: &self.repair,
             selection: &self.selection,

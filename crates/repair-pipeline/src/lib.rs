@@ -44,6 +44,7 @@ mod online;
 mod onnx_repair;
 mod problem_repair;
 mod repair_unit;
+mod reported_model;
 mod run_manifest;
 mod train_run;
 mod training_setup;
@@ -65,6 +66,7 @@ pub use problem_repair::{repair_problem_file, ProblemReport, SitesFrom, REPAIRED
 pub use repair_unit::{
     repair_unit, JointClassAccuracy, RepairInput, RepairReport, RepairedModel, UnitOutputs,
 };
+pub use reported_model::ReportedModel;
 pub use run_manifest::{run_dir, RunManifest, RUN_JSON};
 pub use train_run::{train_run, TrainRunOptions};
 pub use training_setup::{prepare_training, PreparedTraining, TrainingSetup};

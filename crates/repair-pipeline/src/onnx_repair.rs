@@ -12,12 +12,12 @@ use std::time::Instant;
 use repair_core::{LabelledActivations, Progress, RepairRequest};
 use repair_data::{Dataset, Manifest, Split, SplitConfig, SplitPart};
 use repair_onnx::{OnnxClassifier, Preprocess};
-use repair_zoo::ModelSpec;
 
 use crate::error::{file_error, PipelineError, Result};
 use crate::repair_unit::{
     repair_unit, settings_of, RepairInput, RepairReport, RepairedModel, UnitOutputs,
 };
+use crate::reported_model::ReportedModel;
 
 /// The repaired ONNX model in a unit's folder.
 pub const REPAIRED_ONNX: &str = "repaired.onnx";
@@ -109,23 +109,20 @@ pub fn repair_onnx_model(
         )?);
     }
     let extract_ms = started.elapsed().as_secs_f64() * 1e3;
-    let model = ModelSpec {
-        arch: format!(
-            "onnx:{}",
-            input
-                .model
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-        ),
+    let model = ReportedModel::Onnx {
+        name: input
+            .model
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
         input: (channels, p.height, p.width),
         num_classes: layer.classes,
-        seed: 0,
     };
     let unit = RepairInput {
         checkpoint: input.model,
         dataset: input.dataset,
-        model: &model,
+        model,
         layer: &layer,
         repair: &sets[0],
         selection: &sets[1],

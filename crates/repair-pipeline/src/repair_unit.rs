@@ -6,25 +6,26 @@
 use std::path::{Path, PathBuf};
 
 use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, RepairRequest, Site};
-use repair_zoo::{Classifier, ModelSpec};
+use repair_zoo::Classifier;
 use serde::{Deserialize, Serialize};
 
 use crate::activations::{confusion, ClassAccuracy};
 use crate::error::{file_error, Result};
+use crate::reported_model::ReportedModel;
 use crate::unit_files::{
     class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
 };
 use repair_method::{repair_layer_with, RepairOutcome, RepairSettings};
 
 /// What a repair unit reads: a checkpoint's last layer and its cached activations.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RepairInput<'a> {
     /// The checkpoint the layer and activations come from (recorded, not read).
     pub checkpoint: &'a Path,
     /// Dataset name.
     pub dataset: &'a str,
-    /// The model of the checkpoint.
-    pub model: &'a ModelSpec,
+    /// The model the layer belongs to (recorded in the report).
+    pub model: ReportedModel,
     /// Its last layer.
     pub layer: &'a DenseLayer,
     /// Repair-set activations and labels.
@@ -100,7 +101,7 @@ pub struct RepairReport {
     /// Dataset name.
     pub dataset: String,
     /// The model.
-    pub model: ModelSpec,
+    pub model: ReportedModel,
     /// The settings (class, localiser, PSO, seed, ...).
     pub settings: RepairSettings,
     /// The localised sites.

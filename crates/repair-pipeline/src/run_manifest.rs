@@ -100,7 +100,7 @@ mod tests {
 
     fn manifest() -> RunManifest {
         let model = ModelSpec {
-            arch: "cnn-s".into(),
+            arch: repair_core::Arch::CnnS,
             input: (3, 32, 32),
             num_classes: 43,
             seed: 7,

@@ -93,7 +93,7 @@ pub fn prepare_training(setup: &TrainingSetup<'_>) -> Result<PreparedTraining> {
     }
     let shape = corpus.images().image_shape();
     let spec = ModelSpec {
-        arch: setup.arch.name().to_string(),
+        arch: setup.arch,
         input: (shape.channels, shape.height, shape.width),
         num_classes: corpus.images().num_classes(),
         seed: setup.seed,

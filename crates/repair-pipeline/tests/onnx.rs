@@ -70,7 +70,7 @@ fn a_repaired_onnx_model_classifies_as_its_repaired_weights_do() {
     let out = dir.path().join("out");
     let report = repair_onnx_model(&input, &request, &out, &NoProgress).unwrap();
     assert!(!report.outcome.nothing_to_repair && report.outcome.negatives > 0);
-    assert_eq!(report.model.arch, "onnx:user-model");
+    assert_eq!(report.model.name(), "onnx:user-model");
     assert_eq!(
         report.repaired_checkpoint.as_deref(),
         Some(out.join(REPAIRED_ONNX).as_path())

@@ -22,7 +22,7 @@ use repair_zoo::{build_model, Classifier, ModelSpec};
 
 fn spec() -> ModelSpec {
     ModelSpec {
-        arch: "cnn-s".into(),
+        arch: repair_core::Arch::CnnS,
         input: (3, 32, 32),
         num_classes: 43,
         seed: 21,
@@ -309,7 +309,7 @@ fn bad_requests_are_clear_errors() {
     // The checkpoint read as a wider model: a mis-shaped tensor, named.
     let wider = RunManifest {
         model: ModelSpec {
-            arch: "cnn-m".into(),
+            arch: repair_core::Arch::CnnM,
             ..spec()
         },
         ..run.clone()

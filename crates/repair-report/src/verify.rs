@@ -598,11 +598,12 @@ mod tests {
             repaired_checkpoint: None,
             dataset: r.dataset.clone(),
             model: repair_zoo::ModelSpec {
-                arch: r.model.clone(),
+                arch: r.model.parse().unwrap(),
                 input: (3, 32, 32),
                 num_classes: 43,
                 seed: r.seed.unwrap(),
-            },
+            }
+            .into(),
             settings: config.repair.settings(r.target_class, r.seed.unwrap()),
             sites: Vec::new(),
             outcome: repair_method::RepairOutcome {

@@ -63,7 +63,7 @@ fn online_run(
     let split = config.data.thin(split, corpus.images()).unwrap();
     let shape = repair_data::Dataset::image_shape(corpus.images());
     let spec = repair_zoo::ModelSpec {
-        arch: config.train.model.name().to_string(),
+        arch: config.train.model,
         input: (shape.channels, shape.height, shape.width),
         num_classes: repair_data::Dataset::num_classes(corpus.images()),
         seed: 7,

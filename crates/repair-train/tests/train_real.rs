@@ -40,7 +40,7 @@ fn every(
 
 fn cnn_s(seed: u64) -> Model {
     let spec = ModelSpec {
-        arch: "cnn-s".into(),
+        arch: repair_core::Arch::CnnS,
         input: (3, 32, 32),
         num_classes: 43,
         seed,

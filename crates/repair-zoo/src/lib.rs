@@ -12,7 +12,7 @@
 //! use candle_core::{Device, Tensor};
 //! use repair_zoo::{build_model, Classifier, ModelSpec};
 //! # fn main() -> Result<(), repair_zoo::ZooError> {
-//! let spec = ModelSpec { arch: "cnn-s".into(), input: (3, 32, 32), num_classes: 43, seed: 1 };
+//! let spec = ModelSpec { arch: repair_core::Arch::CnnS, input: (3, 32, 32), num_classes: 43, seed: 1 };
 //! let model = build_model(&spec, &Device::Cpu)?;
 //! let images = Tensor::zeros((2, 3, 32, 32), candle_core::DType::F32, &Device::Cpu)?;
 //! assert_eq!(model.logits(&images, false)?.dims(), &[2, 43]);

@@ -20,8 +20,8 @@ use crate::seeded::SeededVarMap;
 /// initial weights.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelSpec {
-    /// An [`Arch::name`].
-    pub arch: String,
+    /// The architecture (serialised by its [`Arch::name`]).
+    pub arch: Arch,
     /// Input (channels, height, width).
     pub input: (usize, usize, usize),
     /// Number of classes.
@@ -64,7 +64,7 @@ pub fn build_model_with(
 ) -> Result<Model> {
     let conv = options.conv;
     let unsupported = |problem: String| ZooError::Unsupported {
-        model: spec.arch.clone(),
+        model: spec.arch.name().to_string(),
         problem,
     };
     if spec.num_classes < 2 {
@@ -77,12 +77,12 @@ pub fn build_model_with(
     let vars = VarMap::new();
     let backend = SeededVarMap::new(vars.clone(), spec.seed);
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
-    let (backbone, width): (Box<dyn Backbone>, usize) = match spec.arch.as_str() {
-        "cnn-s" | "cnn-m" => {
+    let (backbone, width): (Box<dyn Backbone>, usize) = match spec.arch {
+        Arch::CnnS | Arch::CnnM => {
             if h < 8 || w < 8 {
                 return Err(unsupported(format!("input {h}×{w} is smaller than 8×8")));
             }
-            let widths = if spec.arch == "cnn-s" {
+            let widths = if spec.arch == Arch::CnnS {
                 crate::cnn::CNN_S
             } else {
                 crate::cnn::CNN_M
@@ -97,7 +97,7 @@ pub fn build_model_with(
                 widths.dense,
             )
         }
-        "vgg16" => {
+        Arch::Vgg16 => {
             if h < 32 || w < 32 || h % 32 != 0 || w % 32 != 0 {
                 return Err(unsupported(format!(
                     "input {h}×{w}: sides must be multiples of 32"
@@ -108,7 +108,7 @@ pub fn build_model_with(
                 4096,
             )
         }
-        "densenet121" => {
+        Arch::Densenet121 => {
             if crate::densenet::final_side(h).is_none() || crate::densenet::final_side(w).is_none()
             {
                 return Err(unsupported(format!(
@@ -120,14 +120,8 @@ pub fn build_model_with(
                 1024,
             )
         }
-        other => {
-            return Err(ZooError::UnknownModel {
-                name: other.to_string(),
-                known: repair_core::choice_names::<Arch>().join(", "),
-            })
-        }
     };
-    let head_name = if spec.arch == "densenet121" {
+    let head_name = if spec.arch == Arch::Densenet121 {
         "classifier"
     } else {
         "head"
@@ -171,9 +165,9 @@ impl Model {
     /// names (`features.0.weight` … `features.28.bias`); the dense layers keep their
     /// seeded initialisation, as in the study's fine-tuning.
     pub fn load_pretrained_vgg16(&self, path: &Path) -> Result<()> {
-        if self.spec.arch != "vgg16" {
+        if self.spec.arch != Arch::Vgg16 {
             return Err(ZooError::Unsupported {
-                model: self.spec.arch.clone(),
+                model: self.spec.arch.name().to_string(),
                 problem: "only vgg16 loads ImageNet VGG16 weights".into(),
             });
         }
@@ -234,7 +228,7 @@ fn set_from(path: &Path, file: &HashMap<String, Tensor>, name: &str, var: &Var) 
 
 impl Classifier for Model {
     fn name(&self) -> &str {
-        &self.spec.arch
+        self.spec.arch.name()
     }
 
     fn num_classes(&self) -> usize {
@@ -350,7 +344,7 @@ impl Model {
         );
         if found != (width, classes, width * classes, classes) {
             return Err(ZooError::Unsupported {
-                model: self.spec.arch.clone(),
+                model: self.spec.arch.name().to_string(),
                 problem: format!(
                     "the last layer must be {width} × {classes} (Keras layout), got {} × {} \
                      with {} kernel and {} bias values",

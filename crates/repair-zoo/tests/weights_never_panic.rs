@@ -13,7 +13,7 @@ use repair_zoo::{build_model, Classifier, ModelSpec};
 
 fn spec() -> ModelSpec {
     ModelSpec {
-        arch: "cnn-s".into(),
+        arch: repair_core::Arch::CnnS,
         input: (1, 8, 8),
         num_classes: 3,
         seed: 5,

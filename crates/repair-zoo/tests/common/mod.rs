@@ -2,22 +2,23 @@
 //! ops, CUDA against the CPU) and compare logits and weight gradients.
 
 use candle_core::{Device, Tensor};
+use repair_core::Arch;
 use repair_zoo::{build_model_with, BuildOptions, Classifier, ModelSpec};
 
 /// Every model, at shapes that reach each code path: DenseNet at 33 × 33 puts odd sides
 /// before its stem pool and its transitions.
-pub const CASES: [(&str, (usize, usize, usize), usize); 4] = [
-    ("cnn-s", (3, 32, 32), 43),
-    ("cnn-s", (1, 28, 28), 2),
-    ("vgg16", (3, 32, 32), 43),
-    ("densenet121", (1, 33, 33), 2),
+pub const CASES: [(Arch, (usize, usize, usize), usize); 4] = [
+    (Arch::CnnS, (3, 32, 32), 43),
+    (Arch::CnnS, (1, 28, 28), 2),
+    (Arch::Vgg16, (3, 32, 32), 43),
+    (Arch::Densenet121, (1, 33, 33), 2),
 ];
 
 /// The model of a case, from the seeded initialiser (it draws on the host, so every
 /// device starts from the same weights).
-pub fn spec((arch, input, num_classes): (&str, (usize, usize, usize), usize)) -> ModelSpec {
+pub fn spec((arch, input, num_classes): (Arch, (usize, usize, usize), usize)) -> ModelSpec {
     ModelSpec {
-        arch: arch.into(),
+        arch,
         input,
         num_classes,
         seed: 7,
