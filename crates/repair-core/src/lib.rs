@@ -28,6 +28,9 @@
 //!   part of a path (sanitised, or refused), so that no data file picks where we write.
 //! * [`TensorFile`]: the one writer of the project's safetensors files (problem files,
 //!   repaired layers, the activation cache).
+//! * [`UnitCorrectness`]: a repair unit's per-image correctness (packed bits of the
+//!   class, the checkpoint's and the repair's right answers on the test and selection
+//!   sets), which evaluations rescore on any subset of images.
 //! * [`Progress`]: the observer through which long work reports how far it has come
 //!   (the command line draws bars; [`NoProgress`] reports nothing).
 //!
@@ -48,6 +51,7 @@ mod activations;
 mod arch;
 mod atomic;
 mod choice;
+mod correctness;
 mod cross_entropy;
 pub mod defaults;
 mod error;
@@ -68,6 +72,9 @@ pub use activations::LabelledActivations;
 pub use arch::Arch;
 pub use atomic::{is_atomic_temporary, remove_atomic_temporaries, write_atomic, write_atomic_with};
 pub use choice::{choice_names, Choice, UnknownChoice};
+pub use correctness::{
+    BadCorrectness, RowBits, SetCorrectness, UnitCorrectness, CORRECTNESS_FILE, CORRECTNESS_FORMAT,
+};
 pub use cross_entropy::CrossEntropy;
 pub use error::ProblemError;
 pub use hash::{content_hash, hash_tag};

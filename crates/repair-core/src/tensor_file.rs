@@ -15,12 +15,20 @@ use crate::activations::LabelledActivations;
 #[derive(Default)]
 pub struct TensorFile {
     buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
 }
 
 impl TensorFile {
     /// Adds a tensor of raw little-endian bytes.
     pub fn push(mut self, name: &str, dtype: Dtype, shape: Vec<usize>, bytes: Vec<u8>) -> Self {
         self.buffers.push((name.to_string(), dtype, shape, bytes));
+        self
+    }
+
+    /// Adds a `key` = `value` pair to the file's metadata (none: the file has no
+    /// metadata, as every file before correctness files).
+    pub fn metadata(mut self, key: &str, value: &str) -> Self {
+        self.metadata.insert(key.to_string(), value.to_string());
         self
     }
 
@@ -58,6 +66,7 @@ impl TensorFile {
         for (name, dtype, shape, bytes) in &self.buffers {
             views.insert(name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?);
         }
-        safetensors::serialize(&views, None)
+        let metadata = (!self.metadata.is_empty()).then(|| self.metadata.clone());
+        safetensors::serialize(&views, metadata)
     }
 }

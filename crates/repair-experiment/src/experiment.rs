@@ -589,10 +589,13 @@ fn experiment_unit(
     Ok(row)
 }
 
-/// Whether the unit in `dir` was repaired with `settings` (its `repair.json` says so).
+/// Whether the unit in `dir` was repaired with `settings` (its `repair.json` says so)
+/// and wrote every file a unit writes now (a folder from before per-image correctness
+/// files does its units again, once).
 fn made_with(dir: &Path, settings: &RepairSettings) -> bool {
-    read_json::<RepairReport>(&dir.join("repair.json"))
-        .is_ok_and(|report| report.settings == *settings)
+    dir.join(repair_core::CORRECTNESS_FILE).is_file()
+        && read_json::<RepairReport>(&dir.join("repair.json"))
+            .is_ok_and(|report| report.settings == *settings)
 }
 
 /// Repairs a unit with `settings` into its folder; the `history` strategy gets its

@@ -214,7 +214,10 @@ fn assert_sound(
     if solved.score.kept_original {
         assert_eq!(&solved.repaired, original, "{what}");
     } else {
-        assert!(after.fitness > before.fitness, "{what}: {before:?} → {after:?}");
+        assert!(
+            after.fitness > before.fitness,
+            "{what}: {before:?} → {after:?}"
+        );
     }
     let right = solved.repaired.view().predict(negatives).unwrap();
     let fixed = right

@@ -70,7 +70,15 @@ impl ClassAccuracy {
 
 /// The confusion matrix of `layer` on `rows`.
 pub fn confusion(layer: &DenseLayer, rows: &LabelledActivations) -> Result<ConfusionMatrix> {
-    let predicted = predict(layer, rows)?;
-    ConfusionMatrix::new(layer.classes, &rows.labels, &predicted)
+    confusion_of(layer.classes, rows, &predict(layer, rows)?)
+}
+
+/// The confusion matrix of the predictions `predicted` of `rows` by a layer of `classes`.
+pub(crate) fn confusion_of(
+    classes: usize,
+    rows: &LabelledActivations,
+    predicted: &[u32],
+) -> Result<ConfusionMatrix> {
+    ConfusionMatrix::new(classes, &rows.labels, predicted)
         .map_err(|e| PipelineError::Invalid(e.to_string()))
 }

@@ -5,17 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use repair_core::{DenseLayer, LabelledActivations, NoProgress, Progress, RepairRequest, Site};
+use repair_core::{
+    DenseLayer, LabelledActivations, NoProgress, Progress, RepairRequest, SetCorrectness, Site,
+    UnitCorrectness, CORRECTNESS_FILE,
+};
+use repair_data::write_atomic;
 use repair_zoo::Classifier;
 use serde::{Deserialize, Serialize};
 
-use crate::activations::{confusion, ClassAccuracy};
+use crate::activations::{confusion_of, ClassAccuracy};
 use crate::error::{file_error, Result};
 use crate::reported_model::ReportedModel;
 use crate::unit_files::{
     class_accuracy_rows, export_problem, write_csv_rows, write_repair_files, CLASS_ACCURACY_CSV,
 };
-use repair_method::{repair_layer_with, RepairOutcome, RepairSettings};
+use repair_method::{predict, repair_layer_with, RepairOutcome, RepairSettings};
 
 /// What a repair unit reads: a checkpoint's last layer and its cached activations.
 #[derive(Debug, Clone)]
@@ -142,8 +146,9 @@ pub struct JointClassAccuracy {
 
 /// Repairs `input.layer` for `settings.class` and writes into `out`: `weights.csv`,
 /// `history.csv`, `localisation.csv`, `pareto_front.svg`, `class_accuracy.csv` (every
-/// class's test accuracy before and after), `repair.json` (with the test and selection
-/// accuracies), and as `outputs` asks the
+/// class's test accuracy before and after), `correct.safetensors` (which test and
+/// selection images each model gets right, [`UnitCorrectness`]), `repair.json` (with the
+/// test and selection accuracies), and as `outputs` asks the
 /// repaired checkpoint and the search problem. A class without negatives is "nothing
 /// to repair": the files are still written, and no checkpoint.
 pub fn repair_unit(
@@ -160,12 +165,39 @@ pub fn repair_unit(
         input.earlier.map(|(_, layer)| layer),
         outputs.progress,
     )?;
-    let confusions = match input.test {
-        Some(test) => Some((confusion(input.layer, test)?, confusion(&repaired, test)?)),
-        None => None,
+    // Both models' predictions of every test and selection image: the confusions of
+    // the report and the per-image correctness file come from the same ones.
+    let predictions = |rows: &LabelledActivations| -> Result<(Vec<u32>, Vec<u32>)> {
+        Ok((predict(input.layer, rows)?, predict(&repaired, rows)?))
     };
-    let selection_before = ClassAccuracy::of(&confusion(input.layer, input.selection)?, class);
-    let selection_after = ClassAccuracy::of(&confusion(&repaired, input.selection)?, class);
+    let classes = input.layer.classes;
+    let test_predictions = input.test.map(predictions).transpose()?;
+    let confusions = match (input.test, &test_predictions) {
+        (Some(test), Some((before, after))) => Some((
+            confusion_of(classes, test, before)?,
+            confusion_of(classes, test, after)?,
+        )),
+        _ => None,
+    };
+    let selection_predictions = predictions(input.selection)?;
+    let selection_before = ClassAccuracy::of(
+        &confusion_of(classes, input.selection, &selection_predictions.0)?,
+        class,
+    );
+    let selection_after = ClassAccuracy::of(
+        &confusion_of(classes, input.selection, &selection_predictions.1)?,
+        class,
+    );
+    let bits = |rows: &LabelledActivations, (before, after): &(Vec<u32>, Vec<u32>)| {
+        SetCorrectness::of(&rows.labels, class, before, after)
+    };
+    let correctness = UnitCorrectness {
+        test: input
+            .test
+            .zip(test_predictions.as_ref())
+            .map(|(t, p)| bits(t, p)),
+        selection: bits(input.selection, &selection_predictions),
+    };
     std::fs::create_dir_all(out).map_err(|e| file_error(out, e))?;
     let repaired_checkpoint = match outputs.repaired_model {
         Some(model) if !outcome.nothing_to_repair => Some(model.write_repaired(&repaired, out)?),
@@ -209,6 +241,7 @@ pub fn repair_unit(
         earlier_epoch: input.earlier.map(|(epoch, _)| epoch),
         outcome,
     };
+    write_atomic(&out.join(CORRECTNESS_FILE), &correctness.to_bytes())?;
     write_repair_files(out, class, &report.outcome, &report)?;
     if let Some((before, after)) = &confusions {
         write_csv_rows(

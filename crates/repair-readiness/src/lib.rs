@@ -12,6 +12,9 @@
 //! - [`evaluate`] / [`summarise`]: every rule simulated epoch by epoch over a dense grid
 //!   against the oracle (best repaired *test* Qual, for evaluation only) and
 //!   `converged`: regret, epochs trained, bootstrap interval, Wilcoxon test;
+//! - [`gain_shares`]: the honest yardstick — the cross-fitted oracle (choose the best
+//!   epoch on half the test images, score it on the other half) and each rule's share
+//!   of the gain achievable over `converged`, from per-image test correctness;
 //! - [`signal_rows`] / [`correlations`] / [`tracking`]: `readiness.csv`, which signals
 //!   tell the test gain of repair, and how far selection Qual follows test Qual.
 //!
@@ -23,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cross_fit;
 mod error;
 mod evaluate;
 #[cfg(feature = "plots")]
@@ -31,6 +35,7 @@ mod rule;
 mod signal_table;
 mod signals;
 
+pub use cross_fit::{cross_fit, gain_shares, halvings, CrossFit, CrossFitOptions, GainShare};
 pub use error::ReadinessError;
 pub use evaluate::{
     evaluate, oracle, simulate, summarise, CaseResult, Pick, RuleOutcome, RuleSummary, GOOD_ENOUGH,

@@ -8,6 +8,7 @@
 //! look at the test set (the paper's Qual_α is reported on the test set; choosing on it
 //! would be choosing on the data the choice is judged by).
 
+use repair_core::SetCorrectness;
 use repair_core::Site;
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +127,10 @@ pub struct RepairSeries {
     pub signals: Vec<EpochSignals>,
     /// The same epochs on the test set.
     pub test: Vec<EpochOutcome>,
+    /// The same epochs' per-image test correctness (the class, and which images each
+    /// repair gets right), for the cross-fitted oracle; none for a folder written before
+    /// per-image correctness files. Evaluation only, as `test`.
+    pub test_bits: Option<Vec<SetCorrectness>>,
 }
 
 impl RepairSeries {
@@ -188,7 +193,51 @@ impl RepairSeries {
                 )));
             }
         }
-        Ok(RepairSeries { key, signals, test })
+        Ok(RepairSeries {
+            key,
+            signals,
+            test,
+            test_bits: None,
+        })
+    }
+
+    /// The series with its per-image test bits, checked: one set per epoch, the same
+    /// images and class in each, and the accuracies they count those of `test`.
+    pub fn with_test_bits(mut self, bits: Vec<SetCorrectness>) -> Result<Self, ReadinessError> {
+        let fail = |problem: String| ReadinessError::Series {
+            series: format!(
+                "{} {} run {} class {}",
+                self.key.dataset, self.key.model, self.key.run, self.key.target_class
+            ),
+            problem,
+        };
+        if bits.len() != self.test.len() {
+            return Err(fail(format!(
+                "{} epochs of test bits for {} epochs",
+                bits.len(),
+                self.test.len()
+            )));
+        }
+        for (k, (b, t)) in bits.iter().zip(&self.test).enumerate() {
+            if b.class != bits[0].class {
+                return Err(fail(format!(
+                    "epoch {}: its test images or class differ from epoch 1's",
+                    k + 1
+                )));
+            }
+            let (cls, total) = b.accuracy(&b.repaired);
+            if (cls - t.repaired.cls).abs() > 1e-9 || (total - t.repaired.total).abs() > 1e-9 {
+                return Err(fail(format!(
+                    "epoch {}: the bits count Acc_cls {cls}, Acc_total {total}; the results \
+                     say {}, {}",
+                    k + 1,
+                    t.repaired.cls,
+                    t.repaired.total
+                )));
+            }
+        }
+        self.test_bits = Some(bits);
+        Ok(self)
     }
 
     /// The last trained epoch.

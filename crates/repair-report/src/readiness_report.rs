@@ -9,13 +9,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use repair_core::{RuleSpec, Site};
+use repair_core::{SetCorrectness, UnitCorrectness, CORRECTNESS_FILE};
 use repair_data::write_atomic;
 use repair_metrics::{read_repairs, to_csv, RepairRow, STUDY_METHOD};
 use repair_readiness::rule_of;
 use repair_readiness::{
-    correlation_figure, correlations, evaluate, picks_figure, relative_change, signal_rows,
-    summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, EpochOutcome, EpochSignals,
-    ReadinessRule, RepairSeries, RuleSummary, SeriesKey, Tracking, GOOD_ENOUGH,
+    correlation_figure, correlations, evaluate, gain_shares, picks_figure, relative_change,
+    signal_rows, summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, CrossFitOptions,
+    EpochOutcome, EpochSignals, GainShare, ReadinessRule, RepairSeries, RuleSummary, SeriesKey,
+    Tracking, GOOD_ENOUGH,
 };
 
 use repair_experiment::{load_trained, row_folder, run_folder};
@@ -35,6 +37,9 @@ pub struct ReadinessOptions {
     pub resamples: usize,
     /// Seed of the bootstrap.
     pub seed: u64,
+    /// The cross-fitted oracle's halvings and the bootstrap of the share of the
+    /// achievable gain.
+    pub cross_fit: CrossFitOptions,
 }
 
 impl ReadinessOptions {
@@ -52,6 +57,10 @@ impl ReadinessOptions {
             patience: config.train.patience,
             resamples,
             seed,
+            cross_fit: CrossFitOptions {
+                seed,
+                ..CrossFitOptions::default()
+            },
         }
     }
 }
@@ -63,6 +72,9 @@ pub struct ReadinessSummary {
     pub series: usize,
     /// Per α and overall, per rule.
     pub summary: Vec<RuleSummary>,
+    /// Per α and overall, per rule, the share of the achievable gain (none: the folder
+    /// has no per-image test correctness).
+    pub gain: Option<Vec<GainShare>>,
     /// `readiness.md`.
     pub markdown: String,
 }
@@ -146,6 +158,9 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
         let (losses, changes) = (&losses[&key.run], &layers[&key.run]);
         let mut signals = Vec::with_capacity(rows.len());
         let mut test = Vec::with_capacity(rows.len());
+        // Every epoch's per-image test bits, or none when a unit has no file (an older
+        // folder: the report then has no cross-fitted oracle).
+        let mut bits: Option<Vec<SetCorrectness>> = Some(Vec::with_capacity(rows.len()));
         for r in rows {
             let at = format!("run {} epoch {} class {}", r.run, r.epoch, r.target_class);
             let missing = |what: &str| {
@@ -167,8 +182,22 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                         format!("no validation loss of epoch {}", r.epoch),
                     )
                 })?;
-            let unit = row_folder(dir, r).join("repair.json");
+            let unit_dir = row_folder(dir, r);
+            let unit = unit_dir.join("repair.json");
             let sites: UnitSites = read_json(&unit)?;
+            let bits_file = unit_dir.join(CORRECTNESS_FILE);
+            bits = match bits {
+                Some(mut all) if bits_file.is_file() => {
+                    let read = UnitCorrectness::read(&bits_file)
+                        .map_err(|e| PipelineError::Invalid(e.to_string()))?;
+                    let test_bits = read.test.ok_or_else(|| {
+                        file_error(&bits_file, "no test set: the unit was not scored on one")
+                    })?;
+                    all.push(test_bits);
+                    Some(all)
+                }
+                _ => None,
+            };
             let selection = |cls: Option<f64>, total: Option<f64>| -> Result<Accuracy> {
                 Ok(Accuracy {
                     cls: cls.ok_or_else(|| missing("selection accuracy"))?,
@@ -205,8 +234,13 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                 },
             });
         }
-        let series_of =
+        let mut series_of =
             RepairSeries::new(key, signals, test).map_err(|e| file_error(&repairs_csv, e))?;
+        if let Some(bits) = bits {
+            series_of = series_of
+                .with_test_bits(bits)
+                .map_err(|e| file_error(&repairs_csv, e))?;
+        }
         series.push(series_of);
     }
     Ok(series)
@@ -270,6 +304,10 @@ pub fn write_readiness(
     csv("readiness_picks.csv", to_csv(&results))?;
     let summary = summarise(&results, options.resamples, options.seed);
     csv("readiness_summary.csv", to_csv(&summary))?;
+    let gain = gain_shares(series, &results, &alphas, &options.cross_fit);
+    if let Some(gain) = &gain {
+        csv("readiness_gain.csv", to_csv(gain))?;
+    }
     let correlation = correlations(&rows);
     csv("signal_correlations.csv", to_csv(&correlation))?;
     let tracked = tracking(series, &alphas);
@@ -287,11 +325,13 @@ pub fn write_readiness(
     let path = figures.join("signal_correlations.svg");
     let svg = correlation_figure(&correlation).map_err(|e| file_error(&path, e))?;
     write_atomic(&path, svg.as_bytes())?;
-    let markdown = readiness_markdown(series.len(), &summary, &correlation, &tracked);
+    let mut markdown = readiness_markdown(series.len(), &summary, &correlation, &tracked);
+    markdown.push_str(&gain_markdown(gain.as_deref(), &options.cross_fit));
     write_atomic(&out.join("readiness.md"), markdown.as_bytes())?;
     Ok(ReadinessSummary {
         series: series.len(),
         summary,
+        gain,
         markdown,
     })
 }
@@ -388,6 +428,44 @@ fn readiness_markdown(
         s.push_str(&format!(
             "| {} | {} | {:.2} | {:.2} | {} |\n",
             c.alpha, c.signal, c.rho_pooled, c.rho_within, c.points
+        ));
+    }
+    s
+}
+
+/// The section of `readiness.md` on the share of the achievable gain.
+fn gain_markdown(gain: Option<&[GainShare]>, options: &CrossFitOptions) -> String {
+    let Some(gain) = gain else {
+        return "\n## Share of the achievable gain\n\nNot available: the folder's units have no \
+                per-image test correctness (`correct.safetensors`); running the experiment \
+                again into it adds them.\n"
+            .to_string();
+    };
+    let mut s = format!(
+        "\n## Share of the achievable gain\n\nThe cross-fitted oracle chooses the best epoch \
+         on one half of the test images (stratified by the class) and scores it on the other, \
+         both ways, averaged over {} seeded halvings: the ceiling a perfect rule reaches on a \
+         finite test set, free of the test-max oracle's luck. Every rule and `converged` are \
+         scored on the same halves. Share = (rule − converged) / (cross-fitted oracle − \
+         converged), of the means; 95 % interval from {} bootstrap resamples of the cases and \
+         of each series' test images ({} halvings each).\n\n\
+         | α | rule | cases | rule | converged | cross-fitted oracle | test-max oracle | share [95 % CI] |\n\
+         |---|---|---|---|---|---|---|---|\n",
+        options.halvings, options.resamples, options.resample_halvings
+    );
+    for g in gain {
+        let alpha = g.alpha.map_or("all".to_string(), |a| a.to_string());
+        s.push_str(&format!(
+            "| {alpha} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.2} [{:.2}, {:.2}] |\n",
+            g.rule,
+            g.cases,
+            g.rule_qual,
+            g.converged_qual,
+            g.cross_fitted_oracle,
+            g.test_max_oracle,
+            g.share,
+            g.share_ci_low,
+            g.share_ci_high
         ));
     }
     s

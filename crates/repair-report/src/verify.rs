@@ -579,8 +579,38 @@ mod tests {
                 repaired_predicted: 20,
             });
             write_csv_rows(&unit.join(CLASS_ACCURACY_CSV), &class_rows).unwrap();
+            std::fs::write(
+                unit.join(repair_core::CORRECTNESS_FILE),
+                correctness(r).to_bytes(),
+            )
+            .unwrap();
         }
         report(out, rows);
+    }
+
+    /// Per-image bits that count a row's test accuracies: 800 images, the first 40 of
+    /// the class (every accuracy of [`rows`] is a whole number of them).
+    fn correctness(r: &RepairRow) -> repair_core::UnitCorrectness {
+        let right = |cls: f64, total: f64| {
+            let class_right = (cls * 40.0).round() as usize;
+            let other_right = (total * 800.0).round() as usize - class_right;
+            repair_core::RowBits::from_bools((0..800).map(|k| {
+                if k < 40 {
+                    k < class_right
+                } else {
+                    k - 40 < other_right
+                }
+            }))
+        };
+        let set = repair_core::SetCorrectness {
+            class: repair_core::RowBits::from_bools((0..800).map(|k| k < 40)),
+            base: right(r.base_acc_cls, r.base_acc_total),
+            repaired: right(r.repaired_acc_cls, r.repaired_acc_total),
+        };
+        repair_core::UnitCorrectness {
+            test: Some(set.clone()),
+            selection: set,
+        }
     }
 
     const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>";
@@ -773,7 +803,7 @@ mod tests {
     fn every_kind_of_tampering_is_named() {
         let config = config();
         type Edit<'a> = &'a dyn Fn(&Path);
-        let tamper: [(&str, Edit, &str); 6] = [
+        let tamper: [(&str, Edit, &str); 8] = [
             (
                 "an edited rr",
                 &|out| {
@@ -824,6 +854,29 @@ mod tests {
                     std::fs::write(&weights, "weights of epoch 9").unwrap();
                 },
                 "epoch-003.safetensors: content hash",
+            ),
+            (
+                "another unit's per-image bits",
+                &|out| {
+                    let rows = rows(&self::config());
+                    let (a, b) = (row_folder(out, &rows[0]), row_folder(out, &rows[3]));
+                    std::fs::copy(
+                        b.join(repair_core::CORRECTNESS_FILE),
+                        a.join(repair_core::CORRECTNESS_FILE),
+                    )
+                    .unwrap();
+                },
+                "correct.safetensors: test, before: the bits give Acc_cls",
+            ),
+            (
+                "a cut per-image file",
+                &|out| {
+                    let path = row_folder(out, &rows(&self::config())[1])
+                        .join(repair_core::CORRECTNESS_FILE);
+                    let bytes = std::fs::read(&path).unwrap();
+                    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+                },
+                "correct.safetensors: not safetensors",
             ),
         ];
         for (what, edit, want) in tamper {

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use repair_core::{UnitCorrectness, CORRECTNESS_FILE};
 use repair_metrics::{patterns, table1, to_csv, RepairRow};
 use repair_train::{CheckpointInfo, FileDigest, RunDir};
 
@@ -56,12 +57,74 @@ pub(crate) fn check_units(
                 Ok(false) => {}
             }
         }
+        check_correctness(&unit, r, problems);
         let pareto = unit.join("pareto_front.svg");
         if pareto.is_file() {
             figures.push(pareto);
         }
     }
     figures
+}
+
+/// The unit's per-image correctness gives the accuracies its row reports: test before
+/// and after, and selection before and after where the row has them.
+fn check_correctness(unit: &Path, r: &RepairRow, problems: &mut Vec<String>) {
+    let path = unit.join(CORRECTNESS_FILE);
+    if !path.is_file() {
+        return problems.push(format!(
+            "{}: missing (a unit from before per-image correctness files: running the \
+             experiment again adds them)",
+            path.display()
+        ));
+    }
+    let bits = match UnitCorrectness::read(&path) {
+        Ok(bits) => bits,
+        Err(e) => return problems.push(e.to_string()),
+    };
+    let Some(test) = &bits.test else {
+        return problems.push(format!("{}: no test set", path.display()));
+    };
+    let sel = &bits.selection;
+    let pairs = [
+        (
+            "test, before",
+            Some(test.accuracy(&test.base)),
+            Some((r.base_acc_cls, r.base_acc_total)),
+        ),
+        (
+            "test, after",
+            Some(test.accuracy(&test.repaired)),
+            Some((r.repaired_acc_cls, r.repaired_acc_total)),
+        ),
+        (
+            "selection, before",
+            Some(sel.accuracy(&sel.base)),
+            r.selection_base_acc_cls.zip(r.selection_base_acc_total),
+        ),
+        (
+            "selection, after",
+            Some(sel.accuracy(&sel.repaired)),
+            r.selection_repaired_acc_cls
+                .zip(r.selection_repaired_acc_total),
+        ),
+    ];
+    for (what, counted, reported) in pairs {
+        let (Some(counted), Some(reported)) = (counted, reported) else {
+            continue;
+        };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9;
+        if !close(counted.0, reported.0) || !close(counted.1, reported.1) {
+            problems.push(format!(
+                "{}: {what}: the bits give Acc_cls {:.6}, Acc_total {:.6}; repairs.csv says \
+                 {:.6}, {:.6}",
+                path.display(),
+                counted.0,
+                counted.1,
+                reported.0,
+                reported.1
+            ));
+        }
+    }
 }
 
 /// A repair that says it kept the original layer lists every searched weight at its

@@ -94,6 +94,10 @@ fn options() -> ReadinessOptions {
         patience: 3,
         resamples: 200,
         seed: 1,
+        cross_fit: repair_readiness::CrossFitOptions {
+            resamples: 20,
+            ..Default::default()
+        },
     }
 }
 
@@ -122,11 +126,21 @@ fn a_dense_experiment_evaluates_and_the_test_columns_do_not_move_a_pick() {
         "readiness_summary.csv",
         "signal_correlations.csv",
         "selection_tracking.csv",
+        "readiness_gain.csv",
         "readiness.md",
         "figures/signal_correlations.svg",
     ] {
         assert!(report.join(name).is_file(), "{name}");
     }
+    // Every unit kept its per-image test bits: the cross-fitted oracle is there, and no
+    // higher than the test-max one.
+    assert!(series.iter().all(|s| s.test_bits.is_some()));
+    let gain = summary.gain.as_ref().unwrap();
+    assert_eq!(gain.len(), 9);
+    assert!(gain
+        .iter()
+        .all(|g| g.cross_fitted_oracle <= g.test_max_oracle + 1e-12));
+    assert!(summary.markdown.contains("## Share of the achievable gain"));
     // One figure per (run, class), named by numbers only, and the correlations.
     let mut figures: Vec<String> = std::fs::read_dir(report.join("figures"))
         .unwrap()
@@ -168,6 +182,14 @@ fn a_dense_experiment_evaluates_and_the_test_columns_do_not_move_a_pick() {
         writer.serialize(r).unwrap();
     }
     writer.flush().unwrap();
+    // The units' bits no longer count those accuracies: refused, naming the epoch.
+    let e = readiness_series(out.path()).unwrap_err().to_string();
+    assert!(e.contains("the bits count Acc_cls"), "{e}");
+    // Without the bits (a folder of an older version), the same picks and epochs.
+    for r in &changed {
+        let bits = repair_experiment::row_folder(out.path(), r).join("correct.safetensors");
+        let _ = std::fs::remove_file(bits);
+    }
     assert_eq!(picked(out.path()), before);
 
     // A column report does without (other tools' files) is one readiness needs: named.

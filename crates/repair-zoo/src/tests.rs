@@ -10,7 +10,7 @@ use crate::{build_model, Classifier, Model, ModelSpec, ZooError};
 
 fn spec(arch: Arch, input: (usize, usize, usize), num_classes: usize, seed: u64) -> ModelSpec {
     ModelSpec {
-        arch: arch.into(),
+        arch,
         input,
         num_classes,
         seed,
