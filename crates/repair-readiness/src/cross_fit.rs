@@ -399,7 +399,7 @@ fn share_of(fits: &[CaseFit<'_>], cases: &[usize], rule: &str) -> GainShare {
 mod tests {
     use super::*;
     use crate::evaluate::evaluate;
-    use crate::evaluate::tests::series;
+    use crate::evaluate::tests::{decisions, series};
     use crate::rule::{BestRepaired, ReadinessRule};
     use crate::signals::{Accuracy, EpochOutcome};
 
@@ -538,18 +538,7 @@ mod tests {
             crate::rule::rule_named("smoothed").unwrap(),
             crate::rule::rule_named("saturated").unwrap(),
         ];
-        let decisions = |series: &[RepairSeries]| -> Vec<(String, usize, usize)> {
-            evaluate(series, &alphas, &rules, 5)
-                .into_iter()
-                .map(|r| {
-                    (
-                        r.outcome.rule,
-                        r.outcome.picked_epoch,
-                        r.outcome.epochs_trained,
-                    )
-                })
-                .collect()
-        };
+        let decided = |series: &[RepairSeries]| decisions(evaluate(series, &alphas, &rules, 5));
         // Every test image's answer flipped, at every epoch.
         let flipped: Vec<RepairSeries> = all
             .iter()
@@ -577,6 +566,6 @@ mod tests {
             })
             .collect();
         assert_ne!(flipped[0].test, all[0].test);
-        assert_eq!(decisions(&flipped), decisions(&all));
+        assert_eq!(decided(&flipped), decided(&all));
     }
 }

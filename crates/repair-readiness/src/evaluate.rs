@@ -243,6 +243,17 @@ pub(crate) mod tests {
     use crate::signals::tests::epoch;
     use crate::signals::Accuracy;
 
+    /// What each rule decided on each case: (rule, picked epoch, epochs trained).
+    pub(crate) fn decisions(results: Vec<CaseResult>) -> Vec<(String, usize, usize)> {
+        results
+            .into_iter()
+            .map(|r| {
+                let o = r.outcome;
+                (o.rule, o.picked_epoch, o.epochs_trained)
+            })
+            .collect()
+    }
+
     /// A series whose selection and test repaired class accuracies are given.
     pub(crate) fn series(
         run: usize,
@@ -339,17 +350,13 @@ pub(crate) mod tests {
             .map(|n| crate::rule_named(n).unwrap())
             .collect();
         let alphas = [Alpha::new(0.2).unwrap(), Alpha::new(0.8).unwrap()];
-        let picks = |test: &[f64]| -> Vec<(String, usize, usize)> {
-            evaluate(&[series(1, &loss, &sel, test)], &alphas, &rules, 5)
-                .into_iter()
-                .map(|r| {
-                    (
-                        r.outcome.rule,
-                        r.outcome.picked_epoch,
-                        r.outcome.epochs_trained,
-                    )
-                })
-                .collect()
+        let picks = |test: &[f64]| {
+            decisions(evaluate(
+                &[series(1, &loss, &sel, test)],
+                &alphas,
+                &rules,
+                5,
+            ))
         };
         let one = picks(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
         let other = picks(&[0.9, 0.1, 0.0, 1.0, 0.3, 0.3, 0.2, 0.0]);
