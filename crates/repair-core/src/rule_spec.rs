@@ -1,5 +1,6 @@
 //! When-to-repair rules as written on the command line and in experiment files
-//! (`converged`, `best-repaired:3:0.002`, `saturated:2:0.002:0.5`, `smoothed:3:1`):
+//! (`converged`, `best-repaired:3:0.002`, `significant:3:1`, `saturated:2:0.002:0.5`,
+//! `smoothed:3:1`):
 //! the grammar and the range of every parameter, checked when the text is read, so
 //! that no rule with a meaningless parameter reaches a training loop. The rules
 //! themselves live in `repair-readiness`.
@@ -28,6 +29,14 @@ pub enum RuleParams {
         patience: usize,
         /// Neighbours on each side (≥ 1).
         window: usize,
+    },
+    /// As `BestRepaired`, where a gain counts only when it exceeds `z` standard errors
+    /// of the difference (from the selection set's image counts).
+    Significant {
+        /// Epochs without a significant gain (≥ 1).
+        patience: usize,
+        /// Standard errors a gain must exceed (≥ 0).
+        z: f64,
     },
     /// As `BestRepaired`, and also stop once the localised sites stop moving (their
     /// Jaccard similarity from epoch to epoch reaches `jaccard`).
@@ -146,6 +155,13 @@ fn parse(spec: &str) -> Result<RuleParams, String> {
                 window: count(1, 1, "window")?,
             }
         }
+        "significant" => {
+            most(2)?;
+            RuleParams::Significant {
+                patience: count(0, 3, "patience")?,
+                z: number(1, 1.0)?,
+            }
+        }
         "saturated" => {
             most(3)?;
             RuleParams::Saturated {
@@ -163,7 +179,8 @@ fn parse(spec: &str) -> Result<RuleParams, String> {
         }
         other => {
             return Err(format!(
-                "unknown rule `{other}` (converged, best-repaired, saturated, smoothed)"
+                "unknown rule `{other}` (converged, best-repaired, significant, saturated, \
+                 smoothed)"
             ))
         }
     })
@@ -206,6 +223,13 @@ mod tests {
             })
         );
         assert_eq!(
+            p("significant"),
+            Ok(RuleParams::Significant {
+                patience: 3,
+                z: 1.0
+            })
+        );
+        assert_eq!(
             "smoothed:4:2".parse::<RuleSpec>().unwrap().to_string(),
             "smoothed:4:2"
         );
@@ -216,6 +240,8 @@ mod tests {
             ("converged:1.5", "whole number"),
             ("best-repaired:0", "the patience must be a whole number ≥ 1"),
             ("smoothed:3:0", "the window must be a whole number ≥ 1"),
+            ("significant:2:-1", "not a number ≥ 0"),
+            ("significant:2:1:3", "at most 2"),
             ("converged:5:1", "at most 1"),
             ("best-repaired:-1", "not a number ≥ 0"),
             ("best-repaired:2:inf", "not a number ≥ 0"),

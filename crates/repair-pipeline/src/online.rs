@@ -16,7 +16,7 @@ use std::time::Instant;
 use repair_core::{RepairRequest, RuleSpec};
 use repair_data::{write_atomic, Corpus, Split, SplitPart};
 use repair_readiness::{
-    relative_change, rule_of, Accuracy, Alpha, Decision, EpochSignals, ReadinessRule,
+    relative_change, rule_of, Accuracy, Alpha, Decision, EpochSignals, ImageCounts, ReadinessRule,
 };
 use repair_train::{CheckpointInfo, EpochEnd, EpochHook, RunDir, TrainConfig, TrainReport};
 use repair_zoo::ModelSpec;
@@ -172,12 +172,19 @@ impl Online<'_> {
                 .chain(&loaded.layer.bias)
                 .copied()
                 .collect();
+            let class = self.settings.class;
+            let labels = &loaded.selection.labels;
+            let selection_images = ImageCounts {
+                class: labels.iter().filter(|&&l| l == class).count(),
+                total: labels.len(),
+            };
             let signals = signals_of(
                 epoch,
                 info.record.val_loss,
                 &report,
                 previous.as_deref(),
                 &weights,
+                selection_images,
             );
             previous = Some(weights);
             let mut seen: Vec<EpochSignals> = records.iter().map(|r| r.signals.clone()).collect();
@@ -245,6 +252,7 @@ fn signals_of(
     report: &RepairReport,
     previous: Option<&[f32]>,
     weights: &[f32],
+    selection_images: ImageCounts,
 ) -> EpochSignals {
     EpochSignals {
         epoch,
@@ -266,6 +274,7 @@ fn signals_of(
         sites: report.sites.clone(),
         layer_change: previous.and_then(|p| relative_change(p, weights)),
         kept_original: report.outcome.kept_original,
+        selection_images: Some(selection_images),
     }
 }
 

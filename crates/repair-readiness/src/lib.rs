@@ -8,7 +8,9 @@
 //!   validation split (the *selection set*) and the repair set — never the test set;
 //! - [`ReadinessRule`]: "continue" or "stop, and use epoch e ≤ t", from epochs 1..=t
 //!   only — [`Converged`] (early stopping on validation loss, the field's practice),
-//!   [`BestRepaired`], and [`Saturated`] (repair gain saturated and FL sites settled);
+//!   [`BestRepaired`], [`Significant`] (best-repaired counting only gains beyond the
+//!   selection set's noise), and [`Saturated`] (repair gain saturated and FL sites
+//!   settled);
 //! - [`evaluate`] / [`summarise`]: every rule simulated epoch by epoch over a dense grid
 //!   against the oracle (best repaired *test* Qual, for evaluation only) and
 //!   `converged`: regret, epochs trained, bootstrap interval, Wilcoxon test;
@@ -43,7 +45,8 @@ pub use evaluate::{
 #[cfg(feature = "plots")]
 pub use figures::{correlation_figure, picks_figure};
 pub use rule::{
-    rule_named, rule_of, BestRepaired, Converged, Decision, ReadinessRule, Saturated, Smoothed,
+    rule_named, rule_of, BestRepaired, Converged, Decision, ReadinessRule, Saturated, Significant,
+    Smoothed,
 };
 pub use signal_table::{
     correlations, signal_rows, tracking, Correlation, SignalPoint, SignalRow, Tracking,
@@ -51,5 +54,5 @@ pub use signal_table::{
 };
 pub use signals::{
     jaccard, relative_change, val_loss_trend, Accuracy, Alpha, EpochOutcome, EpochSignals,
-    RepairSeries, SeriesKey,
+    ImageCounts, RepairSeries, SeriesKey,
 };

@@ -98,6 +98,49 @@ impl ReadinessRule for BestRepaired {
     }
 }
 
+/// A rule of this project that weighs noise: as [`BestRepaired`], but a later epoch
+/// counts as a gain only when its repaired selection Qual beats the best so far by more
+/// than `z` standard errors of the difference (each from the selection set's image
+/// counts, [`EpochSignals::repaired_qual_se`]), so a rare class's few validation images
+/// cannot keep training going on luck alone; it uses the best epoch so chosen. Without
+/// image counts it is `BestRepaired` with no minimum gain.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Significant {
+    /// Epochs without a significant gain before stopping.
+    pub patience: usize,
+    /// Standard errors a gain must exceed.
+    pub z: f64,
+}
+
+impl ReadinessRule for Significant {
+    fn name(&self) -> String {
+        format!("significant(p={},z={})", self.patience, self.z)
+    }
+
+    fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
+        let mut best: Option<(usize, f64, f64)> = None;
+        for s in seen {
+            let q = s.repaired.qual(alpha);
+            if q.is_nan() {
+                continue;
+            }
+            let se = s.repaired_qual_se(alpha).unwrap_or(0.0);
+            let gains = best.is_none_or(|(_, b, b_se)| {
+                q - b > self.z * (se * se + b_se * b_se).sqrt() && q > b
+            });
+            if gains {
+                best = Some((s.epoch, q, se));
+            }
+        }
+        let best = best.map_or(seen[0].epoch, |(e, _, _)| e);
+        let last = seen[seen.len() - 1].epoch;
+        Decision {
+            stop: last - best >= self.patience,
+            epoch: best,
+        }
+    }
+}
+
 /// A rule of this project: stop when repairing has *saturated* — the repaired selection
 /// Qual has not improved by more than `min_gain` for `patience` epochs **and** the
 /// localised weights have settled (the FL sites of the last two epochs overlap by at
@@ -195,6 +238,7 @@ pub fn rule_of(spec: &RuleSpec) -> Box<dyn ReadinessRule> {
             Box::new(BestRepaired { patience, min_gain })
         }
         RuleParams::Smoothed { patience, window } => Box::new(Smoothed { patience, window }),
+        RuleParams::Significant { patience, z } => Box::new(Significant { patience, z }),
         RuleParams::Saturated {
             patience,
             min_gain,
@@ -218,6 +262,7 @@ pub fn rule_named(spec: &str) -> Result<Box<dyn ReadinessRule>, repair_core::Bad
 mod tests {
     use super::*;
     use crate::signals::tests::epoch;
+    use crate::signals::ImageCounts;
     use repair_core::Site;
 
     fn alpha() -> Alpha {
@@ -275,6 +320,46 @@ mod tests {
         );
         assert_eq!(tolerant.iter().position(|d| d.stop), Some(3));
         assert_eq!(tolerant[3].epoch, 2);
+    }
+
+    #[test]
+    fn significant_counts_only_gains_beyond_the_selection_noise() {
+        // A rare class: 40 selection images of it among 1,000. At α = 1, SE(0.5) =
+        // √(0.25 / 40) ≈ 0.079; a gain must beat √2 of it (≈ 0.11) at z = 1.
+        let q = [0.50, 0.55, 0.58, 0.56, 0.75, 0.74, 0.76];
+        let mut s = series(&[1.0; 7], &q);
+        let alpha = Alpha::new(1.0).unwrap();
+        for e in &mut s {
+            e.selection_images = Some(ImageCounts {
+                class: 40,
+                total: 1000,
+            });
+        }
+        let se = s[0].repaired_qual_se(alpha).unwrap();
+        assert!((se - (0.25f64 / 40.0).sqrt()).abs() < 1e-12, "{se}");
+        let rule = Significant {
+            patience: 3,
+            z: 1.0,
+        };
+        let d: Vec<Decision> = (1..=s.len()).map(|t| rule.decide(&s[..t], alpha)).collect();
+        // 0.55, 0.58 and 0.56 are within the noise of 0.50: epoch 1 stays the best, and
+        // three epochs later it stops — where best-repaired(p=3) would have gone on.
+        assert_eq!((d[3].stop, d[3].epoch), (true, 1));
+        let plain = BestRepaired {
+            patience: 3,
+            min_gain: 0.0,
+        };
+        assert!(!plain.decide(&s[..4], alpha).stop);
+        // A gain beyond the noise counts: from epoch 5 on, 0.75 is the best.
+        assert_eq!(rule.decide(&s[..7], alpha).epoch, 5);
+        // Without image counts it is best-repaired with no minimum gain.
+        let bare = series(&[1.0; 7], &q);
+        for t in 1..=bare.len() {
+            assert_eq!(
+                rule.decide(&bare[..t], alpha),
+                plain.decide(&bare[..t], alpha)
+            );
+        }
     }
 
     #[test]

@@ -83,12 +83,46 @@ pub struct EpochSignals {
     /// the safeguard, and in experiments that keep worse repairs: false).
     #[serde(default)]
     pub kept_original: bool,
+    /// How many selection images the accuracies count (none in records from before
+    /// they were kept): the standard errors of the selection estimates follow from them.
+    #[serde(default)]
+    pub selection_images: Option<ImageCounts>,
+}
+
+/// Images of a set: of the repaired class, and in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageCounts {
+    /// Images of the class.
+    pub class: usize,
+    /// All images.
+    pub total: usize,
 }
 
 impl EpochSignals {
     /// Repaired minus base Qual_α on the selection set.
     pub fn gain(&self, alpha: Alpha) -> f64 {
         self.repaired.qual(alpha) - self.base.qual(alpha)
+    }
+
+    /// The standard error of the repaired selection Qual_α, from the binomial standard
+    /// errors of its two accuracies (the class's images are among all images; their
+    /// covariance is left out, which overstates the error a little): none without image
+    /// counts.
+    pub fn repaired_qual_se(&self, alpha: Alpha) -> Option<f64> {
+        let n = self.selection_images?;
+        let var = |p: f64, n: usize| {
+            if n == 0 {
+                0.0
+            } else {
+                p * (1.0 - p) / n as f64
+            }
+        };
+        let a = alpha.get();
+        Some(
+            (a * a * var(self.repaired.cls, n.class)
+                + (1.0 - a) * (1.0 - a) * var(self.repaired.total, n.total))
+            .sqrt(),
+        )
     }
 }
 
@@ -313,6 +347,7 @@ pub(crate) mod tests {
             sites: vec![Site { i: 0, j: 0 }],
             layer_change: None,
             kept_original: false,
+            selection_images: None,
         }
     }
 

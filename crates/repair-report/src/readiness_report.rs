@@ -16,8 +16,8 @@ use repair_readiness::rule_of;
 use repair_readiness::{
     correlation_figure, correlations, evaluate, gain_shares, picks_figure, relative_change,
     signal_rows, summarise, tracking, Accuracy, Alpha, CaseResult, Correlation, CrossFitOptions,
-    EpochOutcome, EpochSignals, GainShare, ReadinessRule, RepairSeries, RuleSummary, SeriesKey,
-    Tracking, GOOD_ENOUGH,
+    EpochOutcome, EpochSignals, GainShare, ImageCounts, ReadinessRule, RepairSeries, RuleSummary,
+    SeriesKey, Tracking, GOOD_ENOUGH,
 };
 
 use repair_experiment::{load_trained, row_folder, run_folder};
@@ -186,10 +186,21 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
             let unit = unit_dir.join("repair.json");
             let sites: UnitSites = read_json(&unit)?;
             let bits_file = unit_dir.join(CORRECTNESS_FILE);
-            bits = match bits {
-                Some(mut all) if bits_file.is_file() => {
-                    let read = UnitCorrectness::read(&bits_file)
-                        .map_err(|e| PipelineError::Invalid(e.to_string()))?;
+            let read = if bits_file.is_file() {
+                Some(
+                    UnitCorrectness::read(&bits_file)
+                        .map_err(|e| PipelineError::Invalid(e.to_string()))?,
+                )
+            } else {
+                None
+            };
+            // The selection set's image counts: the standard errors of its estimates.
+            let selection_images = read.as_ref().map(|u| ImageCounts {
+                class: u.selection.class.count(),
+                total: u.selection.rows(),
+            });
+            bits = match (bits, read) {
+                (Some(mut all), Some(read)) => {
                     let test_bits = read.test.ok_or_else(|| {
                         file_error(&bits_file, "no test set: the unit was not scored on one")
                     })?;
@@ -221,6 +232,7 @@ pub fn readiness_series(dir: &Path) -> Result<Vec<RepairSeries>> {
                 sites: sites.sites,
                 layer_change: changes.get(r.epoch - 1).copied().flatten(),
                 kept_original: sites.kept_original,
+                selection_images,
             });
             test.push(EpochOutcome {
                 epoch: r.epoch,

@@ -355,6 +355,36 @@ fn the_online_mode_stops_and_keeps_the_model_the_offline_evaluation_picks_and_re
     let written: repair_pipeline::OnlineReport =
         serde_json::from_slice(&std::fs::read(dir.path().join("online.json")).unwrap()).unwrap();
     assert_eq!(written, report);
+    // Online = offline for every rule: the signals the online run recorded are the ones
+    // the offline evaluation reads from the experiment folder, so each rule decides the
+    // same after every epoch.
+    let recorded: Vec<repair_readiness::EpochSignals> = (1..=report.epochs_trained)
+        .map(|e| {
+            let path = dir.path().join(format!("online/epoch-{e:03}/record.json"));
+            let epoch: repair_pipeline::OnlineEpoch =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            epoch.signals
+        })
+        .collect();
+    let offline_signals = &series[0].signals[..report.epochs_trained];
+    assert!(recorded.iter().all(|s| s.selection_images.is_some()));
+    for rule in [
+        "converged:2",
+        "best-repaired:2",
+        "significant:2:1",
+        "saturated",
+        "smoothed",
+    ] {
+        let rule = rule_named(rule).unwrap();
+        for t in 1..=recorded.len() {
+            assert_eq!(
+                rule.decide(&recorded[..t], alpha),
+                rule.decide(&offline_signals[..t], alpha),
+                "{} after epoch {t}",
+                rule.name()
+            );
+        }
+    }
 }
 
 #[test]
