@@ -297,7 +297,8 @@ pub struct ReadinessArgs {
     /// The dense experiment's output folder (holding experiment.json).
     pub dir: PathBuf,
     /// The rules to evaluate beside `converged`: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
-    /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]`, `converged[:PATIENCE]`.
+    /// `significant[:PATIENCE[:Z]]`, `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]`,
+    /// `smoothed[:PATIENCE[:WINDOW]]`, `converged[:PATIENCE]`.
     #[arg(long = "rule", default_values = ["best-repaired", "best-repaired:2", "saturated"])]
     pub rules: Vec<RuleSpec>,
     /// Bootstrap resamples of the mean-regret interval.
@@ -358,7 +359,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.5, requires = "repair_class", value_parser = fraction)]
     pub alpha: f64,
     /// The stop rule of the online mode: `best-repaired[:PATIENCE[:MIN_GAIN]]`,
-    /// `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]` or `converged[:PATIENCE]`.
+    /// `significant[:PATIENCE[:Z]]`, `saturated[:PATIENCE[:MIN_GAIN[:JACCARD]]]`,
+    /// `smoothed[:PATIENCE[:WINDOW]]` or `converged[:PATIENCE]`.
     #[arg(long, requires = "repair_class")]
     pub rule: Option<RuleSpec>,
 }
