@@ -467,17 +467,22 @@ fn gain_markdown(gain: Option<&[GainShare]>, options: &CrossFitOptions) -> Strin
     );
     for g in gain {
         let alpha = g.alpha.map_or("all".to_string(), |a| a.to_string());
+        let share = if g.share.is_nan() {
+            "— (no gain achievable over `converged`)".to_string()
+        } else {
+            format!(
+                "{:.2} [{:.2}, {:.2}]",
+                g.share, g.share_ci_low, g.share_ci_high
+            )
+        };
         s.push_str(&format!(
-            "| {alpha} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.2} [{:.2}, {:.2}] |\n",
+            "| {alpha} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {share} |\n",
             g.rule,
             g.cases,
             g.rule_qual,
             g.converged_qual,
             g.cross_fitted_oracle,
             g.test_max_oracle,
-            g.share,
-            g.share_ci_low,
-            g.share_ci_high
         ));
     }
     s
