@@ -562,7 +562,7 @@ mod tests {
             (
                 "train gtsrb --out x --repair-class 1 --rule patience",
                 "--rule",
-                "(converged, best-repaired, saturated, smoothed)",
+                "(converged, best-repaired, significant, saturated, smoothed)",
             ),
             (
                 "readiness dir --rule best-repaired:0",
