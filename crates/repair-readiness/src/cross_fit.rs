@@ -224,7 +224,7 @@ struct CaseFit<'a> {
 
 /// Every rule's share of the achievable gain per α and over all, from the cases of
 /// [`crate::evaluate`] and each series' test bits; none when a series has no bits (a
-/// folder written before per-image correctness files).
+/// folder written before per-image correctness files) or no halving is asked for.
 pub fn gain_shares(
     series: &[RepairSeries],
     results: &[CaseResult],
