@@ -29,16 +29,21 @@ pub trait ReadinessRule: Send + Sync {
 }
 
 /// The first epoch of `seen` where `score` is largest, counting a later epoch as better
-/// only when it beats the best before it by more than `min_gain` (NaN never wins).
-fn best_by(seen: &[EpochSignals], min_gain: f64, score: impl Fn(&EpochSignals) -> f64) -> usize {
-    let mut best: Option<(usize, f64)> = None;
+/// only when it beats the best before it by more than `margin(later, best)` (NaN never
+/// wins): a fixed minimum gain, or one from both epochs' noise.
+fn best_by(
+    seen: &[EpochSignals],
+    score: impl Fn(&EpochSignals) -> f64,
+    margin: impl Fn(&EpochSignals, &EpochSignals) -> f64,
+) -> usize {
+    let mut best: Option<(&EpochSignals, f64)> = None;
     for s in seen {
         let v = score(s);
-        if !v.is_nan() && best.is_none_or(|(_, b)| v > b + min_gain) {
-            best = Some((s.epoch, v));
+        if !v.is_nan() && best.is_none_or(|(b, bv)| v > bv + margin(s, b)) {
+            best = Some((s, v));
         }
     }
-    best.map_or(seen[0].epoch, |(e, _)| e)
+    best.map_or(seen[0].epoch, |(b, _)| b.epoch)
 }
 
 /// The field's practice and the baseline: early stopping on the validation loss, then
@@ -58,7 +63,7 @@ impl ReadinessRule for Converged {
     }
 
     fn decide(&self, seen: &[EpochSignals], _alpha: Alpha) -> Decision {
-        let best = best_by(seen, 0.0, |s| -s.val_loss);
+        let best = best_by(seen, |s| -s.val_loss, |_, _| 0.0);
         let last = seen[seen.len() - 1].epoch;
         Decision {
             stop: last - best >= self.patience,
@@ -89,7 +94,7 @@ impl ReadinessRule for BestRepaired {
     }
 
     fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
-        let best = best_by(seen, self.min_gain, |s| s.repaired.qual(alpha));
+        let best = best_by(seen, |s| s.repaired.qual(alpha), |_, _| self.min_gain);
         let last = seen[seen.len() - 1].epoch;
         Decision {
             stop: last - best >= self.patience,
@@ -118,21 +123,12 @@ impl ReadinessRule for Significant {
     }
 
     fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
-        let mut best: Option<(usize, f64, f64)> = None;
-        for s in seen {
-            let q = s.repaired.qual(alpha);
-            if q.is_nan() {
-                continue;
-            }
-            let se = s.repaired_qual_se(alpha).unwrap_or(0.0);
-            let gains = best.is_none_or(|(_, b, b_se)| {
-                q - b > self.z * (se * se + b_se * b_se).sqrt() && q > b
-            });
-            if gains {
-                best = Some((s.epoch, q, se));
-            }
-        }
-        let best = best.map_or(seen[0].epoch, |(e, _, _)| e);
+        let se = |s: &EpochSignals| s.repaired_qual_se(alpha).unwrap_or(0.0);
+        let best = best_by(
+            seen,
+            |s| s.repaired.qual(alpha),
+            |later, best| self.z * (se(later).powi(2) + se(best).powi(2)).sqrt(),
+        );
         let last = seen[seen.len() - 1].epoch;
         Decision {
             stop: last - best >= self.patience,
@@ -167,7 +163,7 @@ impl ReadinessRule for Saturated {
     }
 
     fn decide(&self, seen: &[EpochSignals], alpha: Alpha) -> Decision {
-        let best = best_by(seen, self.min_gain, |s| s.repaired.qual(alpha));
+        let best = best_by(seen, |s| s.repaired.qual(alpha), |_, _| self.min_gain);
         let last = seen[seen.len() - 1].epoch;
         let settled = match seen {
             [.., before, now] => {
